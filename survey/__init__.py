@@ -1,0 +1,71 @@
+"""The CLAS qualitative bilan: application factory."""
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from . import db
+from .config import build_config
+from .definition import check_bundled_definitions
+from .questions.file import human_size
+from .timefmt import format_date, format_datetime
+
+csrf = CSRFProtect()
+
+
+def create_app(overrides=None) -> Flask:
+    """Build the application. Refuses to start on a broken bundled definition."""
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(build_config(overrides))
+    check_bundled_definitions()
+    db.init_app(app)
+    csrf.init_app(app)
+    app.jinja_env.filters["datetime_fr"] = format_datetime
+    app.jinja_env.filters["date_fr"] = format_date
+    app.jinja_env.filters["human_size"] = human_size
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    from .blueprints import partner
+    app.register_blueprint(partner.bp)
+    _register_error_pages(app)
+
+    from .cli import register_commands
+    register_commands(app)
+    return app
+
+
+def _register_error_pages(app):
+    def page(template, status, **context):
+        return render_template(template, **context), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error):
+        from .blueprints.partner import csrf_failed_page
+        return csrf_failed_page()
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return page("errors/400.html", 400)
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return page("errors/404.html", 404)
+
+    @app.errorhandler(405)
+    def not_allowed(error):
+        return page("errors/404.html", 405)
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return page("errors/413.html", 413, max_mb=app.config["UPLOAD_MAX_BYTES"] // (1024 * 1024))
+
+    @app.errorhandler(500)
+    def server_error(error):
+        return page("errors/500.html", 500)
+
+    @app.after_request
+    def no_store_for_personal_pages(response):
+        if request.endpoint and request.endpoint.startswith("partner."):
+            response.headers["Cache-Control"] = "no-store"
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response

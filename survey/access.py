@@ -1,0 +1,52 @@
+"""Who may open what. Personal links: one loader that every partner route uses."""
+import hashlib
+import re
+import secrets
+
+from flask import session as browser_session
+from sqlalchemy import select
+
+from .db import get_session
+from .models import AccessLink
+
+TOKEN_FORMAT = re.compile(r"[A-Za-z0-9_-]{20,128}")
+
+
+class NoPartnerAccess(Exception):
+    """No valid personal link behind this request (unknown, revoked, expired session)."""
+
+
+def new_token() -> str:
+    """A personal-link token: 192 bits from the OS's CSPRNG."""
+    return secrets.token_urlsafe(24)
+
+
+def hash_token(token: str) -> str:
+    # The token carries 192 random bits: a fast hash is enough to make a
+    # stolen database useless, no need for a slow password hash.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def find_link(token: str) -> AccessLink | None:
+    """The live link behind ``token``, or None whatever the reason."""
+    if not isinstance(token, str) or not TOKEN_FORMAT.fullmatch(token):
+        return None
+    link = get_session().scalar(select(AccessLink).where(AccessLink.token_hash == hash_token(token)))
+    if link is None or link.is_revoked:
+        return None
+    return link
+
+
+def bind_browser(link: AccessLink):
+    browser_session.clear()
+    browser_session.permanent = True
+    browser_session["link_id"] = link.id
+
+
+def current_link() -> AccessLink:
+    """The link this browser opened; raises :class:`NoPartnerAccess` otherwise."""
+    link_id = browser_session.get("link_id")
+    link = get_session().get(AccessLink, link_id) if isinstance(link_id, int) else None
+    if link is None or link.is_revoked:
+        raise NoPartnerAccess()
+    return link

@@ -1,0 +1,80 @@
+"""Rules over a response's stored answers: visibility, completeness, display."""
+from dataclasses import dataclass
+
+from .definition import Definition, Page
+from .questions import Question
+
+
+def is_visible(question: Question, answers: dict) -> bool:
+    """A question with ``show_if`` shows only when its condition holds."""
+    condition = question.show_if
+    if not condition:
+        return True
+    value = answers.get(condition["question"])
+    picked = value if isinstance(value, list) else [value]
+    return any(code in picked for code in condition["any_of"])
+
+
+def prune_hidden(definition: Definition, answers: dict, invalid: dict):
+    """Drop, in place, every answer of a question that is now hidden."""
+    for question in definition.questions.values():
+        if not is_visible(question, answers):
+            for code in question.owned_codes():
+                answers.pop(code, None)
+                invalid.pop(code, None)
+
+
+def rule_errors(definition: Definition, answers: dict) -> dict[str, str]:
+    """Cross-question rule violations, keyed by the code that carries them."""
+    errors = {}
+    for rule in definition.rules:
+        errors.update(rule.check(answers))
+    return errors
+
+
+def stored_errors(definition: Definition, page: Page, answers: dict, invalid: dict) -> dict[str, list[str]]:
+    """Errors to show on a page from what is stored: invalid values and rules."""
+    codes = {code for q in page.questions for code in q.owned_codes()}
+    errors = {code: list(entry["errors"]) for code, entry in invalid.items() if code in codes}
+    for code, message in rule_errors(definition, answers).items():
+        if code in codes:
+            errors.setdefault(code, []).append(message)
+    return errors
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that stops transmission, with where to fix it."""
+
+    page: Page
+    question: Question
+    anchor: str
+    message: str
+
+
+def find_problems(definition: Definition, answers: dict, invalid: dict) -> list[Problem]:
+    """Everything missing or invalid, in the order of the questionnaire."""
+    broken_rules = rule_errors(definition, answers)
+    problems = []
+    for page in definition.pages:
+        for question in page.questions:
+            if not is_visible(question, answers):
+                continue
+            for code in question.owned_codes():
+                if code in invalid:
+                    problems.extend(Problem(page, question, code, f"À corriger : {m}") for m in invalid[code]["errors"])
+                if code in broken_rules:
+                    problems.append(Problem(page, question, code, f"À corriger : {broken_rules[code]}"))
+            if question.code not in invalid:
+                problems.extend(Problem(page, question, question.code, m) for m in question.missing(answers))
+    return problems
+
+
+def prefilled_answers(definition: Definition, context: dict) -> dict:
+    """Answers taken from the imported project (structure, SIRET, Caf...)."""
+    answers = {}
+    for question in definition.questions.values():
+        value = context.get(question.prefill) if question.prefill else None
+        if value:
+            answers[question.code] = value
+    return answers

@@ -1,0 +1,189 @@
+"""The partner's pages: personal link, questionnaire pages, summary, transmission."""
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+
+from .. import clock, uploads
+from ..access import NoPartnerAccess, bind_browser, current_link, find_link
+from ..answers import find_problems, is_visible, stored_errors
+from ..db import get_session
+from ..errors import IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
+from ..forms.builder import initial_data, page_form_class
+from ..operations import ensure_partner_can_edit, open_link, response_definition, save_page, submit_response
+
+bp = Blueprint("partner", __name__)
+
+
+@bp.errorhandler(NoPartnerAccess)
+def no_access(_error):
+    return render_template("partner/invalid_link.html"), 404
+
+
+def _context():
+    link = current_link()
+    response = link.response
+    return link, response, response_definition(response)
+
+
+def _closed_message(response):
+    try:
+        ensure_partner_can_edit(response, clock.now())
+    except (QuestionnaireClosed, IllegalTransition) as exc:
+        return exc.message
+    return None
+
+
+@bp.get("/r/<path:token>")
+def open_personal_link(token):
+    link = find_link(token)
+    if link is None:
+        return render_template("partner/invalid_link.html"), 404
+    open_link(get_session(), link, clock.now())
+    bind_browser(link)
+    return redirect(url_for("partner.show_start"))
+
+
+@bp.get("/bilan")
+def show_start():
+    link, response, definition = _context()
+    return render_template(
+        "partner/start.html", response=response, definition=definition, contact=link.contact,
+        closed_message=_closed_message(response),
+    )
+
+
+def _render_page(response, definition, page, form, errors, status=200, notice=None, readonly=False, unsaved=None):
+    return render_template(
+        "partner/page.html", response=response, definition=definition, page=page, form=form,
+        errors=errors, notice=notice, readonly=readonly, unsaved=unsaved or [],
+        visible={q.code: is_visible(q, response.answers) for q in page.questions},
+    ), status
+
+
+def posted_texts(page, formdata) -> list[tuple[str, str]]:
+    """What a refused post typed in free-text fields, to show back for copying."""
+    shown = []
+    for question in page.questions:
+        for code in question.owned_codes():
+            value = formdata.get(code, "")
+            if isinstance(value, str) and value.strip():
+                shown.append((question.label, value))
+    return shown
+
+
+@bp.route("/bilan/page/<int:number>", methods=["GET", "POST"])
+def edit_page(number):
+    _link, response, definition = _context()
+    page = definition.page(number) or abort(404)
+    form_class = page_form_class(definition, page)
+    closed = _closed_message(response)
+    if request.method == "POST":
+        form = form_class()
+        if closed:
+            return _render_page(response, definition, page, None, {}, 409, notice=closed, readonly=True,
+                                unsaved=posted_texts(page, request.form))
+        try:
+            result = save_page(
+                get_session(), response, page, form, clock.now(),
+                current_app.config["UPLOAD_DIR"], current_app.config["UPLOAD_MAX_BYTES"],
+            )
+        except StaleVersion as exc:
+            get_session().refresh(response)
+            form.version.data = str(response.version)
+            return _render_page(response, definition, page, form, {}, 409, notice=exc.message)
+        except (QuestionnaireClosed, IllegalTransition) as exc:
+            return _render_page(response, definition, page, None, {}, 409, notice=exc.message, readonly=True,
+                                unsaved=posted_texts(page, request.form))
+        if result.errors:
+            form = form_class(formdata=None, data=initial_data(page, response.answers, response.invalid))
+            form.version.data = str(response.version)
+            errors = stored_errors(definition, page, response.answers, response.invalid) | result.errors
+            notice = ("Vos réponses sont enregistrées, mais certaines sont à corriger. "
+                      "Vous pouvez les corriger maintenant ou plus tard, avant de transmettre le bilan.")
+            return _render_page(response, definition, page, form, errors, notice=notice)
+        return redirect(_destination(definition, number))
+    if closed:
+        return _render_page(response, definition, page, None, {}, notice=closed, readonly=True)
+    form = form_class(formdata=None, data=initial_data(page, response.answers, response.invalid))
+    form.version.data = str(response.version)
+    errors = stored_errors(definition, page, response.answers, response.invalid)
+    return _render_page(response, definition, page, form, errors)
+
+
+def _destination(definition, number):
+    action = request.form.get("action", "")
+    if action == "previous" and number > 1:
+        return url_for("partner.edit_page", number=number - 1)
+    if action == "next" and number < len(definition.pages):
+        return url_for("partner.edit_page", number=number + 1)
+    if action in ("next", "summary"):
+        return url_for("partner.show_summary")
+    if action.startswith("goto-"):
+        target = action.removeprefix("goto-")
+        if target.isdigit() and definition.page(int(target)):
+            return url_for("partner.edit_page", number=int(target))
+    return url_for("partner.edit_page", number=number, saved=1)
+
+
+@bp.get("/bilan/recapitulatif")
+def show_summary():
+    _link, response, definition = _context()
+    return _render_summary(response, definition)
+
+
+def _render_summary(response, definition, status=200, notice=None):
+    problems = [] if response.is_submitted else find_problems(definition, response.answers, response.invalid)
+    return render_template(
+        "partner/summary.html", response=response, definition=definition, problems=problems,
+        closed_message=_closed_message(response), notice=notice,
+        visible={q.code: is_visible(q, response.answers) for q in definition.questions.values()},
+    ), status
+
+
+@bp.post("/bilan/transmettre")
+def transmit():
+    _link, response, definition = _context()
+    try:
+        expected = int(request.form.get("version", ""))
+    except ValueError:
+        expected = None
+    try:
+        submit_response(get_session(), response, expected, clock.now())
+    except IllegalTransition as exc:
+        if response.is_submitted:
+            return redirect(url_for("partner.show_receipt"))
+        return _render_summary(response, definition, 409, exc.message)
+    except (QuestionnaireClosed, IncompleteResponse, StaleVersion) as exc:
+        get_session().refresh(response)
+        return _render_summary(response, definition, 409, exc.message)
+    return redirect(url_for("partner.show_receipt"))
+
+
+@bp.get("/bilan/accuse-de-reception")
+def show_receipt():
+    _link, response, definition = _context()
+    if not response.is_submitted:
+        return redirect(url_for("partner.show_summary"))
+    return render_template("partner/receipt.html", response=response, definition=definition)
+
+
+@bp.get("/bilan/document/<code>")
+def download_document(code):
+    _link, response, definition = _context()
+    question = definition.questions.get(code)
+    stored = response.answers.get(code) if question is not None and question.is_upload else None
+    path = uploads.stored_path(current_app.config["UPLOAD_DIR"], stored["key"]) if stored else None
+    if path is None:
+        abort(404)
+    return send_file(path, mimetype=stored["mime"], as_attachment=True, download_name=stored["name"], max_age=0)
+
+
+def csrf_failed_page():
+    """A form posted without a valid CSRF token (usually a lost session cookie)."""
+    unsaved = []
+    if request.endpoint == "partner.edit_page":
+        try:
+            _link, response, definition = _context()
+            page = definition.page(request.view_args.get("number", 0))
+            unsaved = posted_texts(page, request.form) if page else []
+        except NoPartnerAccess:
+            unsaved = [(k, v) for k, v in request.form.items() if k not in ("csrf_token", "version", "action") and v.strip()]
+    return render_template("errors/csrf.html", unsaved=unsaved), 400

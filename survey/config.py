@@ -1,0 +1,55 @@
+"""Settings read from the environment, with safe defaults.
+
+Every setting can be overridden by an environment variable of the same name
+prefixed with ``SURVEY_`` (``SURVEY_DATABASE_URL``, ``SURVEY_SECRET_KEY``...).
+"""
+import os
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MEGABYTE = 1024 * 1024
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run safely (e.g. no secret key in production)."""
+
+
+def _env(name, default=None):
+    return os.environ.get(f"SURVEY_{name}", default)
+
+
+def build_config(overrides=None):
+    """Return the application settings: environment first, then ``overrides``."""
+    overrides = dict(overrides or {})
+    env = overrides.get("ENV") or _env("ENV", "production")
+    instance = Path(_env("INSTANCE_PATH", ROOT / "instance"))
+    upload_max = int(_env("UPLOAD_MAX_BYTES", 10 * MEGABYTE))
+    config = {
+        "ENV": env,
+        "SECRET_KEY": _env("SECRET_KEY"),
+        "DATABASE_URL": _env("DATABASE_URL", f"sqlite:///{instance / 'survey.sqlite3'}"),
+        "UPLOAD_DIR": _env("UPLOAD_DIR", str(ROOT / "uploads")),
+        "UPLOAD_MAX_BYTES": upload_max,
+        # Requests a little over the upload limit are still parsed so that the
+        # refused file does not take the other answers of the page with it.
+        "MAX_CONTENT_LENGTH": int(_env("MAX_REQUEST_BYTES", 5 * upload_max)),
+        "BASE_URL": _env("BASE_URL", "http://127.0.0.1:5000"),
+        # A partner may keep a page open for hours: the CSRF token lives as
+        # long as the session, and the session a whole campaign.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=int(_env("SESSION_DAYS", 45))),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env != "development",
+        "SESSION_COOKIE_NAME": "clas_session",
+    }
+    config.update(overrides)
+    if config["ENV"] == "development" and not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = "development-only-not-secret"
+    if not config["SECRET_KEY"]:
+        raise ConfigError(
+            "SURVEY_SECRET_KEY must be set outside development "
+            "(python -c 'import secrets; print(secrets.token_hex(32))')."
+        )
+    return config

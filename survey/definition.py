@@ -1,0 +1,239 @@
+"""Load and validate a JSON questionnaire definition into an immutable spec.
+
+Everything is checked before any form is built: the common shape and each
+kind's options (marshmallow), unique codes, and every reference. Errors name
+their place in the JSON, e.g. ``pages[2].questions[4] (code=siret): ...``.
+"""
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from types import MappingProxyType
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from .errors import DefinitionError
+from .forms.builder import RESERVED_NAMES
+from .questions import KINDS, Question
+from .questions.base import CODE, QuestionSchema
+from .rules import RULES
+
+DEFINITIONS_DIR = Path(__file__).parent / "definitions"
+
+
+class PageSchema(Schema):
+    code = fields.Str(required=True, validate=[CODE, validate.Length(max=40)])
+    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    intro = fields.Str(load_default=None)
+    questions = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1))
+
+
+class DefinitionSchema(Schema):
+    code = fields.Str(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]*$"))
+    version = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    pages = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1))
+    rules = fields.List(fields.Raw(), load_default=list)
+
+
+@dataclass(frozen=True, eq=False)
+class Page:
+    index: int
+    code: str
+    title: str
+    intro: str | None
+    questions: tuple[Question, ...]
+
+    @property
+    def number(self) -> int:
+        return self.index + 1
+
+    @property
+    def has_upload(self) -> bool:
+        return any(q.is_upload for q in self.questions)
+
+
+@dataclass(frozen=True, eq=False)
+class Definition:
+    code: str
+    version: int
+    title: str
+    pages: tuple[Page, ...]
+    rules: tuple
+    digest: str
+
+    @cached_property
+    def questions(self) -> MappingProxyType:
+        """Every question by code, in the order of the questionnaire."""
+        return MappingProxyType({q.code: q for p in self.pages for q in p.questions})
+
+    def page(self, number: int) -> Page | None:
+        """The page numbered from 1, or None."""
+        return self.pages[number - 1] if 1 <= number <= len(self.pages) else None
+
+    def __repr__(self):
+        return f"<Definition {self.code} v{self.version}>"
+
+
+def _flatten(messages, prefix=""):
+    """marshmallow's nested messages -> ["key.sub: message", ...]."""
+    if isinstance(messages, dict):
+        out = []
+        for key, value in messages.items():
+            if isinstance(key, int):
+                name = f"{prefix}[{key}]"
+            elif key == "_schema":
+                name = prefix
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(_flatten(value, name))
+        return out
+    if isinstance(messages, list) and messages and not all(isinstance(m, str) for m in messages):
+        return [line for m in messages for line in _flatten(m, prefix)]
+    texts = messages if isinstance(messages, list) else [messages]
+    return [f"{prefix}: {t}" if prefix else str(t) for t in texts]
+
+
+def _load(schema, data, where, errors, unknown=None):
+    if not isinstance(data, dict):
+        errors.append(f"{where}: un objet JSON est attendu")
+        return None
+    try:
+        return schema.load(data, unknown=unknown) if unknown else schema.load(data)
+    except ValidationError as exc:
+        errors.extend(f"{where}{'.' if where else ''}{line}" for line in _flatten(exc.messages))
+        return None
+
+
+def _build_question(raw, where, page_index, errors):
+    if not isinstance(raw, dict):
+        errors.append(f"{where}: un objet JSON est attendu")
+        return None
+    label = f"{where} (code={raw.get('code')})" if raw.get("code") else where
+    common = _load(QuestionSchema(), raw, label, errors)
+    if common is None:
+        return None
+    kind = KINDS.get(common["kind"])
+    if kind is None:
+        errors.append(f"{label}: type de question inconnu {common['kind']!r} (connus : {', '.join(sorted(KINDS))})")
+        return None
+    own = {k: v for k, v in raw.items() if k not in QuestionSchema().fields}
+    options = _load(kind.options_schema(), own, label, errors)
+    if options is None:
+        return None
+    return kind(common, options, page_index)
+
+
+def _check_unique(items, what, where, errors):
+    seen = set()
+    for item in items:
+        if item["code"] in seen:
+            errors.append(f"{where}: {what} en double {item['code']!r}")
+        seen.add(item["code"])
+
+
+def _check_references(pages, rules, raw_rules, errors):
+    seen_codes = {}
+    earlier = {}
+    for page in pages:
+        for question in page.questions:
+            where = f"pages[{page.index}] question {question.code}"
+            for code in question.owned_codes():
+                if code in RESERVED_NAMES or "__" in code:
+                    errors.append(f"{where}: le code {code!r} est réservé (ou contient __)")
+                if code in seen_codes:
+                    errors.append(f"{where}: code en double {code!r} (déjà utilisé par {seen_codes[code]})")
+                seen_codes[code] = question.code
+            for attr, what in (("choices", "choix"), ("rows", "ligne"), ("columns", "colonne")):
+                if attr in question.options:
+                    _check_unique(question.options[attr], what, where, errors)
+            if question.show_if:
+                target = earlier.get(question.show_if["question"])
+                if target is None:
+                    errors.append(
+                        f"{where}: show_if désigne {question.show_if['question']!r}, "
+                        "qui n'est pas une question placée avant celle-ci"
+                    )
+                elif target.option_codes() is None:
+                    errors.append(f"{where}: show_if désigne {target.code!r}, qui n'a pas de choix")
+                else:
+                    unknown = set(question.show_if["any_of"]) - set(target.option_codes())
+                    if unknown:
+                        errors.append(f"{where}: show_if cite des choix inconnus de {target.code!r} : {sorted(unknown)}")
+            earlier[question.code] = question
+    for index, rule in enumerate(rules):
+        for code, kinds in rule.references().items():
+            target = earlier.get(code)
+            if target is None:
+                errors.append(f"rules[{index}]: la question {code!r} n'existe pas")
+            elif target.name not in kinds:
+                errors.append(f"rules[{index}]: la question {code!r} est de type {target.name}, attendu {' ou '.join(kinds)}")
+
+
+def build_definition(data, source="<définition>") -> Definition:
+    """Validate ``data`` (parsed JSON) and build the immutable definition.
+
+    Raises :class:`DefinitionError` listing every problem found.
+    """
+    errors: list[str] = []
+    head = _load(DefinitionSchema(), data, "", errors)
+    if head is None:
+        raise DefinitionError(source, errors)
+    pages = []
+    for page_index, raw_page in enumerate(head["pages"]):
+        where = f"pages[{page_index}]"
+        page = _load(PageSchema(), raw_page, where, errors)
+        if page is None:
+            continue
+        questions = []
+        for q_index, raw_question in enumerate(page["questions"]):
+            question = _build_question(raw_question, f"{where}.questions[{q_index}]", page_index, errors)
+            if question is not None:
+                questions.append(question)
+        pages.append(Page(page_index, page["code"], page["title"], page["intro"], tuple(questions)))
+    _check_unique([{"code": p.code} for p in pages], "code de page", "pages", errors)
+    rules = []
+    for index, raw_rule in enumerate(head["rules"]):
+        kind = RULES.get(raw_rule.get("kind")) if isinstance(raw_rule, dict) else None
+        if kind is None:
+            errors.append(f"rules[{index}]: règle inconnue (connues : {', '.join(sorted(RULES))})")
+            continue
+        spec = _load(kind.schema(), raw_rule, f"rules[{index}]", errors)
+        if spec is not None:
+            rules.append(kind(spec))
+    if not errors:
+        _check_references(pages, rules, head["rules"], errors)
+    if errors:
+        raise DefinitionError(source, errors)
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    return Definition(head["code"], head["version"], head["title"], tuple(pages), tuple(rules), digest)
+
+
+def read_definition_file(path) -> tuple[dict, Definition]:
+    """Parse and validate a definition file; returns (raw JSON, definition)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DefinitionError(str(path), [f"lecture impossible : {exc}"]) from exc
+    except json.JSONDecodeError as exc:
+        raise DefinitionError(str(path), [f"JSON invalide, ligne {exc.lineno} colonne {exc.colno} : {exc.msg}"]) from exc
+    return data, build_definition(data, str(path))
+
+
+def check_bundled_definitions() -> dict[str, Definition]:
+    """Validate every file of ``survey/definitions``; refuse to start on a broken one."""
+    return {path.stem: read_definition_file(path)[1] for path in sorted(DEFINITIONS_DIR.glob("*.json"))}
+
+
+_compiled: dict[str, Definition] = {}
+
+
+def definition_for(content: dict) -> Definition:
+    """The compiled definition for a campaign's stored JSON, built once per content."""
+    key = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+    definition = _compiled.get(key)
+    if definition is None:
+        definition = _compiled[key] = build_definition(content)
+    return definition

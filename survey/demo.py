@@ -1,0 +1,54 @@
+"""A demo campaign to try the application: open now, closing in 30 days."""
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from .definition import DEFINITIONS_DIR, read_definition_file
+from .models import AccessLink, Campaign, Contact, Project
+from .models.types import utcnow
+from .operations import create_campaign, enrol_project, get_or_create_caf, issue_link, revoke_link
+
+DEMO_CAMPAIGN = "clas-2023-2024-demo"
+DEMO_PROJECTS = [
+    # reference, structure, SIRET, commune, Caf number, contacts
+    ("CLAS-73-001", "Association Les Petits Savants", "77567227200017", "Chambéry", "731", ["direction@petits-savants.example", "clas@petits-savants.example"]),
+    ("CLAS-73-002", "Centre social du Biollay", "41234567000019", "Chambéry", "731", ["accueil@cs-biollay.example"]),
+    ("CLAS-74-001", "Commune de Cluses", "51234568700010", "Cluses", "741", ["education@cluses.example"]),
+]
+CAFS = {"731": "Caf de la Savoie", "741": "Caf de la Haute-Savoie"}
+
+
+def seed_demo(db, days_open=30) -> list[tuple[Project, Contact, str]]:
+    """Create (or refresh) the demo campaign; returns fresh personal links.
+
+    Tokens are only stored hashed, so running it again revokes the demo's old
+    links and prints new ones.
+    """
+    now = utcnow()
+    campaign = db.scalar(select(Campaign).where(Campaign.code == DEMO_CAMPAIGN))
+    if campaign is None:
+        content, _ = read_definition_file(DEFINITIONS_DIR / "clas-2023-2024.json")
+        paris = ZoneInfo("Europe/Paris")
+        last_day = (now + timedelta(days=days_open)).astimezone(paris).replace(hour=23, minute=59, second=59, microsecond=0)
+        campaign = create_campaign(db, DEMO_CAMPAIGN, content, now - timedelta(minutes=1), last_day.astimezone(ZoneInfo("UTC")))
+    links = []
+    for reference, structure, siret, commune, caf_number, emails in DEMO_PROJECTS:
+        caf = get_or_create_caf(db, caf_number, CAFS[caf_number])
+        project = db.scalar(select(Project).where(Project.reference == reference))
+        if project is None:
+            project = Project(reference=reference, caf=caf, structure_name=structure, siret=siret, commune=commune)
+            db.add(project)
+            db.flush()
+        response = enrol_project(db, campaign, project)
+        for email in emails:
+            contact = db.scalar(select(Contact).where(Contact.project_id == project.id, Contact.email == email))
+            if contact is None:
+                contact = Contact(project=project, email=email)
+                db.add(contact)
+                db.flush()
+            for old in db.scalars(select(AccessLink).where(AccessLink.contact_id == contact.id, AccessLink.revoked_at.is_(None))):
+                revoke_link(old, now)
+            links.append((project, contact, issue_link(db, contact, response)))
+    db.commit()
+    return links

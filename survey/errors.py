@@ -1,0 +1,36 @@
+"""Domain errors. Each carries a message in French, fit to show to people."""
+
+
+class DomainError(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class IllegalTransition(DomainError):
+    """A state change the rules forbid (edit a transmitted bilan...)."""
+
+
+class QuestionnaireClosed(DomainError):
+    """The deadline has passed (or the campaign is not open yet)."""
+
+
+class StaleVersion(DomainError):
+    """Someone saved the response since this form was opened."""
+
+
+class IncompleteResponse(DomainError):
+    """Required answers are missing or some answers are invalid."""
+
+    def __init__(self, message: str, problems=()):
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+class DefinitionError(Exception):
+    """A questionnaire definition is broken; ``errors`` name each place."""
+
+    def __init__(self, source: str, errors: list[str]):
+        self.source = source
+        self.errors = errors
+        super().__init__(f"{source}: définition invalide\n" + "\n".join(f"  - {e}" for e in errors))

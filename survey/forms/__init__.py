@@ -1,0 +1,1 @@
+"""Forms: the page-form builder, our field classes and validators."""

@@ -1,0 +1,40 @@
+"""Build one form class per page of a definition, once, then reuse it."""
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
+
+RESERVED_NAMES = frozenset(dir(FlaskForm)) | {"version", "action", "csrf_token"}
+
+
+class PageForm(FlaskForm):
+    """Base of every questionnaire page: the response version it was opened on."""
+
+    version = HiddenField()
+
+    def expected_version(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+
+_form_classes: dict[tuple[str, int], type[PageForm]] = {}
+
+
+def page_form_class(definition, page) -> type[PageForm]:
+    """The form class of ``page``; built with ``type()`` on first use, cached by digest."""
+    key = (definition.digest, page.index)
+    form_class = _form_classes.get(key)
+    if form_class is None:
+        fields = {}
+        for question in page.questions:
+            fields.update(question.build_fields())
+        form_class = type(f"Page_{definition.code}_{page.code}", (PageForm,), fields)
+        _form_classes[key] = form_class
+    return form_class
+
+
+def initial_data(page, answers: dict, invalid: dict) -> dict:
+    data = {}
+    for question in page.questions:
+        data.update(question.form_data(answers, invalid))
+    return data

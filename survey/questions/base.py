@@ -1,0 +1,118 @@
+"""What every question kind shares."""
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+CODE = validate.Regexp(r"^[a-z][a-z0-9_]*$", error="code invalide : lettres minuscules, chiffres et _ (commence par une lettre)")
+OPTION_CODE = validate.Regexp(r"^[a-z0-9][a-z0-9_]*$", error="code invalide : lettres minuscules, chiffres et _")
+PREFILL_SOURCES = ("structure_name", "siret", "siren", "caf_name", "caf_number", "commune")
+
+
+class ShowIfSchema(Schema):
+    question = fields.Str(required=True, validate=CODE)
+    any_of = fields.List(fields.Str(validate=OPTION_CODE), required=True, validate=validate.Length(min=1))
+
+
+class QuestionSchema(Schema):
+    """The keys every question has; a kind's own keys go to its options schema."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    code = fields.Str(required=True, validate=[CODE, validate.Length(max=40)])
+    kind = fields.Str(required=True)
+    label = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+    required = fields.Bool(load_default=False)
+    help = fields.Str(load_default=None, validate=validate.Length(max=1000))
+    prefill = fields.Str(load_default=None, validate=validate.OneOf(PREFILL_SOURCES))
+    show_if = fields.Nested(ShowIfSchema, load_default=None)
+
+
+class NoOptions(Schema):
+    pass
+
+
+@dataclass
+class Outcome:
+    """What one question read from a posted page.
+
+    ``value`` is what gets stored (None when unanswered or invalid); ``raw``
+    is what was typed, kept with ``errors`` when the value is invalid.
+    ``extra`` maps further codes (follow-ups) to their values.
+    """
+
+    value: Any = None
+    raw: Any = None
+    errors: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Question:
+    """One question of a definition; subclasses are the kinds.
+
+    A kind declares ``name``, ``options_schema`` and ``macro`` (the template
+    macro that renders it), and overrides the hooks below that differ.
+    """
+
+    name: ClassVar[str]
+    options_schema: ClassVar[type[Schema]] = NoOptions
+    macro: ClassVar[str]
+    # Free-text kinds keep what was typed even when it is invalid.
+    keeps_invalid: ClassVar[bool] = False
+    is_upload: ClassVar[bool] = False
+
+    def __init__(self, common: dict, options: dict, page_index: int):
+        self.code = common["code"]
+        self.label = common["label"]
+        self.required = common["required"]
+        self.help = common["help"]
+        self.prefill = common["prefill"]
+        self.show_if = common["show_if"]
+        self.options = options
+        self.page_index = page_index
+
+    # -- definition ------------------------------------------------------
+    def owned_codes(self) -> list[str]:
+        """Every answer code this question stores (itself and follow-ups)."""
+        return [self.code]
+
+    def option_codes(self) -> list[str] | None:
+        """Choice codes another question's ``show_if`` may test, if any."""
+        return None
+
+    # -- forms -----------------------------------------------------------
+    def build_fields(self) -> dict:
+        """Unbound WTForms fields, keyed by field name."""
+        raise NotImplementedError
+
+    def form_data(self, answers: dict, invalid: dict) -> dict:
+        """Initial form data from what is stored (invalid raw values win)."""
+        if self.code in invalid:
+            return {self.code: invalid[self.code]["value"]}
+        return {self.code: answers.get(self.code)}
+
+    def read(self, form) -> Outcome:
+        """Turn a validated form's data into an :class:`Outcome`."""
+        bound = form[self.code]
+        if bound.errors:
+            raw = bound.data if self.keeps_invalid else None
+            return Outcome(raw=raw, errors=list(bound.errors))
+        return Outcome(value=bound.data or None)
+
+    # -- answers ---------------------------------------------------------
+    def is_answered(self, value) -> bool:
+        return value not in (None, "", [], {})
+
+    def missing(self, answers: dict) -> list[str]:
+        """French messages for what a complete answer still lacks."""
+        if self.required and not self.is_answered(answers.get(self.code)):
+            return ["Réponse obligatoire"]
+        return []
+
+    def display(self, value) -> list[str]:
+        """Lines that show a stored value to people (summary, receipt)."""
+        return [str(value)] if self.is_answered(value) else []
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.code}>"

@@ -1,0 +1,117 @@
+"""Kinds that pick among coded choices."""
+from marshmallow import Schema, fields, validate
+
+from ..forms.fields import CleanStringField, CodeChoiceField, CodeMultiChoiceField
+from ..forms.validators import ShownWhenChosen, TextLength
+from .base import CODE, OPTION_CODE, NoOptions, Outcome, Question
+
+
+class FollowupSchema(Schema):
+    code = fields.Str(required=True, validate=[CODE, validate.Length(max=40)])
+    label = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ChoiceSchema(Schema):
+    code = fields.Str(required=True, validate=[OPTION_CODE, validate.Length(max=40)])
+    label = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+    followup = fields.Nested(FollowupSchema, load_default=None)
+
+
+class ChoiceOptions(Schema):
+    choices = fields.List(fields.Nested(ChoiceSchema), required=True, validate=validate.Length(min=2))
+
+
+FOLLOWUP_MAX = 500
+
+
+class SingleChoiceQuestion(Question):
+    name = "single_choice"
+    options_schema = ChoiceOptions
+    macro = "choices"
+    field_class = CodeChoiceField
+    is_multiple = False
+
+    @property
+    def choices(self) -> list[dict]:
+        return self.options["choices"]
+
+    @property
+    def followups(self) -> list[tuple[dict, dict]]:
+        """(choice, follow-up) pairs."""
+        return [(c, c["followup"]) for c in self.choices if c.get("followup")]
+
+    def owned_codes(self):
+        return [self.code, *(f["code"] for _, f in self.followups)]
+
+    def option_codes(self):
+        return [c["code"] for c in self.choices]
+
+    def label_of(self, code):
+        return next((c["label"] for c in self.choices if c["code"] == code), code)
+
+    def build_fields(self):
+        built = {self.code: self.field_class(self.label, codes=self.option_codes())}
+        for choice, followup in self.followups:
+            built[followup["code"]] = CleanStringField(
+                followup["label"],
+                validators=[ShownWhenChosen(self.code, choice["code"]), TextLength(max=FOLLOWUP_MAX)],
+            )
+        return built
+
+    def form_data(self, answers, invalid):
+        data = {self.code: answers.get(self.code)}
+        for _, followup in self.followups:
+            code = followup["code"]
+            data[code] = invalid[code]["value"] if code in invalid else answers.get(code)
+        return data
+
+    def picked(self, value) -> list[str]:
+        if value is None:
+            return []
+        return value if isinstance(value, list) else [value]
+
+    def read(self, form):
+        outcome = super().read(form)
+        for _, followup in self.followups:
+            bound = form[followup["code"]]
+            if bound.errors:
+                outcome.extra[followup["code"]] = Outcome(raw=bound.data, errors=list(bound.errors))
+            else:
+                outcome.extra[followup["code"]] = Outcome(value=bound.data or None)
+        return outcome
+
+    def missing(self, answers):
+        problems = super().missing(answers)
+        picked = self.picked(answers.get(self.code))
+        for choice, followup in self.followups:
+            if choice["code"] in picked and not answers.get(followup["code"]):
+                problems.append(f"Précisez : {followup['label']}")
+        return problems
+
+    def display(self, value):
+        return [self.label_of(code) for code in self.picked(value)]
+
+    def display_followups(self, answers) -> list[tuple[str, str]]:
+        return [(f["label"], answers[f["code"]]) for _, f in self.followups if answers.get(f["code"])]
+
+
+class MultipleChoiceQuestion(SingleChoiceQuestion):
+    name = "multiple_choice"
+    field_class = CodeMultiChoiceField
+    is_multiple = True
+
+    def read(self, form):
+        outcome = super().read(form)
+        if not outcome.errors:
+            outcome.value = list(form[self.code].data) or None
+        return outcome
+
+
+class YesNoQuestion(SingleChoiceQuestion):
+    name = "yes_no"
+    options_schema = NoOptions
+    CHOICES = ({"code": "oui", "label": "Oui"}, {"code": "non", "label": "Non"})
+
+    @property
+    def choices(self):
+        return list(self.CHOICES)

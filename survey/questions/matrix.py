@@ -1,0 +1,67 @@
+"""A grid: rows share one scale of columns, one answer per row."""
+from marshmallow import Schema, fields, validate
+
+from ..forms.fields import CodeChoiceField
+from .base import OPTION_CODE, Outcome, Question
+
+
+class CellSchema(Schema):
+    code = fields.Str(required=True, validate=[OPTION_CODE, validate.Length(max=40)])
+    label = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+
+
+class MatrixOptions(Schema):
+    rows = fields.List(fields.Nested(CellSchema), required=True, validate=validate.Length(min=1))
+    columns = fields.List(fields.Nested(CellSchema), required=True, validate=validate.Length(min=2))
+
+
+class MatrixQuestion(Question):
+    name = "matrix"
+    options_schema = MatrixOptions
+    macro = "matrix"
+
+    @property
+    def rows(self):
+        return self.options["rows"]
+
+    @property
+    def columns(self):
+        return self.options["columns"]
+
+    def field_name(self, row_code):
+        return f"{self.code}__{row_code}"
+
+    def option_codes(self):
+        return None
+
+    def build_fields(self):
+        codes = [c["code"] for c in self.columns]
+        return {self.field_name(r["code"]): CodeChoiceField(r["label"], codes=codes) for r in self.rows}
+
+    def form_data(self, answers, invalid):
+        stored = answers.get(self.code) or {}
+        return {self.field_name(r["code"]): stored.get(r["code"]) for r in self.rows}
+
+    def read(self, form):
+        value, errors = {}, []
+        for row in self.rows:
+            bound = form[self.field_name(row["code"])]
+            if bound.errors:
+                errors.extend(f"{row['label']} : {e}" for e in bound.errors)
+            elif bound.data:
+                value[row["code"]] = bound.data
+        return Outcome(value=value or None, errors=errors)
+
+    def missing(self, answers):
+        if not self.required:
+            return []
+        stored = answers.get(self.code) or {}
+        absent = [r["label"] for r in self.rows if r["code"] not in stored]
+        if len(absent) == len(self.rows):
+            return ["Réponse obligatoire"]
+        return [f"Ligne sans réponse : {label}" for label in absent]
+
+    def display(self, value):
+        value = value or {}
+        labels = {c["code"]: c["label"] for c in self.columns}
+        return [f"{r['label']} : {labels.get(value[r['code']], value[r['code']])}" for r in self.rows if r["code"] in value]

@@ -1,0 +1,103 @@
+"""Free-text kinds: what was typed is kept, even when it fails a check."""
+from marshmallow import Schema, fields, validate, validates_schema, ValidationError
+
+from ..forms.fields import CleanStringField, CleanTextAreaField
+from ..forms.validators import Email, InseeCommune, PostalCode, Siren, Siret, TextLength, compact_digits
+from .base import NoOptions, Question
+
+
+class TextOptions(Schema):
+    max_length = fields.Int(strict=True, load_default=500, validate=validate.Range(min=1, max=100_000))
+
+
+class LongTextOptions(Schema):
+    min_length = fields.Int(strict=True, load_default=None, validate=validate.Range(min=1))
+    max_length = fields.Int(strict=True, load_default=20_000, validate=validate.Range(min=1, max=100_000))
+
+    @validates_schema
+    def _bounds(self, data, **kwargs):
+        if data["min_length"] and data["min_length"] > data["max_length"]:
+            raise ValidationError("min_length dépasse max_length", "min_length")
+
+
+class TextQuestion(Question):
+    name = "text"
+    options_schema = TextOptions
+    macro = "text"
+    keeps_invalid = True
+    field_class = CleanStringField
+    input_type = "text"
+    autocomplete = None
+
+    def validators(self):
+        return [TextLength(max=self.options.get("max_length", 500))]
+
+    def normalize(self, value: str) -> str:
+        return value
+
+    def build_fields(self):
+        return {self.code: self.field_class(self.label, validators=self.validators(), filters=[self.normalize])}
+
+
+class LongTextQuestion(TextQuestion):
+    name = "long_text"
+    options_schema = LongTextOptions
+    macro = "long_text"
+    field_class = CleanTextAreaField
+
+    def validators(self):
+        return [TextLength(min=self.options["min_length"], max=self.options["max_length"])]
+
+
+class EmailQuestion(TextQuestion):
+    name = "email"
+    options_schema = NoOptions
+    input_type = "email"
+    autocomplete = "email"
+
+    def validators(self):
+        return [TextLength(max=254), Email()]
+
+
+class _NumberQuestion(TextQuestion):
+    options_schema = NoOptions
+    input_type = "text"
+    max_length = 40
+
+    def validators(self):
+        return [TextLength(max=self.max_length), *self.checks()]
+
+    def normalize(self, value):
+        return compact_digits(value)
+
+
+class SiretQuestion(_NumberQuestion):
+    name = "siret"
+
+    def checks(self):
+        return [Siret()]
+
+
+class SirenQuestion(_NumberQuestion):
+    name = "siren"
+
+    def checks(self):
+        return [Siren()]
+
+
+class PostalCodeQuestion(_NumberQuestion):
+    name = "postal_code"
+    autocomplete = "postal-code"
+
+    def checks(self):
+        return [PostalCode()]
+
+
+class InseeCodeQuestion(_NumberQuestion):
+    name = "insee_code"
+
+    def normalize(self, value):
+        return compact_digits(value).upper()
+
+    def checks(self):
+        return [InseeCommune()]

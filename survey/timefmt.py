@@ -1,0 +1,45 @@
+"""Dates and times as French people read them, in a Caf's time zone."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+          "septembre", "octobre", "novembre", "décembre")
+ZONE_NAMES = {
+    "Europe/Paris": "heure de Paris",
+    "America/Guadeloupe": "heure de la Guadeloupe",
+    "America/Martinique": "heure de la Martinique",
+    "America/Cayenne": "heure de la Guyane",
+    "Indian/Reunion": "heure de La Réunion",
+    "Indian/Mayotte": "heure de Mayotte",
+    "America/Miquelon": "heure de Saint-Pierre-et-Miquelon",
+}
+
+
+def zone_name(tz_name: str) -> str:
+    return ZONE_NAMES.get(tz_name, f"fuseau {tz_name}")
+
+
+def local(moment: datetime, tz_name: str) -> datetime:
+    return moment.astimezone(ZoneInfo(tz_name))
+
+
+def format_date(moment: datetime, tz_name: str) -> str:
+    """``lundi 15 juillet 2024``"""
+    when = local(moment, tz_name)
+    day = "1er" if when.day == 1 else str(when.day)
+    return f"{DAYS[when.weekday()]} {day} {MONTHS[when.month - 1]} {when.year}"
+
+
+def format_datetime(moment: datetime, tz_name: str) -> str:
+    """``lundi 15 juillet 2024 à 23 h 59, heure de Paris``"""
+    when = local(moment, tz_name)
+    return f"{format_date(moment, tz_name)} à {when.hour} h {when.minute:02d}, {zone_name(tz_name)}"
+
+
+def parse_local(text: str, tz_name: str) -> datetime:
+    """``2024-07-15 23:59:59`` read as wall-clock time in ``tz_name``, returned aware."""
+    naive = datetime.fromisoformat(text)
+    if naive.tzinfo is not None:
+        raise ValueError("give a local date-time without offset")
+    return naive.replace(tzinfo=ZoneInfo(tz_name))
