@@ -65,7 +65,7 @@ def find_problems(definition: Definition, answers: dict, invalid: dict) -> list[
                     problems.extend(Problem(page, question, code, f"À corriger : {m}") for m in invalid[code]["errors"])
                 if code in broken_rules:
                     problems.append(Problem(page, question, code, f"À corriger : {broken_rules[code]}"))
-            if question.code not in invalid:
+            if not any(code in invalid for code in question.owned_codes()):
                 problems.extend(Problem(page, question, question.code, m) for m in question.missing(answers))
     return problems
 

@@ -122,7 +122,9 @@ def _build_question(raw, where, page_index, errors):
     options = _load(kind.options_schema(), own, label, errors)
     if options is None:
         return None
-    return kind(common, options, page_index)
+    question = kind(common, options, page_index)
+    question.where = label
+    return question
 
 
 def _check_unique(items, what, where, errors):
@@ -138,7 +140,7 @@ def _check_references(pages, rules, raw_rules, errors):
     earlier = {}
     for page in pages:
         for question in page.questions:
-            where = f"pages[{page.index}] question {question.code}"
+            where = question.where
             for code in question.owned_codes():
                 if code in RESERVED_NAMES or "__" in code:
                     errors.append(f"{where}: le code {code!r} est réservé (ou contient __)")

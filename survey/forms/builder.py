@@ -2,9 +2,6 @@
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
-RESERVED_NAMES = frozenset(dir(FlaskForm)) | {"version", "action", "csrf_token"}
-
-
 class PageForm(FlaskForm):
     """Base of every questionnaire page: the response version it was opened on."""
 
@@ -16,6 +13,9 @@ class PageForm(FlaskForm):
         except (TypeError, ValueError):
             return None
 
+
+# A question code becomes a form attribute: it must not shadow the form's own.
+RESERVED_NAMES = frozenset(dir(PageForm)) | {"version", "action", "csrf_token"}
 
 _form_classes: dict[tuple[str, int], type[PageForm]] = {}
 

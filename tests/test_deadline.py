@@ -1,0 +1,115 @@
+"""The deadline: the partner may save and transmit up to the closing second, never after."""
+import html
+from datetime import timedelta
+
+from survey.models import Response, ResponseState
+from survey.timefmt import parse_local
+from tests.conftest import CLAS_CLOSES, complete_clas_answers
+
+
+def body(response):
+    return html.unescape(response.get_data(as_text=True))
+
+
+def answers_of(db, response_id):
+    db.expire_all()
+    return db.get(Response, response_id)
+
+
+def test_saving_at_the_last_second_is_accepted(factory, partner_for, clock, db):
+    response_id, (token,) = factory.project(factory.campaign())
+    partner = partner_for(token)
+    clock.set(CLAS_CLOSES)
+    assert partner.save_page(2, {"lieu_action": "Juste à temps"}).status_code == 302
+    assert answers_of(db, response_id).answers["lieu_action"] == "Juste à temps"
+
+
+def test_one_second_after_the_deadline_nothing_is_saved(factory, partner_for, clock, db):
+    response_id, (token,) = factory.project(factory.campaign())
+    partner = partner_for(token)
+    partner.save_page(2, {"lieu_action": "Avant"})
+    clock.set(CLAS_CLOSES - timedelta(seconds=10))
+    partner.get("/bilan/page/2")  # the form is opened before the deadline...
+    clock.set(CLAS_CLOSES + timedelta(seconds=1))
+    refused = partner.save_page(2, {"lieu_action": "Trop tard"}, reload=False)  # ...and posted after
+    assert refused.status_code == 409
+    page = body(refused)
+    assert "Questionnaire fermé." in page
+    assert "fermé depuis le lundi 15 juillet 2024 à 23 h 59, heure de Paris" in page
+    assert "Trop tard" in page  # shown back so that it can be copied, not stored
+    assert answers_of(db, response_id).answers["lieu_action"] == "Avant"
+
+
+def test_after_the_deadline_pages_are_read_only_and_answers_kept(factory, partner_for, clock):
+    _, (token,) = factory.project(factory.campaign())
+    partner = partner_for(token)
+    partner.save_page(2, {"lieu_action": "Gardé"})
+    clock.set(CLAS_CLOSES + timedelta(days=3))
+    page = body(partner.get("/bilan/page/2"))
+    assert "<form" not in page and "Gardé" in page and "Questionnaire fermé." in page
+    start = body(partner.get("/bilan"))
+    assert "Questionnaire fermé." in start and "Commencer" not in start
+    summary = body(partner.get("/bilan/recapitulatif"))
+    assert "Transmettre à la Caf</button>" not in summary and "Modifier" not in summary
+
+
+def test_a_complete_response_cannot_be_transmitted_after_the_deadline(factory, partner_for, clock, db):
+    response_id, (token,) = factory.project(factory.campaign())
+    partner = partner_for(token)
+    for number, data in complete_clas_answers().items():
+        partner.save_page(number, data)
+    partner.get("/bilan/recapitulatif")
+    ready = partner.hidden()
+    clock.set(CLAS_CLOSES + timedelta(seconds=1))
+    refused = partner.client.post("/bilan/transmettre", data=ready)
+    assert refused.status_code == 409
+    assert "Le questionnaire est fermé" in body(refused)
+    assert answers_of(db, response_id).state is ResponseState.IN_PROGRESS
+
+
+def test_transmission_at_the_last_second_is_accepted(factory, partner_for, clock, db):
+    response_id, (token,) = factory.project(factory.campaign())
+    partner = partner_for(token)
+    for number, data in complete_clas_answers().items():
+        partner.save_page(number, data)
+    clock.set(CLAS_CLOSES)
+    assert partner.transmit().status_code == 302
+    assert answers_of(db, response_id).state is ResponseState.SUBMITTED
+
+
+def test_before_opening_nothing_is_saved(factory, partner_for, clock, db):
+    opens = CLAS_CLOSES - timedelta(days=10)
+    response_id, (token,) = factory.project(factory.campaign(opens=opens))
+    partner = partner_for(token)
+    clock.set(opens - timedelta(days=1))
+    partner.client.get("/bilan")
+    clock.set(opens)
+    partner.get("/bilan/page/2")
+    clock.set(opens - timedelta(seconds=1))
+    refused = partner.save_page(2, {"lieu_action": "Trop tôt"}, reload=False)
+    assert refused.status_code == 409 and "pas encore ouvert" in body(refused)
+    assert "lieu_action" not in answers_of(db, response_id).answers
+
+
+def test_a_deadline_across_the_autumn_clock_change(factory, partner_for, clock, db):
+    # Clocks go back on Sunday 27 October 2024 at 03:00: the evening is UTC+1.
+    closes = parse_local("2024-10-27T23:59:59", "Europe/Paris")
+    assert closes.utcoffset() == timedelta(hours=1)
+    opens = parse_local("2024-10-01T00:00:00", "Europe/Paris")
+    assert opens.utcoffset() == timedelta(hours=2)
+    response_id, (token,) = factory.project(factory.campaign(opens=opens, closes=closes))
+    partner = partner_for(token)
+    clock.set(closes)
+    assert "dimanche 27 octobre 2024 à 23 h 59, heure de Paris" in body(partner.get("/bilan"))
+    assert partner.save_page(2, {"lieu_action": "Dernière seconde"}).status_code == 302
+    partner.get("/bilan/page/2")
+    clock.set(closes + timedelta(seconds=1))
+    assert partner.save_page(2, {"lieu_action": "Une seconde après"}, reload=False).status_code == 409
+    assert answers_of(db, response_id).answers["lieu_action"] == "Dernière seconde"
+
+
+def test_an_overseas_caf_sees_the_deadline_in_its_own_time(factory, partner_for):
+    _, (token,) = factory.project(factory.campaign(), caf_number="974", caf_name="Caf de La Réunion",
+                                  timezone="Indian/Reunion")
+    start = body(partner_for(token).get("/bilan"))
+    assert "mardi 16 juillet 2024 à 1 h 59, heure de La Réunion" in start
