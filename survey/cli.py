@@ -3,6 +3,7 @@ import sys
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from .db import get_session
 from .definition import DEFINITIONS_DIR, read_definition_file
@@ -35,6 +36,7 @@ def check(paths):
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db():
     """Create or upgrade the database schema (Alembic migrations)."""
     from .migrate import upgrade
@@ -43,6 +45,7 @@ def init_db():
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--days", default=30, show_default=True, help="Days until the demo campaign closes.")
 def demo(days):
     """Create the demo campaign and print the partners' personal links."""

@@ -51,8 +51,8 @@ def safe_name(filename: str) -> str:
     name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip(" .")
     if len(name) > 120:
         stem, dot, ext = name.rpartition(".")
-        name = (stem[: 115 - len(ext)] + dot + ext) if dot else name[:120]
-    return name or "document"
+        name = f"{stem[:110]}.{ext}" if dot and stem and len(ext) <= 8 else name[:120]
+    return name.strip(" .") or "document"
 
 
 def _zip_kind(path: Path) -> str | None:

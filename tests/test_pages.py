@@ -1,0 +1,134 @@
+"""Page structure people rely on: labels, fieldsets, error summary, French error pages."""
+import html
+from html.parser import HTMLParser
+
+import pytest
+from click.testing import CliRunner
+
+from survey import create_app
+from survey.config import ConfigError
+from tests.conftest import ATELIER
+
+
+class Structure(HTMLParser):
+    """Collects inputs, labels and the fieldset/legend each input sits in."""
+
+    def __init__(self):
+        super().__init__()
+        self.inputs, self.labels, self.ids = [], set(), []
+        self.fieldsets = []  # stack of {"legend": bool}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.append(attrs["id"])
+        if tag == "fieldset":
+            self.fieldsets.append({"legend": False})
+        elif tag == "legend" and self.fieldsets:
+            self.fieldsets[-1]["legend"] = True
+        elif tag == "label" and "for" in attrs:
+            self.labels.add(attrs["for"])
+        elif tag in ("input", "textarea", "select") and attrs.get("type") not in ("hidden", "submit"):
+            in_legend_fieldset = bool(self.fieldsets) and all(f["legend"] for f in self.fieldsets)
+            self.inputs.append((attrs, in_legend_fieldset))
+
+    def handle_endtag(self, tag):
+        if tag == "fieldset" and self.fieldsets:
+            self.fieldsets.pop()
+
+
+def parse(page_html):
+    structure = Structure()
+    structure.feed(page_html)
+    return structure
+
+
+@pytest.mark.parametrize("number", range(1, 9))
+def test_every_input_of_the_clas_pages_has_a_label_and_groups_have_legends(factory, partner_for, number):
+    _, (token,) = factory.project(factory.campaign())
+    page = partner_for(token).get(f"/bilan/page/{number}").get_data(as_text=True)
+    structure = parse(page)
+    assert structure.inputs, "a questionnaire page has inputs"
+    for attrs, in_fieldset in structure.inputs:
+        assert attrs.get("id") in structure.labels, f"input {attrs} has no label"
+        if attrs.get("type") in ("radio", "checkbox") and not attrs["name"].endswith("__supprimer"):
+            assert in_fieldset, f"{attrs['name']} is not in a fieldset with a legend"
+    assert len(structure.ids) == len(set(structure.ids)), "ids are unique"
+    assert '<html lang="fr">' in page
+
+
+def test_the_error_summary_links_to_each_field_in_error(factory, partner_for):
+    _, (token,) = factory.project(factory.campaign())
+    partner = partner_for(token)
+    page = partner.save_page(2, {"code_postal": "7300", "code_insee": "20004"}).get_data(as_text=True)
+    structure = parse(page)
+    assert page.count('<li><a href="#f-') == 2
+    for target in ("f-code_postal", "f-code_insee"):
+        assert f'href="#{target}"' in page and target in structure.ids
+    assert 'aria-invalid="true"' in page
+    assert html.unescape(page).count("Erreur : ") >= 3  # title and each field's message
+
+
+def test_the_matrix_is_a_fieldset_per_row(factory, partner_for):
+    _, (token,) = factory.project(factory.campaign())
+    page = partner_for(token).get("/bilan/page/5").get_data(as_text=True)
+    assert page.count('<fieldset class="matrix-row">') == 9
+    assert page.count('type="radio"') == 9 * 4
+
+
+def test_a_conditional_question_says_when_to_answer_it(factory, partner_for):
+    _, (token,) = factory.project(factory.campaign(ATELIER))
+    page = html.unescape(partner_for(token).get("/bilan/page/2").get_data(as_text=True))
+    assert "Seulement si vous avez répondu « Non » à la question" in page
+
+
+def test_unknown_pages_and_server_errors_are_french_without_details(app):
+    client = app.test_client()
+    missing = client.get("/nulle-part")
+    assert missing.status_code == 404 and "Page introuvable" in missing.get_data(as_text=True)
+
+    fresh = create_app({"ENV": "testing", "SECRET_KEY": "s", "DATABASE_URL": app.config["DATABASE_URL"]})
+
+    @fresh.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    failed = fresh.test_client().get("/boom")
+    text = failed.get_data(as_text=True)
+    assert failed.status_code == 500
+    assert "Le service a rencontré un problème" in text and "secret internals" not in text and "Traceback" not in text
+
+
+def test_the_application_refuses_to_run_without_a_secret_key_outside_development(monkeypatch):
+    monkeypatch.delenv("SURVEY_SECRET_KEY", raising=False)
+    monkeypatch.delenv("SURVEY_ENV", raising=False)
+    with pytest.raises(ConfigError):
+        create_app({"DATABASE_URL": "sqlite://"})
+    development = create_app({"ENV": "development", "DATABASE_URL": "sqlite://"})
+    assert development.config["SECRET_KEY"] and development.config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_session_cookie_flags(factory, app):
+    production = create_app({"SECRET_KEY": "s", "DATABASE_URL": app.config["DATABASE_URL"]})
+    assert production.config["SESSION_COOKIE_SECURE"] is True
+    _, (token,) = factory.project(factory.campaign())
+    cookie = app.test_client().get(f"/r/{token}").headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_the_demo_command_prints_working_links(app, clock, tmp_path):
+    from datetime import datetime, timezone
+    clock.set(datetime.now(timezone.utc))
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    links = [line.strip() for line in result.output.splitlines() if "/r/" in line]
+    assert len(links) == 4
+    client = app.test_client()
+    path = links[0].split("5000", 1)[1]
+    assert client.get(path).status_code == 302
+    start = html.unescape(client.get("/bilan").get_data(as_text=True))
+    assert "Association Les Petits Savants" in start and "Commencer le questionnaire" in start
+    # Running it again revokes the printed links and prints new ones.
+    again = app.test_cli_runner().invoke(args=["demo"])
+    assert again.exit_code == 0
+    assert app.test_client().get(path).status_code == 404
