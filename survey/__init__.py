@@ -1,5 +1,6 @@
 """The CLAS qualitative bilan: application factory."""
 from flask import Flask, render_template, request
+from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from . import db
@@ -9,6 +10,17 @@ from .questions.file import human_size
 from .timefmt import format_date, format_datetime
 
 csrf = CSRFProtect()
+login_manager = LoginManager()
+login_manager.login_view = "auth.sign_in"
+login_manager.login_message = "Connectez-vous pour accéder à cette page."
+
+
+@login_manager.user_loader
+def load_user(user_id):
+    from .db import get_session
+    from .models import User
+    user = get_session().get(User, int(user_id)) if str(user_id).isdigit() else None
+    return user if user is not None and user.is_active else None
 
 
 def create_app(overrides=None) -> Flask:
@@ -18,14 +30,17 @@ def create_app(overrides=None) -> Flask:
     check_bundled_definitions()
     db.init_app(app)
     csrf.init_app(app)
+    login_manager.init_app(app)
     app.jinja_env.filters["datetime_fr"] = format_datetime
     app.jinja_env.filters["date_fr"] = format_date
     app.jinja_env.filters["human_size"] = human_size
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
-    from .blueprints import partner
+    from .blueprints import auth, partner, review
     app.register_blueprint(partner.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(review.bp)
     _register_error_pages(app)
 
     from .cli import register_commands
@@ -64,7 +79,7 @@ def _register_error_pages(app):
 
     @app.after_request
     def no_store_for_personal_pages(response):
-        if request.endpoint and request.endpoint.startswith("partner."):
+        if request.endpoint and request.endpoint.split(".")[0] in ("partner", "review", "auth"):
             response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

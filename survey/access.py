@@ -50,3 +50,26 @@ def current_link() -> AccessLink:
     if link is None or link.is_revoked:
         raise NoPartnerAccess()
     return link
+
+
+def reviewable_response_or_404(response_id: int):
+    """The response if the signed-in user's Caf funds it (or they administer); else 404.
+
+    A response of another Caf answers exactly as one that does not exist.
+    """
+    from flask import abort
+    from flask_login import current_user
+
+    from .models import Response
+
+    response = get_session().get(Response, response_id)
+    if response is None or not current_user.can_review_caf(response.project.caf_id):
+        abort(404)
+    return response
+
+
+def caf_scope(query, user):
+    """Restrict a query over projects to what ``user`` may see."""
+    from .models import Project
+
+    return query if user.is_admin else query.where(Project.caf_id == user.caf_id)

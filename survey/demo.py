@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from .definition import DEFINITIONS_DIR, read_definition_file
-from .models import AccessLink, Campaign, Contact, Project
+from .models import AccessLink, Campaign, Contact, Project, Role, User
 from .models.types import utcnow
 from .operations import create_campaign, enrol_project, get_or_create_caf, issue_link, revoke_link
 
@@ -17,6 +17,11 @@ DEMO_PROJECTS = [
     ("CLAS-74-001", "Commune de Cluses", "51234568700010", "Cluses", "741", ["education@cluses.example"]),
 ]
 CAFS = {"731": "Caf de la Savoie", "741": "Caf de la Haute-Savoie"}
+# Demo accounts only: their passwords are printed on the console.
+DEMO_USERS = [
+    ("instructeur@caf73.example", "demo-instructeur-73", "Instructeur de la Caf de la Savoie"),
+    ("admin@cnaf.example", "demo-administrateur", "Administrateur national"),
+]
 
 
 def seed_demo(db, days_open=30) -> list[tuple[Project, Contact, str]]:
@@ -50,5 +55,10 @@ def seed_demo(db, days_open=30) -> list[tuple[Project, Contact, str]]:
             for old in db.scalars(select(AccessLink).where(AccessLink.contact_id == contact.id, AccessLink.revoked_at.is_(None))):
                 revoke_link(old, now)
             links.append((project, contact, issue_link(db, contact, response)))
+    for (email, password, _label), role, caf_number in zip(DEMO_USERS, (Role.REVIEWER, Role.ADMIN), ("731", None)):
+        if db.scalar(select(User).where(User.email == email)) is None:
+            user = User(email=email, role=role, caf=get_or_create_caf(db, caf_number, CAFS[caf_number]) if caf_number else None)
+            user.set_password(password)
+            db.add(user)
     db.commit()
     return links

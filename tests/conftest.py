@@ -208,3 +208,59 @@ def complete_clas_answers() -> dict[int, dict]:
     pages[8] = {"formation_coordinateur": "oui", "formation_animateurs": "non",
                 "bilan_qualitatif": "Une année riche : " + "les enfants ont progressé en lecture. " * 5}
     return pages
+
+
+PASSWORD = "correct horse battery staple"
+
+
+class CafUser:
+    """A signed-in reviewer or administrator, with the CSRF token of the last page."""
+
+    def __init__(self, client, email):
+        self.client = client
+        self.email = email
+        self.html = ""
+
+    def get(self, url):
+        response = self.client.get(url)
+        self.html = response.get_data(as_text=True)
+        return response
+
+    def csrf(self):
+        match = CSRF.search(self.html)
+        return match.group(1) if match else ""
+
+    def version(self):
+        match = VERSION.search(self.html)
+        return match.group(1) if match else ""
+
+    def post(self, url, data=None, from_page=None, **kwargs):
+        """Post as the browser would from ``from_page`` (default: the response page)."""
+        if from_page:
+            self.get(from_page)
+        form = {"csrf_token": self.csrf(), "version": self.version(), **(data or {})}
+        response = self.client.post(url, data=form, **kwargs)
+        self.html = response.get_data(as_text=True)
+        return response
+
+
+@pytest.fixture
+def caf_user(app):
+    """Create a user and sign in: caf_user("reviewer", "731") or caf_user("admin")."""
+    from survey.models import Role
+    from survey.operations import create_user
+
+    def make(role="reviewer", caf_number="731", email=None, sign_in=True):
+        with app.app_context():
+            db = get_session()
+            if caf_number:
+                get_or_create_caf(db, caf_number, f"Caf {caf_number}")
+            email = email or f"{role}-{caf_number or 'national'}@caf.example"
+            create_user(db, email, PASSWORD, Role(role), caf_number if role == "reviewer" else None)
+        user = CafUser(app.test_client(), email)
+        if sign_in:
+            user.get("/connexion")
+            signed = user.client.post("/connexion", data={"csrf_token": user.csrf(), "email": email, "password": PASSWORD})
+            assert signed.status_code == 302, signed.get_data(as_text=True)
+        return user
+    return make

@@ -7,7 +7,8 @@ from ..answers import find_problems, is_visible, stored_errors
 from ..db import get_session
 from ..errors import IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
 from ..forms.builder import initial_data, page_form_class
-from ..operations import ensure_partner_can_edit, open_link, response_definition, save_page, submit_response
+from ..history import caf_changes, display_value
+from ..operations import Actor, ensure_partner_can_edit, open_link, response_definition, save_page, submit_response
 
 bp = Blueprint("partner", __name__)
 
@@ -21,6 +22,10 @@ def _context():
     link = current_link()
     response = link.response
     return link, response, response_definition(response)
+
+
+def _editable(response):
+    return _closed_message(response) is None
 
 
 def _closed_message(response):
@@ -55,6 +60,8 @@ def _render_page(response, definition, page, form, errors, status=200, notice=No
         "partner/page.html", response=response, definition=definition, page=page, form=form,
         errors=errors, notice=notice, readonly=readonly, unsaved=unsaved or [],
         visible={q.code: is_visible(q, response.answers) for q in page.questions},
+        changes=caf_changes(get_session(), response), correction=response.open_correction,
+        display_value=display_value,
     ), status
 
 
@@ -71,7 +78,7 @@ def posted_texts(page, formdata) -> list[tuple[str, str]]:
 
 @bp.route("/bilan/page/<int:number>", methods=["GET", "POST"])
 def edit_page(number):
-    _link, response, definition = _context()
+    link, response, definition = _context()
     page = definition.page(number) or abort(404)
     form_class = page_form_class(definition, page)
     closed = _closed_message(response)
@@ -83,7 +90,7 @@ def edit_page(number):
         try:
             result = save_page(
                 get_session(), response, page, form, clock.now(),
-                current_app.config["UPLOAD_DIR"], current_app.config["UPLOAD_MAX_BYTES"],
+                current_app.config["UPLOAD_DIR"], current_app.config["UPLOAD_MAX_BYTES"], Actor(contact=link.contact),
             )
         except StaleVersion as exc:
             get_session().refresh(response)
@@ -130,25 +137,26 @@ def show_summary():
 
 
 def _render_summary(response, definition, status=200, notice=None):
-    problems = [] if response.is_submitted else find_problems(definition, response.answers, response.invalid)
+    problems = [] if response.receipt and not _editable(response) else find_problems(definition, response.answers, response.invalid)
     return render_template(
         "partner/summary.html", response=response, definition=definition, problems=problems,
-        closed_message=_closed_message(response), notice=notice,
+        closed_message=_closed_message(response), notice=notice, correction=response.open_correction,
+        changes=caf_changes(get_session(), response), display_value=display_value,
         visible={q.code: is_visible(q, response.answers) for q in definition.questions.values()},
     ), status
 
 
 @bp.post("/bilan/transmettre")
 def transmit():
-    _link, response, definition = _context()
+    link, response, definition = _context()
     try:
         expected = int(request.form.get("version", ""))
     except ValueError:
         expected = None
     try:
-        submit_response(get_session(), response, expected, clock.now())
+        submit_response(get_session(), response, expected, clock.now(), Actor(contact=link.contact))
     except IllegalTransition as exc:
-        if response.is_submitted:
+        if response.is_submitted or response.is_validated:
             return redirect(url_for("partner.show_receipt"))
         return _render_summary(response, definition, 409, exc.message)
     except (QuestionnaireClosed, IncompleteResponse, StaleVersion) as exc:
@@ -160,7 +168,7 @@ def transmit():
 @bp.get("/bilan/accuse-de-reception")
 def show_receipt():
     _link, response, definition = _context()
-    if not response.is_submitted:
+    if response.receipt is None or response.state.value not in ("submitted", "validated"):
         return redirect(url_for("partner.show_summary"))
     return render_template("partner/receipt.html", response=response, definition=definition)
 

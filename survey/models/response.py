@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..db import Base
 from ..errors import IllegalTransition
 from .campaign import Campaign
+from .correction import CorrectionRequest
 from .project import Project
 from .types import UTCDateTime
 
@@ -15,6 +16,8 @@ class ResponseState(enum.Enum):
     NOT_STARTED = "not_started"
     IN_PROGRESS = "in_progress"
     SUBMITTED = "submitted"
+    CORRECTION_REQUESTED = "correction_requested"
+    VALIDATED = "validated"
 
     @property
     def label(self) -> str:
@@ -25,6 +28,8 @@ _STATE_LABELS = {
     ResponseState.NOT_STARTED: "non commencé",
     ResponseState.IN_PROGRESS: "en cours",
     ResponseState.SUBMITTED: "transmis",
+    ResponseState.CORRECTION_REQUESTED: "correction demandée",
+    ResponseState.VALIDATED: "validé",
 }
 
 
@@ -34,16 +39,22 @@ class Response(Base):
     ``answers`` maps stable question codes to valid values; ``invalid`` keeps
     what was typed but failed a format check (code -> {"value", "errors"}), so
     that nothing typed is ever lost. ``version`` guards against stale edits:
-    every write checks it (optimistic locking).
+    every write checks it (optimistic locking). State changes go through the
+    methods below, which refuse illegal moves.
     """
 
     __tablename__ = "responses"
     __table_args__ = (
         UniqueConstraint("campaign_id", "project_id", name="one_per_project"),
         CheckConstraint(
-            "(state = 'submitted' AND submitted_at IS NOT NULL AND receipt IS NOT NULL)"
-            " OR (state <> 'submitted' AND submitted_at IS NULL)",
+            "(state IN ('submitted', 'correction_requested') AND submitted_at IS NOT NULL AND receipt IS NOT NULL)"
+            " OR (state IN ('not_started', 'in_progress') AND submitted_at IS NULL)"
+            " OR state = 'validated'",
             name="submitted_at_iff_submitted",
+        ),
+        CheckConstraint(
+            "(state = 'validated') = (validated_at IS NOT NULL)",
+            name="validated_at_iff_validated",
         ),
     )
 
@@ -61,10 +72,15 @@ class Response(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     receipt: Mapped[str | None] = mapped_column(String(40), unique=True)
+    validated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    validated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A later deadline granted to this project alone.
+    extended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     campaign: Mapped[Campaign] = relationship(lazy="joined")
     project: Mapped[Project] = relationship(lazy="joined")
+    correction_requests: Mapped[list[CorrectionRequest]] = relationship(order_by=CorrectionRequest.id)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -72,10 +88,26 @@ class Response(Base):
     def is_submitted(self) -> bool:
         return self.state is ResponseState.SUBMITTED
 
+    @property
+    def is_validated(self) -> bool:
+        return self.state is ResponseState.VALIDATED
+
+    @property
+    def open_correction(self) -> CorrectionRequest | None:
+        if self.state is not ResponseState.CORRECTION_REQUESTED:
+            return None
+        return next((r for r in reversed(self.correction_requests) if r.closed_at is None), None)
+
+    @property
+    def deadline(self) -> datetime:
+        """The last instant the partner may answer, extensions included."""
+        closes = self.campaign.closes_at
+        return max(closes, self.extended_until) if self.extended_until else closes
+
     def record_edit(self, answers: dict, invalid: dict, now: datetime):
-        """Store a new set of answers; refused once the response is transmitted."""
-        if self.is_submitted:
-            raise IllegalTransition("Ce bilan a déjà été transmis à la Caf : il ne peut plus être modifié.")
+        """Store a new set of answers; refused once the response is validated."""
+        if self.is_validated:
+            raise IllegalTransition("Ce bilan a été validé par la Caf : il ne peut plus être modifié.")
         self.answers = answers
         self.invalid = invalid
         self.updated_at = now
@@ -84,12 +116,38 @@ class Response(Base):
             self.started_at = now
 
     def mark_submitted(self, now: datetime, receipt: str):
-        if self.is_submitted:
-            raise IllegalTransition("Ce bilan a déjà été transmis à la Caf.")
+        if self.state not in (ResponseState.NOT_STARTED, ResponseState.IN_PROGRESS, ResponseState.CORRECTION_REQUESTED):
+            raise IllegalTransition(f"Ce bilan ne peut pas être transmis : il est {self.state.label}.")
+        request = self.open_correction
+        if request is not None:
+            request.closed_at = now
         self.state = ResponseState.SUBMITTED
         self.submitted_at = now
         self.receipt = receipt
         self.started_at = self.started_at or now
+
+    def request_correction(self, request: CorrectionRequest):
+        if self.state is not ResponseState.SUBMITTED:
+            raise IllegalTransition(f"Une correction ne peut être demandée que sur un bilan transmis (celui-ci est {self.state.label}).")
+        self.correction_requests.append(request)
+        self.state = ResponseState.CORRECTION_REQUESTED
+
+    def validate(self, now: datetime, user_id: int):
+        if self.state not in (ResponseState.IN_PROGRESS, ResponseState.SUBMITTED, ResponseState.CORRECTION_REQUESTED):
+            raise IllegalTransition(f"Ce bilan ne peut pas être validé : il est {self.state.label}.")
+        request = self.open_correction
+        if request is not None:
+            request.closed_at = now
+        self.state = ResponseState.VALIDATED
+        self.validated_at = now
+        self.validated_by_id = user_id
+
+    def reopen(self):
+        if not self.is_validated:
+            raise IllegalTransition("Seul un bilan validé peut être rouvert.")
+        self.state = ResponseState.SUBMITTED if self.submitted_at else ResponseState.IN_PROGRESS
+        self.validated_at = None
+        self.validated_by_id = None
 
     def __repr__(self):
         return f"<Response {self.id} project={self.project_id} {self.state.value}>"

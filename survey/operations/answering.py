@@ -1,25 +1,41 @@
-"""Every write of the domain. Views and commands call these; nothing else writes."""
+"""Answering: save a page (partner or reviewer), transmit to the Caf."""
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import uploads
-from .access import hash_token, new_token
-from .answers import find_problems, is_visible, prefilled_answers, prune_hidden, rule_errors
-from .definition import Definition, Page, definition_for
-from .errors import IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
-from .models import AccessLink, Caf, Campaign, Contact, Project, Response
-from .timefmt import format_datetime
+from .. import uploads
+from ..answers import find_problems, is_visible, prune_hidden, rule_errors
+from ..definition import Definition, Page, definition_for
+from ..errors import IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
+from ..models import Contact, EventKind, Response, ResponseEvent, ResponseState, User
+from ..timefmt import format_datetime
 
 STALE_MESSAGE = (
-    "Ce bilan a été modifié ailleurs (par un autre contact ou dans un autre onglet) depuis que vous avez ouvert "
-    "cette page. Vos saisies n'ont pas été enregistrées : elles sont affichées ci-dessous. "
+    "Ce bilan a été modifié ailleurs (par un autre contact, par la Caf ou dans un autre onglet) depuis que vous avez "
+    "ouvert cette page. Vos saisies n'ont pas été enregistrées : elles sont affichées ci-dessous. "
     "Vérifiez-les puis enregistrez de nouveau."
 )
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who writes: a partner's contact (through a personal link) or a Caf user."""
+
+    contact: Contact | None = None
+    user: User | None = None
+
+    @property
+    def is_partner(self) -> bool:
+        return self.user is None
+
+    def event(self, response: Response, kind: EventKind, now: datetime, **values) -> ResponseEvent:
+        return ResponseEvent(
+            response_id=response.id, kind=kind, at=now, user_id=self.user.id if self.user else None,
+            contact_id=self.contact.id if self.contact else None, **values,
+        )
 
 
 def response_definition(response: Response) -> Definition:
@@ -27,93 +43,41 @@ def response_definition(response: Response) -> Definition:
 
 
 def ensure_partner_can_edit(response: Response, now: datetime):
-    """Refuse any partner write outside the campaign's window or after transmission."""
+    """Refuse any partner write outside its window: deadline, extension or correction delay."""
     campaign, tz = response.campaign, response.project.caf.timezone
+    if response.is_validated:
+        raise IllegalTransition("Ce bilan a été validé par la Caf : il ne peut plus être modifié.")
     if response.is_submitted:
         raise IllegalTransition("Ce bilan a déjà été transmis à la Caf : il ne peut plus être modifié.")
+    if response.state is ResponseState.CORRECTION_REQUESTED:
+        request = response.open_correction
+        if request is not None and now <= request.until:
+            return
+        until = format_datetime(request.until, tz) if request else "?"
+        raise QuestionnaireClosed(f"Le délai de correction accordé par la Caf a pris fin le {until}.")
     if now < campaign.opens_at:
         raise QuestionnaireClosed(f"Le questionnaire n'est pas encore ouvert : il ouvrira le {format_datetime(campaign.opens_at, tz)}.")
-    if campaign.has_closed(now):
+    if now > response.deadline:
         raise QuestionnaireClosed(
-            f"Le questionnaire est fermé depuis le {format_datetime(campaign.closes_at, tz)}. "
+            f"Le questionnaire est fermé depuis le {format_datetime(response.deadline, tz)}. "
             "Vos réponses enregistrées sont conservées, mais elles ne peuvent plus être modifiées ni transmises."
         )
 
 
-# -- campaigns and projects ---------------------------------------------------
+def ensure_can_edit(response: Response, actor: Actor, now: datetime):
+    """Partners answer within their window; Caf users correct until validation."""
+    if actor.is_partner:
+        ensure_partner_can_edit(response, now)
+    elif response.is_validated:
+        raise IllegalTransition("Ce bilan est validé : un administrateur doit le rouvrir avant toute correction.")
 
-def create_campaign(db: Session, code: str, content: dict, opens_at: datetime, closes_at: datetime, title=None) -> Campaign:
-    """Create a campaign that keeps its own copy of the definition's JSON."""
-    definition = definition_for(content)
-    campaign = Campaign(
-        code=code, title=title or definition.title, definition_code=definition.code,
-        definition_version=definition.version, definition_content=content,
-        opens_at=opens_at, closes_at=closes_at,
-    )
-    db.add(campaign)
-    db.flush()
-    return campaign
-
-
-def get_or_create_caf(db: Session, number: str, name: str, timezone="Europe/Paris") -> Caf:
-    caf = db.scalar(select(Caf).where(Caf.number == number))
-    if caf is None:
-        caf = Caf(number=number, name=name, timezone=timezone)
-        db.add(caf)
-        db.flush()
-    return caf
-
-
-def project_context(project: Project) -> dict:
-    """What the import knows of a project, offered as prefilled answers."""
-    return {
-        "structure_name": project.structure_name,
-        "siret": project.siret,
-        "siren": project.siret[:9] if project.siret else None,
-        "caf_name": project.caf.name,
-        "caf_number": project.caf.number,
-        "commune": project.commune,
-    }
-
-
-def enrol_project(db: Session, campaign: Campaign, project: Project) -> Response:
-    """The project's response for the campaign, created (prefilled) if absent."""
-    response = db.scalar(select(Response).where(Response.campaign_id == campaign.id, Response.project_id == project.id))
-    if response is None:
-        definition = definition_for(campaign.definition_content)
-        response = Response(
-            campaign=campaign, project=project, definition_version=definition.version,
-            answers=prefilled_answers(definition, project_context(project)), invalid={},
-        )
-        db.add(response)
-        db.flush()
-    return response
-
-
-def issue_link(db: Session, contact: Contact, response: Response) -> str:
-    """Create a personal link; returns the token, which is never stored."""
-    token = new_token()
-    db.add(AccessLink(token_hash=hash_token(token), contact=contact, response=response))
-    db.flush()
-    return token
-
-
-def revoke_link(link: AccessLink, now: datetime):
-    link.revoked_at = link.revoked_at or now
-
-
-def open_link(db: Session, link: AccessLink, now: datetime):
-    link.last_used_at = now
-    db.commit()
-
-
-# -- answering ------------------------------------------------------------------
 
 @dataclass
 class PageSave:
-    """What saving a page did: the errors to show back (code -> messages)."""
+    """What saving a page did: the errors to show back (code -> messages), and if it was stored."""
 
     errors: dict[str, list[str]] = field(default_factory=dict)
+    saved: bool = True
 
 
 def _apply(answers, invalid, errors, code, outcome, keeps_invalid):
@@ -132,17 +96,35 @@ def _apply(answers, invalid, errors, code, outcome, keeps_invalid):
         answers[code] = outcome.value
 
 
-def save_page(db: Session, response: Response, page: Page, form, now: datetime, upload_dir: str, max_upload: int) -> PageSave:
-    """Save what a page's form holds, valid or not, and commit.
+def snapshot(answers: dict, invalid: dict) -> dict:
+    """Everything stored, valid or not, as the history records it."""
+    state = dict(answers)
+    state.update({code: {"invalid": entry["value"]} for code, entry in invalid.items()})
+    return state
 
-    Valid values go to ``answers``; a free-text value that fails a check is
-    kept in ``invalid`` with its message, so nothing typed is lost. Raises
-    :class:`StaleVersion` if the form was opened on an older version.
+
+def record_changes(db: Session, response: Response, before: dict, after: dict, actor: Actor, now: datetime, reason=None):
+    """Append one history line per changed code."""
+    for code in sorted(before.keys() | after.keys()):
+        if before.get(code) != after.get(code):
+            db.add(actor.event(response, EventKind.ANSWER, now, code=code, old_value=before.get(code),
+                               new_value=after.get(code), reason=reason or None))
+
+
+def save_page(db: Session, response: Response, page: Page, form, now: datetime, upload_dir: str, max_upload: int,
+              actor: Actor = Actor(), reason: str | None = None) -> PageSave:
+    """Save what a page's form holds and commit, recording each change in the history.
+
+    For a partner, a free-text value that fails a check is kept in ``invalid``
+    with its message, so nothing typed is lost. A Caf user's correction is
+    all-or-nothing: with any error nothing is stored (``saved`` is False).
+    Raises :class:`StaleVersion` if the form was opened on an older version.
     """
-    ensure_partner_can_edit(response, now)
+    ensure_can_edit(response, actor, now)
     if form.expected_version() != response.version:
         raise StaleVersion(STALE_MESSAGE)
     definition = response_definition(response)
+    before = snapshot(response.answers, response.invalid)
     answers, invalid = dict(response.answers), dict(response.invalid)
     result = PageSave()
     form.validate()
@@ -162,7 +144,13 @@ def save_page(db: Session, response: Response, page: Page, form, now: datetime, 
         for code, message in rule_errors(definition, answers).items():
             if any(code in q.owned_codes() for q in page.questions):
                 result.errors.setdefault(code, []).append(message)
+        if result.errors and not actor.is_partner:
+            db.rollback()
+            _delete_files(upload_dir, stored)
+            result.saved = False
+            return result
         response.record_edit(answers, invalid, now)
+        record_changes(db, response, before, snapshot(answers, invalid), actor, now, reason)
         db.commit()
     except StaleDataError:
         db.rollback()
@@ -172,7 +160,8 @@ def save_page(db: Session, response: Response, page: Page, form, now: datetime, 
         db.rollback()
         _delete_files(upload_dir, stored)
         raise
-    # Only once the new answers are committed may the replaced files go.
+    # Only once the new answers are committed may the replaced files go. The
+    # history keeps their names; the bytes of replaced documents are not kept.
     _delete_files(upload_dir, discarded)
     return result
 
@@ -204,8 +193,9 @@ def new_receipt() -> str:
     return f"BQ-{secrets.token_hex(5).upper()}"
 
 
-def submit_response(db: Session, response: Response, expected_version: int | None, now: datetime) -> Response:
-    """Transmit a complete, valid response to its Caf.
+def submit_response(db: Session, response: Response, expected_version: int | None, now: datetime,
+                    actor: Actor = Actor()) -> Response:
+    """Transmit a complete, valid response to its Caf (also after a correction request).
 
     Exactly one of two simultaneous transmissions wins; the other raises
     :class:`IllegalTransition` (already transmitted) or :class:`StaleVersion`.
@@ -220,6 +210,7 @@ def submit_response(db: Session, response: Response, expected_version: int | Non
     if problems:
         raise IncompleteResponse("Le bilan ne peut pas encore être transmis : des réponses manquent ou sont à corriger.", problems)
     response.mark_submitted(now, new_receipt())
+    db.add(actor.event(response, EventKind.SUBMITTED, now, new_value=response.receipt))
     try:
         db.commit()
     except StaleDataError:

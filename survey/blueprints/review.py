@@ -1,0 +1,224 @@
+"""Caf reviewers: the projects of their Caf, reading, correcting, asking, validating."""
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+from werkzeug.datastructures import MultiDict
+
+from .. import clock, uploads
+from ..access import caf_scope, reviewable_response_or_404
+from ..answers import find_problems, is_visible, stored_errors
+from ..db import get_session
+from ..errors import DomainError, StaleVersion
+from ..forms.builder import initial_data, page_form_class
+from ..history import display_value, events_of, label_of
+from ..models import Campaign, Project, Response, ResponseState
+from ..operations import (
+    Actor,
+    extend_deadline,
+    reopen_response,
+    request_correction,
+    response_definition,
+    save_page,
+    validate_response,
+)
+
+bp = Blueprint("review", __name__, url_prefix="/caf")
+PAGE_SIZE = 50
+SORTS = {
+    "reference": Project.reference,
+    "structure": Project.structure_name,
+    "commune": Project.commune,
+    "etat": Response.state,
+    "maj": Response.updated_at,
+    "transmis": Response.submitted_at,
+}
+
+
+@bp.before_request
+@login_required
+def require_sign_in():
+    """Every page of this blueprint needs a signed-in Caf user."""
+
+
+def _version():
+    try:
+        return int(request.form.get("version", ""))
+    except ValueError:
+        return None
+
+
+def _end_of_day(text, tz_name):
+    """A date typed in a form (YYYY-MM-DD) -> 23:59:59 that day in the Caf's time zone."""
+    try:
+        day = datetime.strptime(text or "", "%Y-%m-%d").date()
+    except ValueError:
+        raise DomainError("Indiquez une date valide (jj/mm/aaaa).") from None
+    return datetime.combine(day, time(23, 59, 59), ZoneInfo(tz_name))
+
+
+@bp.get("/")
+def index():
+    db = get_session()
+    campaigns = db.scalars(select(Campaign).order_by(Campaign.opens_at.desc())).all()
+    counts = {}
+    query = caf_scope(select(Response.campaign_id, func.count()).join(Project).group_by(Response.campaign_id), current_user)
+    for campaign_id, count in db.execute(query):
+        counts[campaign_id] = count
+    return render_template("review/index.html", campaigns=campaigns, counts=counts)
+
+
+@bp.get("/campagnes/<int:campaign_id>")
+def list_responses(campaign_id):
+    db = get_session()
+    campaign = db.get(Campaign, campaign_id) or abort(404)
+    base = caf_scope(select(Response).join(Project).where(Response.campaign_id == campaign.id), current_user)
+    counts = {state: 0 for state in ResponseState}
+    for state, count in db.execute(base.with_only_columns(Response.state, func.count()).group_by(Response.state)):
+        counts[state] = count
+    query = base
+    state = request.args.get("etat", "")
+    if state in {s.value for s in ResponseState}:
+        query = query.where(Response.state == ResponseState(state))
+    commune = request.args.get("commune", "").strip()
+    if commune:
+        query = query.where(func.lower(Project.commune) == commune.lower())
+    search = request.args.get("q", "").strip()[:100]
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(or_(func.lower(Project.structure_name).like(pattern), Project.siret.like(pattern),
+                                func.lower(Project.reference).like(pattern)))
+    sort = request.args.get("tri", "reference")
+    column = SORTS.get(sort.removeprefix("-"), Project.reference)
+    query = query.order_by(column.desc() if sort.startswith("-") else column, Project.reference)
+    total = db.scalar(query.with_only_columns(func.count()).order_by(None))
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    responses = db.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    communes = db.scalars(caf_scope(select(Project.commune).join(Response).where(Response.campaign_id == campaign.id), current_user)
+                          .distinct().order_by(Project.commune)).all()
+    return render_template(
+        "review/list.html", campaign=campaign, responses=responses, counts=counts, total=total, page=page,
+        pages=pages, states=list(ResponseState), communes=[c for c in communes if c], args=request.args,
+    )
+
+
+def _render_response(response, status=200, notice=None, correction_form=None):
+    definition = response_definition(response)
+    return render_template(
+        "review/response.html", response=response, definition=definition, notice=notice,
+        problems=find_problems(definition, response.answers, response.invalid),
+        events=events_of(get_session(), response), display_value=display_value, label_of=label_of,
+        visible={q.code: is_visible(q, response.answers) for q in definition.questions.values()},
+        tz=response.project.caf.timezone, now=clock.now(), correction_form=correction_form or MultiDict(),
+    ), status
+
+
+@bp.get("/reponses/<int:response_id>")
+def show_response(response_id):
+    return _render_response(reviewable_response_or_404(response_id))
+
+
+@bp.route("/reponses/<int:response_id>/pages/<int:number>", methods=["GET", "POST"])
+def correct_page(response_id, number):
+    response = reviewable_response_or_404(response_id)
+    definition = response_definition(response)
+    page = definition.page(number) or abort(404)
+    form_class = page_form_class(definition, page)
+    if response.is_validated:
+        return _render_response(response, 409, "Ce bilan est validé : un administrateur doit le rouvrir avant toute correction.")
+    errors, notice, status = {}, None, 200
+    if request.method == "POST":
+        form = form_class()
+        try:
+            result = save_page(get_session(), response, page, form, clock.now(), current_app.config["UPLOAD_DIR"],
+                               current_app.config["UPLOAD_MAX_BYTES"], Actor(user=current_user),
+                               request.form.get("reason", "").strip()[:1000])
+        except StaleVersion as exc:
+            get_session().refresh(response)
+            form.version.data = str(response.version)
+            notice, status = exc.message, 409
+        except DomainError as exc:
+            return _render_response(response, 409, exc.message)
+        else:
+            if result.saved:
+                flash("Correction enregistrée.")
+                return redirect(url_for("review.show_response", response_id=response.id))
+            errors, notice, status = result.errors, "Rien n'a été enregistré : corrigez les erreurs signalées.", 422
+    else:
+        form = form_class(formdata=None, data=initial_data(page, response.answers, response.invalid))
+        form.version.data = str(response.version)
+        errors = stored_errors(definition, page, response.answers, response.invalid)
+    return render_template(
+        "review/page.html", response=response, definition=definition, page=page, form=form, errors=errors,
+        notice=notice, reason=request.form.get("reason", ""),
+    ), status
+
+
+@bp.get("/reponses/<int:response_id>/documents/<code>")
+def download_document(response_id, code):
+    response = reviewable_response_or_404(response_id)
+    question = response_definition(response).questions.get(code)
+    stored = response.answers.get(code) if question is not None and question.is_upload else None
+    path = uploads.stored_path(current_app.config["UPLOAD_DIR"], stored["key"]) if stored else None
+    if path is None:
+        abort(404)
+    return send_file(path, mimetype=stored["mime"], as_attachment=True, download_name=stored["name"], max_age=0)
+
+
+@bp.post("/reponses/<int:response_id>/correction")
+def ask_correction(response_id):
+    response = reviewable_response_or_404(response_id)
+    definition = response_definition(response)
+    tz = response.project.caf.timezone
+    codes = [c for c in request.form.getlist("questions") if c in definition.questions]
+    items = [{"code": c, "message": request.form.get(f"message-{c}", "")} for c in codes]
+    try:
+        until = _end_of_day(request.form.get("until"), tz)
+        request_correction(get_session(), response, current_user, items, until, _version(), clock.now())
+    except DomainError as exc:
+        get_session().rollback()
+        return _render_response(response, 409, exc.message, correction_form=request.form)
+    flash("La demande de correction est enregistrée : le partenaire peut corriger son bilan.")
+    return redirect(url_for("review.show_response", response_id=response.id))
+
+
+@bp.post("/reponses/<int:response_id>/validation")
+def validate(response_id):
+    response = reviewable_response_or_404(response_id)
+    try:
+        validate_response(get_session(), response, current_user, _version(), clock.now())
+    except DomainError as exc:
+        get_session().rollback()
+        return _render_response(response, 409, exc.message)
+    flash("Le bilan est validé.")
+    return redirect(url_for("review.show_response", response_id=response.id))
+
+
+@bp.post("/reponses/<int:response_id>/reouverture")
+def reopen(response_id):
+    response = reviewable_response_or_404(response_id)
+    if not current_user.is_admin:
+        abort(404)
+    try:
+        reopen_response(get_session(), response, current_user, request.form.get("reason", ""), _version(), clock.now())
+    except DomainError as exc:
+        get_session().rollback()
+        return _render_response(response, 409, exc.message)
+    flash("Le bilan est rouvert.")
+    return redirect(url_for("review.show_response", response_id=response.id))
+
+
+@bp.post("/reponses/<int:response_id>/delai")
+def extend(response_id):
+    response = reviewable_response_or_404(response_id)
+    try:
+        until = _end_of_day(request.form.get("until"), response.project.caf.timezone)
+        extend_deadline(get_session(), response, current_user, until, request.form.get("reason", ""), _version(), clock.now())
+    except DomainError as exc:
+        get_session().rollback()
+        return _render_response(response, 409, exc.message)
+    flash("Le délai supplémentaire est accordé.")
+    return redirect(url_for("review.show_response", response_id=response.id))

@@ -1,0 +1,28 @@
+"""Every write of the domain. Views and commands call these; nothing else writes."""
+from .answering import (
+    Actor,
+    PageSave,
+    ensure_can_edit,
+    ensure_partner_can_edit,
+    response_definition,
+    save_page,
+    submit_response,
+)
+from .review import extend_deadline, reopen_response, request_correction, validate_response
+from .setup import (
+    create_campaign,
+    enrol_project,
+    get_or_create_caf,
+    issue_link,
+    open_link,
+    project_context,
+    revoke_link,
+)
+from .users import create_user, deactivate_user, record_failed_login, reset_password, set_role, sign_in_blocked
+
+__all__ = [
+    "Actor", "PageSave", "create_campaign", "create_user", "deactivate_user", "enrol_project", "ensure_can_edit",
+    "ensure_partner_can_edit", "extend_deadline", "get_or_create_caf", "issue_link", "open_link", "project_context",
+    "record_failed_login", "reopen_response", "request_correction", "reset_password", "response_definition",
+    "revoke_link", "save_page", "set_role", "sign_in_blocked", "submit_response", "validate_response",
+]

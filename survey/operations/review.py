@@ -1,0 +1,92 @@
+"""What a Caf does with a response: ask for corrections, validate, reopen, extend."""
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..answers import find_problems
+from ..errors import DomainError, IncompleteResponse, StaleVersion
+from ..models import CorrectionRequest, EventKind, Response, User
+from .answering import Actor, response_definition
+
+STALE = "Ce bilan a été modifié entre-temps : relisez-le avant de recommencer."
+MESSAGE_MAX = 2000
+
+
+def _check_version(response: Response, expected_version):
+    if expected_version != response.version:
+        raise StaleVersion(STALE)
+
+
+def _commit(db: Session):
+    try:
+        db.commit()
+    except StaleDataError:
+        db.rollback()
+        raise StaleVersion(STALE) from None
+
+
+def request_correction(db: Session, response: Response, user: User, items: list[dict], until: datetime,
+                       expected_version, now: datetime) -> CorrectionRequest:
+    """Ask the partner to correct some questions, each with a message, until ``until``.
+
+    The partner may edit until then, even after the campaign's deadline.
+    """
+    _check_version(response, expected_version)
+    definition = response_definition(response)
+    if not items:
+        raise DomainError("Choisissez au moins une question à faire corriger.")
+    for item in items:
+        if item["code"] not in definition.questions:
+            raise DomainError("Une des questions choisies n'existe pas dans ce questionnaire.")
+        if not item["message"].strip():
+            raise DomainError(f"Écrivez un message pour la question « {definition.questions[item['code']].label} ».")
+        if len(item["message"]) > MESSAGE_MAX:
+            raise DomainError(f"Un message compte au plus {MESSAGE_MAX} caractères.")
+    if until <= now:
+        raise DomainError("La date limite de correction doit être dans le futur.")
+    request = CorrectionRequest(requested_by_id=user.id, requested_at=now, until=until,
+                                items=[{"code": i["code"], "message": i["message"].strip()} for i in items])
+    response.request_correction(request)
+    db.add(Actor(user=user).event(response, EventKind.CORRECTION_REQUESTED, now, new_value=request.items,
+                                  reason=f"jusqu'au {until.isoformat()}"))
+    _commit(db)
+    return request
+
+
+def validate_response(db: Session, response: Response, user: User, expected_version, now: datetime):
+    """Validate a complete, valid response; it is then locked for everyone."""
+    _check_version(response, expected_version)
+    problems = find_problems(response_definition(response), response.answers, response.invalid)
+    if problems:
+        raise IncompleteResponse("Ce bilan ne peut pas être validé : des réponses manquent ou sont à corriger.", problems)
+    response.validate(now, user.id)
+    db.add(Actor(user=user).event(response, EventKind.VALIDATED, now))
+    _commit(db)
+
+
+def reopen_response(db: Session, response: Response, user: User, reason: str, expected_version, now: datetime):
+    """An administrator reopens a validated response, with a reason kept in the history."""
+    if not user.is_admin:
+        raise DomainError("Seul un administrateur peut rouvrir un bilan validé.")
+    if not (reason or "").strip():
+        raise DomainError("Indiquez la raison de la réouverture.")
+    _check_version(response, expected_version)
+    response.reopen()
+    db.add(Actor(user=user).event(response, EventKind.REOPENED, now, reason=reason.strip()))
+    _commit(db)
+
+
+def extend_deadline(db: Session, response: Response, user: User, until: datetime, reason: str, expected_version,
+                    now: datetime):
+    """Give this project alone more time after the campaign's deadline."""
+    if not (reason or "").strip():
+        raise DomainError("Indiquez la raison du délai supplémentaire.")
+    if until <= response.campaign.closes_at or until <= now:
+        raise DomainError("Le nouveau délai doit être postérieur à la date limite de la campagne et à maintenant.")
+    _check_version(response, expected_version)
+    old = response.extended_until
+    response.extended_until = until
+    db.add(Actor(user=user).event(response, EventKind.EXTENDED, now, old_value=old.isoformat() if old else None,
+                                  new_value=until.isoformat(), reason=reason.strip()))
+    _commit(db)

@@ -1,0 +1,75 @@
+"""Campaigns, Cafs, projects and personal links."""
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..access import hash_token, new_token
+from ..answers import prefilled_answers
+from ..definition import definition_for
+from ..models import AccessLink, Caf, Campaign, Contact, Project, Response
+
+
+def create_campaign(db: Session, code: str, content: dict, opens_at: datetime, closes_at: datetime, title=None) -> Campaign:
+    """Create a campaign that keeps its own copy of the definition's JSON."""
+    definition = definition_for(content)
+    campaign = Campaign(
+        code=code, title=title or definition.title, definition_code=definition.code,
+        definition_version=definition.version, definition_content=content,
+        opens_at=opens_at, closes_at=closes_at,
+    )
+    db.add(campaign)
+    db.flush()
+    return campaign
+
+
+def get_or_create_caf(db: Session, number: str, name: str, timezone="Europe/Paris") -> Caf:
+    caf = db.scalar(select(Caf).where(Caf.number == number))
+    if caf is None:
+        caf = Caf(number=number, name=name, timezone=timezone)
+        db.add(caf)
+        db.flush()
+    return caf
+
+
+def project_context(project: Project) -> dict:
+    """What the import knows of a project, offered as prefilled answers."""
+    return {
+        "structure_name": project.structure_name,
+        "siret": project.siret,
+        "siren": project.siret[:9] if project.siret else None,
+        "caf_name": project.caf.name,
+        "caf_number": project.caf.number,
+        "commune": project.commune,
+    }
+
+
+def enrol_project(db: Session, campaign: Campaign, project: Project) -> Response:
+    """The project's response for the campaign, created (prefilled) if absent."""
+    response = db.scalar(select(Response).where(Response.campaign_id == campaign.id, Response.project_id == project.id))
+    if response is None:
+        definition = definition_for(campaign.definition_content)
+        response = Response(
+            campaign=campaign, project=project, definition_version=definition.version,
+            answers=prefilled_answers(definition, project_context(project)), invalid={},
+        )
+        db.add(response)
+        db.flush()
+    return response
+
+
+def issue_link(db: Session, contact: Contact, response: Response) -> str:
+    """Create a personal link; returns the token, which is never stored."""
+    token = new_token()
+    db.add(AccessLink(token_hash=hash_token(token), contact=contact, response=response))
+    db.flush()
+    return token
+
+
+def revoke_link(link: AccessLink, now: datetime):
+    link.revoked_at = link.revoked_at or now
+
+
+def open_link(db: Session, link: AccessLink, now: datetime):
+    link.last_used_at = now
+    db.commit()
