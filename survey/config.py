@@ -19,6 +19,10 @@ def _env(name, default=None):
     return os.environ.get(f"SURVEY_{name}", default)
 
 
+def _flag(name, default="0"):
+    return str(_env(name, default)).strip().lower() in ("1", "true", "yes", "on")
+
+
 def build_config(overrides=None):
     """Return the application settings: environment first, then ``overrides``."""
     overrides = dict(overrides or {})
@@ -43,6 +47,15 @@ def build_config(overrides=None):
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env != "development",
         "SESSION_COOKIE_NAME": "clas_session",
+        "SMTP_HOST": _env("SMTP_HOST", "127.0.0.1"),
+        "SMTP_PORT": int(_env("SMTP_PORT", 25)),
+        "SMTP_USER": _env("SMTP_USER"),
+        "SMTP_PASSWORD": _env("SMTP_PASSWORD"),
+        "SMTP_STARTTLS": _flag("SMTP_STARTTLS"),
+        "SMTP_TIMEOUT": float(_env("SMTP_TIMEOUT", 30)),
+        "MAIL_FROM": _env("MAIL_FROM", "bilan-clas@caf.example"),
+        # Messages per second in batch sends (0: no throttle).
+        "MAIL_PER_SECOND": float(_env("MAIL_PER_SECOND", 5)),
     }
     config.update(overrides)
     if config["ENV"] == "development" and not config["SECRET_KEY"]:

@@ -223,7 +223,8 @@ class CafUser:
 
     def get(self, url):
         response = self.client.get(url)
-        self.html = response.get_data(as_text=True)
+        if response.mimetype == "text/html":
+            self.html = response.get_data(as_text=True)
         return response
 
     def csrf(self):

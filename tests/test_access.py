@@ -4,6 +4,7 @@ A new route must either be listed as public here or refuse a reviewer of
 another Caf and an anonymous visitor; the walk fails until it does.
 """
 import io
+import zipfile
 
 import pytest
 
@@ -48,9 +49,17 @@ def build(rule, values):
     return rule.build(values, append_unknown=False)[1]
 
 
+def readable(data: bytes) -> bytes:
+    """The bytes of a response, with the members of a ZIP (XLSX, attachments) unpacked."""
+    if data.startswith(b"PK\x03\x04"):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return b"".join(archive.read(name) for name in archive.namelist())
+    return data
+
+
 def leaks(response):
-    text = response.get_data(as_text=True)
-    return SECRET_STRUCTURE in text or "SECRET-731" in text or b"%PDF-1.4 secret" in response.data
+    data = readable(response.data)
+    return any(secret in data for secret in (SECRET_STRUCTURE.encode(), b"SECRET-731", b"%PDF-1.4 secret"))
 
 
 def test_every_route_refuses_a_reviewer_of_another_caf(app, world):
@@ -93,7 +102,10 @@ def test_nothing_was_changed_by_the_outsiders(app, world, db):
 
 def test_the_caf_of_the_project_does_reach_it(world):
     insider, values = world["insider"], world["values"]
-    for url in (f"/caf/reponses/{values['response_id']}", f"/caf/campagnes/{values['campaign_id']}",
+    campaign = values["campaign_id"]
+    for url in (f"/caf/reponses/{values['response_id']}", f"/caf/campagnes/{campaign}",
+                f"/caf/campagnes/{campaign}/export.csv", f"/caf/campagnes/{campaign}/export.xlsx",
+                f"/caf/campagnes/{campaign}/documents.zip",
                 f"/caf/reponses/{values['response_id']}/pages/1", f"/caf/reponses/{values['response_id']}/documents/document"):
         answer = insider.get(url)
         assert answer.status_code == 200 and leaks(answer), url

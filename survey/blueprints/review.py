@@ -2,19 +2,34 @@
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+import tempfile
+
+from flask import (
+    Blueprint,
+    Response as HttpResponse,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 from werkzeug.datastructures import MultiDict
 
-from .. import clock, uploads
+from .. import clock, export, uploads
 from ..access import caf_scope, reviewable_response_or_404
 from ..answers import find_problems, is_visible, stored_errors
 from ..db import get_session
 from ..errors import DomainError, StaleVersion
 from ..forms.builder import initial_data, page_form_class
 from ..history import display_value, events_of, label_of
-from ..models import Campaign, Project, Response, ResponseState
+from ..definition import definition_for
+from ..models import Caf, Campaign, Project, Response, ResponseState
 from ..operations import (
     Actor,
     extend_deadline,
@@ -222,3 +237,68 @@ def extend(response_id):
         return _render_response(response, 409, exc.message)
     flash("Le délai supplémentaire est accordé.")
     return redirect(url_for("review.show_response", response_id=response.id))
+
+
+# -- exports -------------------------------------------------------------------
+
+def _export_scope(campaign_id):
+    """The campaign, and the Caf to export: the reviewer's own, or the one an admin picked."""
+    db = get_session()
+    campaign = db.get(Campaign, campaign_id) or abort(404)
+    if not current_user.is_admin:
+        return campaign, current_user.caf_id, current_user.caf.number
+    number = request.args.get("caf", "").strip()
+    if not number:
+        return campaign, None, "toutes"
+    caf = db.scalar(select(Caf).where(Caf.number == number)) or abort(404)
+    return campaign, caf.id, caf.number
+
+
+def _export_options():
+    return export.ExportOptions(
+        separator="," if request.args.get("sep") == "virgule" else ";",
+        labels=request.args.get("valeurs") != "codes",
+        wording_row=request.args.get("libelles") == "1",
+    )
+
+
+def _filename(campaign, caf_label, suffix):
+    return f"{campaign.code}-caf-{caf_label}.{suffix}"
+
+
+@bp.get("/campagnes/<int:campaign_id>/export.csv")
+def export_csv(campaign_id):
+    campaign, caf_id, caf_label = _export_scope(campaign_id)
+    lines = export.csv_lines(get_session(), campaign, caf_id, _export_options())
+    return HttpResponse(
+        stream_with_context((line.encode("utf-8") for line in lines)), mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{_filename(campaign, caf_label, "csv")}"'},
+    )
+
+
+@bp.get("/campagnes/<int:campaign_id>/export.xlsx")
+def export_xlsx(campaign_id):
+    campaign, caf_id, caf_label = _export_scope(campaign_id)
+    target = tempfile.TemporaryFile()
+    export.write_xlsx(target, get_session(), campaign, caf_id, _export_options())
+    target.seek(0)
+    return send_file(target, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     as_attachment=True, download_name=_filename(campaign, caf_label, "xlsx"), max_age=0)
+
+
+@bp.get("/campagnes/<int:campaign_id>/dictionnaire.csv")
+def export_codebook(campaign_id):
+    campaign, _caf_id, _label = _export_scope(campaign_id)
+    lines = export.codebook_lines(definition_for(campaign.definition_content), _export_options().separator)
+    return HttpResponse((line.encode("utf-8") for line in lines), mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{campaign.code}-dictionnaire.csv"'})
+
+
+@bp.get("/campagnes/<int:campaign_id>/documents.zip")
+def export_attachments(campaign_id):
+    campaign, caf_id, caf_label = _export_scope(campaign_id)
+    target = tempfile.TemporaryFile()
+    export.write_attachments_zip(target, get_session(), campaign, caf_id, current_app.config["UPLOAD_DIR"])
+    target.seek(0)
+    return send_file(target, mimetype="application/zip", as_attachment=True,
+                     download_name=_filename(campaign, caf_label, "zip"), max_age=0)

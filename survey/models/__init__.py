@@ -2,12 +2,13 @@
 from .caf import Caf
 from .campaign import Campaign
 from .correction import CorrectionRequest
+from .email import EmailKind, EmailLog, EmailStatus
 from .event import EventKind, ResponseEvent
 from .project import AccessLink, Contact, Project
 from .response import Response, ResponseState
 from .user import LoginAttempt, Role, User
 
 __all__ = [
-    "AccessLink", "Caf", "Campaign", "Contact", "CorrectionRequest", "EventKind", "LoginAttempt",
-    "Project", "Response", "ResponseEvent", "ResponseState", "Role", "User",
+    "AccessLink", "Caf", "Campaign", "Contact", "CorrectionRequest", "EmailKind", "EmailLog", "EmailStatus",
+    "EventKind", "LoginAttempt", "Project", "Response", "ResponseEvent", "ResponseState", "Role", "User",
 ]

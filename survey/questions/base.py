@@ -114,5 +114,15 @@ class Question:
         """Lines that show a stored value to people (summary, receipt)."""
         return [str(value)] if self.is_answered(value) else []
 
+    # -- exports ---------------------------------------------------------
+    def export_columns(self) -> list[tuple[str, str]]:
+        """(column code, French wording) of each export column, stable across years."""
+        return [(self.code, self.label)]
+
+    def export_cells(self, answers: dict, labels: bool) -> list:
+        """One cell per export column; empty string when unanswered."""
+        value = answers.get(self.code)
+        return [value if self.is_answered(value) else ""]
+
     def __repr__(self):
         return f"<{type(self).__name__} {self.code}>"

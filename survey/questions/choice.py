@@ -91,6 +91,15 @@ class SingleChoiceQuestion(Question):
     def display(self, value):
         return [self.label_of(code) for code in self.picked(value)]
 
+    def export_columns(self):
+        columns = [(self.code, self.label)]
+        return columns + [(f["code"], f"{self.label} – {f['label']}") for _, f in self.followups]
+
+    def export_cells(self, answers, labels):
+        value = answers.get(self.code)
+        cells = [(self.label_of(value) if labels else value) if value else ""]
+        return cells + [answers.get(f["code"]) or "" for _, f in self.followups]
+
     def display_followups(self, answers) -> list[tuple[str, str]]:
         return [(f["label"], answers[f["code"]]) for _, f in self.followups if answers.get(f["code"])]
 
@@ -105,6 +114,17 @@ class MultipleChoiceQuestion(SingleChoiceQuestion):
         if not outcome.errors:
             outcome.value = list(form[self.code].data) or None
         return outcome
+
+
+    def export_columns(self):
+        columns = [(f"{self.code}.{c['code']}", f"{self.label} – {c['label']}") for c in self.choices]
+        return columns + [(f["code"], f"{self.label} – {f['label']}") for _, f in self.followups]
+
+    def export_cells(self, answers, labels):
+        picked = answers.get(self.code)
+        yes, no = ("Oui", "Non") if labels else (1, 0)
+        cells = [("" if picked is None else yes if c["code"] in picked else no) for c in self.choices]
+        return cells + [answers.get(f["code"]) or "" for _, f in self.followups]
 
 
 class YesNoQuestion(SingleChoiceQuestion):

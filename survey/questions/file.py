@@ -28,6 +28,10 @@ class FileQuestion(Question):
             return Outcome(raw="remove")
         return Outcome(raw=None)
 
+    def export_cells(self, answers, labels):
+        value = answers.get(self.code)
+        return [value["name"] if value else ""]
+
     def display(self, value):
         if not value:
             return []

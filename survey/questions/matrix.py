@@ -61,6 +61,15 @@ class MatrixQuestion(Question):
             return ["Réponse obligatoire"]
         return [f"Ligne sans réponse : {label}" for label in absent]
 
+    def export_columns(self):
+        return [(self.field_name(r["code"]).replace("__", "."), f"{self.label} – {r['label']}") for r in self.rows]
+
+    def export_cells(self, answers, labels):
+        value = answers.get(self.code) or {}
+        names = {c["code"]: c["label"] for c in self.columns}
+        return [(names.get(value[r["code"]], value[r["code"]]) if labels else value[r["code"]]) if r["code"] in value else ""
+                for r in self.rows]
+
     def display(self, value):
         value = value or {}
         labels = {c["code"]: c["label"] for c in self.columns}

@@ -1,0 +1,194 @@
+"""Exports shared by every download and command: CSV, XLSX, codebook, attachments.
+
+Rows are read in batches and written as they come, so memory does not grow
+with the number of projects. One writer neutralises cells that a spreadsheet
+could run as formulas.
+"""
+import csv
+import io
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import uploads
+from .definition import Definition, definition_for
+from .models import Campaign, Project, Response
+from .timefmt import local
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FIXED_COLUMNS = [
+    ("reference", "Référence du projet"),
+    ("caf", "Numéro de la Caf"),
+    ("caf_nom", "Caf"),
+    ("structure", "Structure"),
+    ("etat", "État du bilan"),
+    ("commence_le", "Commencé le"),
+    ("transmis_le", "Transmis le"),
+    ("valide_le", "Validé le"),
+]
+EXTENSIONS = {mime: ext for ext, mime in uploads.ALLOWED.items()}
+
+
+def neutralise(value):
+    """A text cell that Excel would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    separator: str = ";"
+    labels: bool = True          # choice labels (default) or choice codes
+    wording_row: bool = False    # a second header row with the French wording
+
+
+def columns(definition: Definition) -> list[tuple[str, str]]:
+    """Every export column (code, wording), in the questionnaire's order."""
+    result = list(FIXED_COLUMNS)
+    for question in definition.questions.values():
+        result.extend(question.export_columns())
+    return result
+
+
+def scoped_responses(campaign: Campaign, caf_id: int | None):
+    query = select(Response).join(Project).where(Response.campaign_id == campaign.id)
+    if caf_id is not None:
+        query = query.where(Project.caf_id == caf_id)
+    return query.order_by(Project.reference)
+
+
+def _when(moment: datetime | None, tz: str) -> str:
+    return local(moment, tz).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def iter_rows(db: Session, campaign: Campaign, caf_id: int | None, labels: bool, batch: int = 500):
+    """One list of cells per project of the campaign (not started ones included)."""
+    definition = definition_for(campaign.definition_content)
+    questions = list(definition.questions.values())
+    query = scoped_responses(campaign, caf_id).execution_options(yield_per=batch)
+    for response in db.scalars(query):
+        project, tz = response.project, response.project.caf.timezone
+        row = [project.reference, project.caf.number, project.caf.name, project.structure_name,
+               response.state.label if labels else response.state.value,
+               _when(response.started_at, tz), _when(response.submitted_at, tz), _when(response.validated_at, tz)]
+        for question in questions:
+            row.extend(question.export_cells(response.answers, labels))
+        yield row
+        db.expunge(response)
+        db.expunge(project)
+
+
+class _Line:
+    """A file-like that hands back what csv.writer wrote."""
+
+    def __init__(self):
+        self.value = ""
+
+    def write(self, text):
+        self.value = text
+
+
+def csv_lines(db: Session, campaign: Campaign, caf_id: int | None, options: ExportOptions):
+    """The CSV export, line by line: UTF-8 with BOM, CRLF, ``;`` by default."""
+    line = _Line()
+    writer = csv.writer(line, delimiter=options.separator, lineterminator="\r\n")
+    heads = columns(definition_for(campaign.definition_content))
+    writer.writerow([code for code, _ in heads])
+    yield "\ufeff" + line.value
+    if options.wording_row:
+        writer.writerow([neutralise(label) for _, label in heads])
+        yield line.value
+    for row in iter_rows(db, campaign, caf_id, options.labels):
+        writer.writerow([neutralise(cell) for cell in row])
+        yield line.value
+
+
+def codebook_rows(definition: Definition):
+    """Every column: code, question code, wording, page, kind, choices."""
+    yield ["colonne", "question", "libellé", "étape", "type", "codes et libellés des réponses"]
+    for code, label in FIXED_COLUMNS:
+        yield [code, "", label, "", "projet", ""]
+    for page in definition.pages:
+        for question in page.questions:
+            choices = ""
+            if question.name == "matrix":
+                choices = " | ".join(f"{c['code']} = {c['label']}" for c in question.columns)
+            elif question.name == "multiple_choice":
+                choices = "1 = coché | 0 = non coché"
+            elif question.option_codes() is not None:
+                choices = " | ".join(f"{c['code']} = {c['label']}" for c in question.choices)
+            for column, wording in question.export_columns():
+                yield [column, question.code, wording, page.number, question.name, choices]
+
+
+def codebook_lines(definition: Definition, separator=";"):
+    line = _Line()
+    writer = csv.writer(line, delimiter=separator, lineterminator="\r\n")
+    first = True
+    for row in codebook_rows(definition):
+        writer.writerow([neutralise(cell) for cell in row])
+        yield ("\ufeff" if first else "") + line.value
+        first = False
+
+
+def _text_cell(sheet, value):
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"  # never a formula
+    return cell
+
+
+def write_xlsx(target, db: Session, campaign: Campaign, caf_id: int | None, options: ExportOptions):
+    """The same content as the CSV, plus the codebook sheet, in write-only mode."""
+    definition = definition_for(campaign.definition_content)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Réponses")
+    heads = columns(definition)
+    sheet.append([code for code, _ in heads])
+    if options.wording_row:
+        sheet.append([_text_cell(sheet, label) for _, label in heads])
+    for row in iter_rows(db, campaign, caf_id, options.labels):
+        sheet.append([_text_cell(sheet, cell) for cell in row])
+    codebook = book.create_sheet("Dictionnaire")
+    for row in codebook_rows(definition):
+        codebook.append([_text_cell(codebook, cell) for cell in row])
+    book.save(target)
+
+
+def write_attachments_zip(target, db: Session, campaign: Campaign, caf_id: int | None, upload_dir: str) -> int:
+    """A ZIP of every attached document, named by project reference; returns the count."""
+    definition = definition_for(campaign.definition_content)
+    files = [q for q in definition.questions.values() if q.is_upload]
+    count = 0
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for response in db.scalars(scoped_responses(campaign, caf_id).execution_options(yield_per=500)):
+            for question in files:
+                stored = response.answers.get(question.code)
+                path = uploads.stored_path(upload_dir, stored["key"]) if stored else None
+                if path is None:
+                    continue
+                suffix = f"-{question.code}" if len(files) > 1 else ""
+                name = f"{safe_reference(response.project.reference)}{suffix}.{EXTENSIONS.get(stored['mime'], 'bin')}"
+                archive.write(path, name)
+                count += 1
+            db.expunge(response)
+            db.expunge(response.project)
+    return count
+
+
+def safe_reference(reference: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in reference) or "projet"
+
+
+def csv_text(lines) -> str:
+    """Join streamed lines (tests and small exports)."""
+    buffer = io.StringIO()
+    for line in lines:
+        buffer.write(line)
+    return buffer.getvalue()

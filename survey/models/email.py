@@ -1,0 +1,80 @@
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base
+from .project import Contact
+from .response import Response
+from .types import UTCDateTime, utcnow
+
+
+class EmailKind(enum.Enum):
+    INVITATION = "invitation"
+    REMINDER = "reminder"
+    RECEIPT = "receipt"
+    CORRECTION = "correction"
+
+    @property
+    def label(self) -> str:
+        return _KIND_LABELS[self]
+
+
+_KIND_LABELS = {
+    EmailKind.INVITATION: "invitation",
+    EmailKind.REMINDER: "relance",
+    EmailKind.RECEIPT: "accusé de réception",
+    EmailKind.CORRECTION: "demande de correction",
+}
+
+
+class EmailStatus(enum.Enum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    # Planned, then no longer due when its turn came (e.g. a reminder to a
+    # project transmitted in the meantime).
+    SKIPPED = "skipped"
+
+
+def _values(enum_class):
+    return Enum(enum_class, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class EmailLog(Base):
+    """One email to one contact about one response: planned, then sent at most once.
+
+    A row is written (``pending``) before anything is sent, and the unique
+    constraint makes planning the same round twice a no-op. Sending marks the
+    row ``sending`` and commits before talking to the SMTP server, so a crash
+    leaves it ``sending``: it is reported, never sent again automatically.
+    ``round`` names the occasion: ``invitation``, ``J-14`` or ``J-14/731`` for
+    reminders, the receipt reference, ``correction-<request id>``.
+    """
+
+    __tablename__ = "email_log"
+    __table_args__ = (
+        UniqueConstraint("kind", "round", "contact_id", "response_id", name="once_per_round"),
+        CheckConstraint("(status = 'sent') = (sent_at IS NOT NULL)", name="sent_at_iff_sent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[EmailKind] = mapped_column(_values(EmailKind))
+    round: Mapped[str] = mapped_column(String(60))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id"), index=True)
+    status: Mapped[EmailStatus] = mapped_column(_values(EmailStatus), default=EmailStatus.PENDING)
+    planned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the last attempt began (the row was marked ``sending``).
+    attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(200))
+
+    contact: Mapped[Contact] = relationship(lazy="joined")
+    response: Mapped[Response] = relationship(lazy="joined")
+
+    def __repr__(self):
+        return f"<EmailLog {self.id} {self.kind.value} {self.round} contact={self.contact_id} {self.status.value}>"
