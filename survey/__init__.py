@@ -37,7 +37,8 @@ def create_app(overrides=None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
-    from .blueprints import auth, partner, review
+    from .blueprints import admin, auth, partner, review
+    app.register_blueprint(admin.bp)
     app.register_blueprint(partner.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(review.bp)
@@ -79,7 +80,7 @@ def _register_error_pages(app):
 
     @app.after_request
     def no_store_for_personal_pages(response):
-        if request.endpoint and request.endpoint.split(".")[0] in ("partner", "review", "auth"):
+        if request.endpoint and request.endpoint.split(".")[0] in ("partner", "review", "auth", "admin"):
             response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -11,7 +11,8 @@ from .errors import DefinitionError
 
 
 def register_commands(app):
-    for command in (check, init_db, demo, create_user, set_role, deactivate_user, reset_password):
+    for command in (check, init_db, demo, create_user, set_role, deactivate_user, reset_password, create_campaign,
+                    import_projects):
         app.cli.add_command(command)
 
 
@@ -124,3 +125,191 @@ def demo(days):
     click.echo("Liens personnels des partenaires :")
     for project, contact, token in links:
         click.echo(f"  {project.reference} {project.structure_name} ({contact.email}):\n    {base}/r/{token}")
+
+
+def _campaign_or_exit(code):
+    from sqlalchemy import select
+
+    from .models import Campaign
+    campaign = get_session().scalar(select(Campaign).where(Campaign.code == code))
+    if campaign is None:
+        click.echo(f"Erreur : aucune campagne n'a le code {code}.", err=True)
+        sys.exit(1)
+    return campaign
+
+
+@click.command("create-campaign")
+@click.argument("code")
+@click.argument("definition", type=click.Path(exists=True, dir_okay=False))
+@click.option("--opens", required=True, help="Local opening date-time, e.g. '2024-06-14 08:00'.")
+@click.option("--closes", required=True, help="Local closing date-time, e.g. '2024-07-15 23:59:59'.")
+@click.option("--tz", default="Europe/Paris", show_default=True, help="Time zone of the two dates.")
+@click.option("--title", default=None)
+@with_appcontext
+def create_campaign(code, definition, opens, closes, tz, title):
+    """Create a campaign from a definition file; the campaign keeps its own copy."""
+    from .operations import create_campaign as create
+    from .timefmt import format_datetime, parse_local
+    try:
+        content, _ = read_definition_file(definition)
+        opens_at, closes_at = parse_local(opens, tz), parse_local(closes, tz)
+    except DefinitionError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    except ValueError as exc:
+        click.echo(f"Erreur : date invalide ({exc}).", err=True)
+        sys.exit(1)
+    if opens_at >= closes_at:
+        click.echo("Erreur : l'ouverture doit précéder la fermeture.", err=True)
+        sys.exit(1)
+    campaign = _run(lambda db: create(db, code, content, opens_at, closes_at, title))
+    get_session().commit()
+    click.echo(f"Campagne {campaign.code} créée : {campaign.title}, du {format_datetime(opens_at, tz)} "
+               f"au {format_datetime(closes_at, tz)}.")
+
+
+@click.command("import-projects")
+@click.argument("campaign_code")
+@click.argument("csv_file", type=click.File("rb"))
+@click.option("--valid-only", is_flag=True, help="Import the valid rows even if others have errors.")
+@click.option("--dry-run", is_flag=True, help="Check the file and report, import nothing.")
+@with_appcontext
+def import_projects(campaign_code, csv_file, valid_only, dry_run):
+    """Import (or update) the campaign's projects and contacts from a CSV file."""
+    from .importer import import_projects as run_import
+    campaign = _campaign_or_exit(campaign_code)
+
+    def progress(rows):
+        with click.progressbar(rows, label="Import des projets") as bar:
+            yield from bar
+
+    report = run_import(get_session(), campaign, csv_file.read(), valid_only=valid_only, dry_run=dry_run,
+                        progress=progress)
+    for error in report.errors:
+        click.echo(f"  {error}", err=True)
+    click.echo(report.summary())
+    if report.errors and not (valid_only and report.applied):
+        sys.exit(1)
+
+
+# -- emails -------------------------------------------------------------------
+def _campaign(db, code):
+    from sqlalchemy import select
+
+    from .errors import DomainError
+    from .models import Campaign
+    campaign = db.scalar(select(Campaign).where(Campaign.code == code))
+    if campaign is None:
+        raise DomainError(f"Aucune campagne n'a le code {code}.")
+    return campaign
+
+
+def _progress(total):
+    return click.progressbar(length=total, label="Envoi des messages")
+
+
+def _show_report(report, dry_run):
+    """Print what a send did; exit with 1 if a message failed or the server was unreachable."""
+    if dry_run:
+        click.echo(f"Simulation : {len(report.previews)} message(s) seraient envoyés. Rien n'est envoyé ni enregistré.")
+        for preview in report.previews:
+            click.echo(f"  {preview.recipient}\t{preview.kind.label}\t{preview.project_reference}\t{preview.subject}")
+        return
+    click.echo(f"Messages planifiés : {report.planned}. Envoyés : {report.sent}. Échecs : {len(report.failed)}."
+               + (f" Relances devenues inutiles : {report.skipped}." if report.skipped else ""))
+    for log in report.failed:
+        click.echo(f"  Échec : {log.contact.email} ({log.response.project.reference}) : {log.error}", err=True)
+    if report.interrupted:
+        click.echo(f"{len(report.interrupted)} message(s) sont restés « en cours d'envoi » lors d'une exécution "
+                   "interrompue : ils ne sont jamais renvoyés automatiquement. Vérifiez dans le journal du serveur "
+                   "SMTP s'ils sont partis (Message-ID ci-dessous).", err=True)
+        for log in report.interrupted:
+            click.echo(f"  {log.contact.email} ({log.response.project.reference}) {log.kind.label} {log.round} "
+                       f"{log.message_id or ''}", err=True)
+    if report.unavailable:
+        click.echo(f"Serveur SMTP injoignable ({report.unavailable}). Les messages restants sont en attente : "
+                   "relancez la commande.", err=True)
+    if report.failed or report.unavailable:
+        sys.exit(1)
+
+
+def _schedule(_ctx, _param, value):
+    try:
+        days = sorted({int(part) for part in value.split(",") if part.strip()}, reverse=True)
+    except ValueError:
+        raise click.BadParameter("a comma-separated list of days, e.g. 14,7,2") from None
+    if not days or min(days) < 0:
+        raise click.BadParameter("a comma-separated list of days, e.g. 14,7,2")
+    return days
+
+
+CAF_OPTION = click.option("--caf", "caf_number", help="Only the projects of this Caf (its number).")
+DRY_RUN_OPTION = click.option("--dry-run", is_flag=True, help="List what would be sent; send and record nothing.")
+RETRY_OPTION = click.option("--retry-failed", is_flag=True, help="Also try again the messages that failed before.")
+
+
+@click.command("send-invitations")
+@click.argument("campaign_code")
+@CAF_OPTION
+@DRY_RUN_OPTION
+@RETRY_OPTION
+@with_appcontext
+def send_invitations(campaign_code, caf_number, dry_run, retry_failed):
+    """Email every contact a personal link, once (a rerun sends only what is left)."""
+    from . import clock
+    from .operations import send_invitations as send
+    report = _run(lambda db: send(db, _campaign(db, campaign_code), clock.now(), caf_number, dry_run=dry_run,
+                                  retry_failed=retry_failed, progress=_progress))
+    _show_report(report, dry_run)
+
+
+@click.command("send-reminders")
+@click.argument("campaign_code")
+@click.option("--days-before", type=click.IntRange(min=0), required=True,
+              help="Names the round (J-14); each contact gets one reminder per round.")
+@CAF_OPTION
+@DRY_RUN_OPTION
+@RETRY_OPTION
+@with_appcontext
+def send_reminders(campaign_code, days_before, caf_number, dry_run, retry_failed):
+    """Remind the contacts of projects not transmitted yet, with a fresh personal link."""
+    from . import clock
+    from .operations import send_reminders as send
+    report = _run(lambda db: send(db, _campaign(db, campaign_code), days_before, clock.now(), caf_number,
+                                  dry_run=dry_run, retry_failed=retry_failed, progress=_progress))
+    _show_report(report, dry_run)
+
+
+@click.command("send-due-reminders")
+@click.argument("campaign_code")
+@click.option("--schedule", required=True, callback=_schedule, help="Days before the deadline, e.g. 14,7,2.")
+@CAF_OPTION
+@DRY_RUN_OPTION
+@with_appcontext
+def send_due_reminders(campaign_code, schedule, caf_number, dry_run):
+    """For cron: send the reminder round whose day has come, if not sent yet."""
+    from . import clock
+    from .operations import send_due_reminders as send
+    outcome = _run(lambda db: send(db, _campaign(db, campaign_code), schedule, clock.now(), caf_number,
+                                   dry_run=dry_run, progress=_progress))
+    if outcome.superseded:
+        click.echo("Relances dépassées, non envoyées : " + ", ".join(f"J-{days}" for days in outcome.superseded) + ".")
+    if outcome.round is None:
+        click.echo("Aucune relance à envoyer maintenant.")
+        return
+    click.echo(f"Relance {outcome.round.label} :")
+    _show_report(outcome.report, dry_run)
+
+
+@click.command("send-pending-emails")
+@click.argument("campaign_code")
+@DRY_RUN_OPTION
+@RETRY_OPTION
+@with_appcontext
+def send_pending_emails(campaign_code, dry_run, retry_failed):
+    """Send every email of the campaign still pending (of any kind: receipts, notices...)."""
+    from . import clock
+    from .operations import send_pending as send
+    report = _run(lambda db: send(db, _campaign(db, campaign_code), clock.now(), dry_run=dry_run,
+                                  retry_failed=retry_failed, progress=_progress))
+    _show_report(report, dry_run)

@@ -1,4 +1,5 @@
 """Campaigns, Cafs, projects and personal links."""
+import re
 from datetime import datetime
 
 from sqlalchemy import select
@@ -7,11 +8,18 @@ from sqlalchemy.orm import Session
 from ..access import hash_token, new_token
 from ..answers import prefilled_answers
 from ..definition import definition_for
+from ..errors import DomainError
 from ..models import AccessLink, Caf, Campaign, Contact, Project, Response
 
 
 def create_campaign(db: Session, code: str, content: dict, opens_at: datetime, closes_at: datetime, title=None) -> Campaign:
     """Create a campaign that keeps its own copy of the definition's JSON."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{2,59}", code or ""):
+        raise DomainError("Le code de campagne compte 3 à 60 caractères : minuscules, chiffres et tirets.")
+    if db.scalar(select(Campaign).where(Campaign.code == code)) is not None:
+        raise DomainError(f"Une campagne a déjà le code {code}.")
+    if opens_at >= closes_at:
+        raise DomainError("L'ouverture doit précéder la fermeture.")
     definition = definition_for(content)
     campaign = Campaign(
         code=code, title=title or definition.title, definition_code=definition.code,

@@ -1,0 +1,201 @@
+"""Import the funded projects of a campaign and their contacts from a CSV file.
+
+Every row is checked first; by default a file with any error imports
+nothing. Importing the same file again updates, never duplicates.
+"""
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from stdnum.fr import siret as stdnum_siret
+
+from .answers import prefilled_answers
+from .definition import definition_for
+from .forms.validators import Email, compact_digits
+from .models import Caf, Campaign, Contact, Project, ResponseState
+from .operations import enrol_project, project_context
+
+COLUMNS = {
+    "reference": ("reference", "référence", "ref"),
+    "structure": ("structure", "nom_structure", "nom de la structure"),
+    "siret": ("siret",),
+    "caf": ("caf", "numero_caf", "numéro caf", "caf_numero"),
+    "caf_nom": ("caf_nom", "nom_caf", "nom de la caf"),
+    "commune": ("commune",),
+    "emails": ("emails", "email", "contacts", "courriels"),
+}
+REQUIRED = ("reference", "structure", "siret", "caf", "emails")
+REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]{0,59}")
+EMAIL = Email().regex
+MAX_BYTES = 20 * 1024 * 1024
+
+
+@dataclass
+class RowError:
+    line: int
+    column: str
+    reason: str
+
+    def __str__(self):
+        return f"ligne {self.line}, colonne {self.column} : {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    contacts_added: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    applied: bool = False
+
+    def summary(self) -> str:
+        done = "Import effectué" if self.applied else "Rien n'a été importé"
+        return (f"{done} : {self.created} projet(s) créé(s), {self.updated} mis à jour, {self.unchanged} inchangé(s), "
+                f"{self.contacts_added} contact(s) ajouté(s), {self.skipped} ligne(s) ignorée(s), "
+                f"{len(self.errors)} erreur(s).")
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252 as older Excel writes it."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _header_map(header):
+    mapping = {}
+    for index, name in enumerate(header):
+        key = name.strip().lower()
+        for column, aliases in COLUMNS.items():
+            if key in aliases and column not in mapping:
+                mapping[column] = index
+    return mapping
+
+
+@dataclass
+class Row:
+    line: int
+    reference: str
+    structure: str
+    siret: str
+    caf_number: str
+    caf_name: str
+    commune: str
+    emails: list[str]
+
+
+def parse(text: str) -> tuple[list[Row], list[RowError]]:
+    """Read and check every row; returns the good rows and every error."""
+    first = text.split("\n", 1)[0]
+    separator = ";" if first.count(";") >= first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    header = next(reader, None)
+    if not header:
+        return [], [RowError(1, "-", "le fichier est vide")]
+    mapping = _header_map(header)
+    missing = [c for c in REQUIRED if c not in mapping]
+    if missing:
+        return [], [RowError(1, c, "colonne absente de l'en-tête") for c in missing]
+    rows, errors, seen = [], [], {}
+    for line, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        value = {c: (cells[i].strip() if i < len(cells) else "") for c, i in mapping.items()}
+        row_errors = []
+        reference = value["reference"]
+        if not REFERENCE.fullmatch(reference):
+            row_errors.append(RowError(line, "reference", "référence absente ou invalide (lettres, chiffres, - _ . /, 60 au plus)"))
+        elif reference in seen:
+            row_errors.append(RowError(line, "reference", f"référence déjà présente ligne {seen[reference]}"))
+        else:
+            seen[reference] = line
+        if not value["structure"] or len(value["structure"]) > 200:
+            row_errors.append(RowError(line, "structure", "nom de structure absent ou trop long (200 au plus)"))
+        siret = compact_digits(value["siret"])
+        if not stdnum_siret.is_valid(siret):
+            row_errors.append(RowError(line, "siret", f"SIRET invalide « {value['siret']} »"))
+        if not re.fullmatch(r"\d{2,4}[A-Z]?", value["caf"]):
+            row_errors.append(RowError(line, "caf", f"numéro de Caf invalide « {value['caf']} »"))
+        emails = [e.lower() for e in re.split(r"[\s,;|]+", value["emails"]) if e]
+        bad = [e for e in emails if not EMAIL.fullmatch(e)]
+        if not emails:
+            row_errors.append(RowError(line, "emails", "au moins une adresse email est nécessaire"))
+        for email in bad:
+            row_errors.append(RowError(line, "emails", f"adresse email invalide « {email} »"))
+        if row_errors:
+            errors.extend(row_errors)
+            continue
+        rows.append(Row(line, reference, value["structure"], siret, value["caf"], value.get("caf_nom", ""),
+                        value.get("commune", "")[:200], list(dict.fromkeys(emails))))
+    return rows, errors
+
+
+def import_projects(db: Session, campaign: Campaign, data: bytes, valid_only=False, dry_run=False,
+                    progress=None) -> ImportReport:
+    """Check the whole file, then create or update its projects and contacts, and enrol them.
+
+    With errors, nothing is imported unless ``valid_only``. Commits once.
+    """
+    report = ImportReport()
+    if len(data) > MAX_BYTES:
+        report.errors.append(RowError(0, "-", "fichier trop volumineux (20 Mo au plus)"))
+        return report
+    rows, report.errors = parse(decode(data))
+    cafs = {caf.number: caf for caf in db.scalars(select(Caf))}
+    for row in rows:
+        if row.caf_number not in cafs and not row.caf_name:
+            report.errors.append(RowError(row.line, "caf", f"Caf {row.caf_number} inconnue (ajoutez une colonne caf_nom pour la créer)"))
+    error_lines = {e.line for e in report.errors if e.line > 1}
+    good = [row for row in rows if row.line not in error_lines]
+    if report.errors and not valid_only:
+        report.skipped = len(error_lines | {row.line for row in rows})
+        return report
+    report.skipped = len(error_lines)
+    if dry_run:
+        return report
+    definition = definition_for(campaign.definition_content)
+    for row in progress(good) if progress else good:
+        caf = cafs.get(row.caf_number)
+        if caf is None:
+            caf = cafs[row.caf_number] = Caf(number=row.caf_number, name=row.caf_name)
+            db.add(caf)
+        _apply_row(db, campaign, definition, caf, row, report)
+    db.commit()
+    report.applied = True
+    return report
+
+
+def _apply_row(db, campaign, definition, caf, row, report):
+    project = db.scalar(select(Project).where(Project.reference == row.reference))
+    created = project is None
+    if created:
+        project = Project(reference=row.reference, caf=caf, structure_name=row.structure, siret=row.siret,
+                          commune=row.commune or None)
+        db.add(project)
+        before = None
+    else:
+        before = (project.caf_id, project.structure_name, project.siret, project.commune)
+        project.caf, project.structure_name, project.siret = caf, row.structure, row.siret
+        project.commune = row.commune or project.commune
+    db.flush()
+    known = {contact.email for contact in project.contacts}
+    added = [email for email in row.emails if email not in known]
+    for email in added:
+        db.add(Contact(project=project, email=email))
+    report.contacts_added += len(added)
+    if created:
+        report.created += 1
+    elif added or before != (project.caf_id, project.structure_name, project.siret, project.commune):
+        report.updated += 1
+    else:
+        report.unchanged += 1
+    response = enrol_project(db, campaign, project)
+    if response.state is ResponseState.NOT_STARTED:
+        # Nobody answered yet: the prefill follows the latest import.
+        response.answers = prefilled_answers(definition, project_context(project))

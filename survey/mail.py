@@ -1,0 +1,231 @@
+"""Composing emails (French, plain text with an HTML alternative) and sending them through SMTP.
+
+Nothing here writes to the database: :mod:`survey.operations.mailing` plans
+and logs every message, commits, and only then hands it to a :class:`Postman`.
+"""
+import smtplib
+import ssl
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime as rfc5322_date
+from email.utils import make_msgid, parseaddr
+
+from flask import current_app
+
+from .answers import is_visible
+from .definition import Definition, definition_for
+from .models import CorrectionRequest, EmailKind, Response
+from .models.types import utcnow
+from .timefmt import format_date, format_datetime
+
+TEMPLATES = {
+    EmailKind.INVITATION: "invitation",
+    EmailKind.REMINDER: "reminder",
+    EmailKind.RECEIPT: "receipt",
+    EmailKind.CORRECTION: "correction",
+}
+# What a dry run prints instead of a personal link, which it must not create.
+LINK_PLACEHOLDER = "<lien personnel créé à l'envoi>"
+
+
+class SmtpUnavailable(Exception):
+    """The SMTP server cannot be reached or refuses our login: nothing was sent."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    label: str
+    lines: list[str]
+
+
+@dataclass(frozen=True)
+class Section:
+    number: int
+    title: str
+    answers: list[Answer]
+
+
+def answer_sections(definition: Definition, answers: dict) -> list[Section]:
+    """The visible answers, page by page, as lines of text (what the receipt shows)."""
+    sections = []
+    for page in definition.pages:
+        shown = []
+        for question in page.questions:
+            if not is_visible(question, answers):
+                continue
+            lines = list(question.display(answers.get(question.code)))
+            if hasattr(question, "display_followups"):
+                lines += [f"{label} : {value}" for label, value in question.display_followups(answers)]
+            shown.append(Answer(question.label, lines))
+        sections.append(Section(page.number, page.title, shown))
+    return sections
+
+
+def partner_deadline(response: Response) -> tuple[datetime, bool]:
+    """The instant until which the partner may still answer, and whether it is a correction delay."""
+    correction = response.open_correction
+    if correction is not None:
+        return correction.until, True
+    return response.deadline, False
+
+
+def subject_for(kind: EmailKind, response: Response) -> str:
+    title = response.campaign.title
+    if kind is EmailKind.INVITATION:
+        return f"{title} – votre lien personnel"
+    if kind is EmailKind.REMINDER:
+        deadline, _ = partner_deadline(response)
+        return f"{title} – rappel : bilan à transmettre avant le {format_date(deadline, response.project.caf.timezone)}"
+    if kind is EmailKind.RECEIPT:
+        return f"{title} – accusé de réception {response.receipt}"
+    return f"{title} – la Caf vous demande une correction"
+
+
+def compose(kind: EmailKind, response: Response, recipient: str, link: str | None = None,
+            request: CorrectionRequest | None = None) -> EmailMessage:
+    """The message for ``recipient``: subject, text and HTML parts, Date and Message-ID.
+
+    ``link`` is the personal link to put in invitations, reminders and
+    correction notices; ``request`` the correction request of a notice.
+    """
+    tz = response.project.caf.timezone
+    definition = definition_for(response.campaign.definition_content)
+    deadline, is_correction_delay = partner_deadline(response)
+    context = {
+        "kind": kind.value, "response": response, "project": response.project, "caf": response.project.caf,
+        "campaign": response.campaign, "recipient": recipient, "link": link, "tz": tz,
+        "deadline": format_datetime(deadline, tz), "is_correction_delay": is_correction_delay,
+    }
+    if kind is EmailKind.RECEIPT:
+        context["submitted"] = format_datetime(response.submitted_at, tz)
+        context["sections"] = answer_sections(definition, response.answers)
+    if kind is EmailKind.CORRECTION:
+        context["until"] = format_datetime(request.until, tz)
+        context["items"] = [_correction_item(definition, item) for item in request.items]
+    subject = subject_for(kind, response)
+    context["subject"] = subject
+    env = current_app.jinja_env
+    text = env.get_template(f"email/{TEMPLATES[kind]}.txt").render(context)
+    html = env.get_template(f"email/{TEMPLATES[kind]}.html").render(context)
+    return build_message(recipient, subject, text, html)
+
+
+def _correction_item(definition: Definition, item: dict) -> dict:
+    question = definition.questions.get(item["code"])
+    if question is None:
+        return {"label": item["code"], "page": None, "message": item["message"]}
+    page = definition.pages[question.page_index]
+    return {"label": question.label, "page": f"{page.number} : {page.title}", "message": item["message"]}
+
+
+def build_message(recipient: str, subject: str, text: str, html: str) -> EmailMessage:
+    """A MIME message with both alternatives; no tracking of any kind."""
+    sender = current_app.config["MAIL_FROM"]
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = recipient
+    message["Date"] = rfc5322_date(utcnow())
+    message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None)
+    # Tells auto-responders not to answer (RFC 3834).
+    message["Auto-Submitted"] = "auto-generated"
+    # Quoted-printable keeps the French text readable and every line 7-bit safe.
+    message.set_content(text, cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    return message
+
+
+def describe_error(exc: BaseException) -> str:
+    """An SMTP or network failure as one line, with the server's code and text."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{address} : {code} {_text(reply)}" for address, (code, reply) in exc.recipients.items())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+    return f"{type(exc).__name__} : {exc}"
+
+
+def _text(reply) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+# Refusals of one message: the connection stays usable for the next ones.
+MESSAGE_REFUSED = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+
+
+class Postman:
+    """One SMTP connection for a run of messages, opened on first use, reopened after a break.
+
+    Settings: ``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_TIMEOUT``, ``SMTP_STARTTLS``,
+    ``SMTP_USER`` / ``SMTP_PASSWORD`` (login only when a user is set).
+    """
+
+    def __init__(self, config):
+        self.config = config
+        self._smtp = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        self.close()
+
+    def connect(self):
+        """Open the connection if needed; raises :class:`SmtpUnavailable`."""
+        if self._smtp is not None:
+            return
+        config = self.config
+        smtp = None
+        try:
+            smtp = smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=config["SMTP_TIMEOUT"])
+            if config["SMTP_STARTTLS"]:
+                smtp.starttls(context=ssl.create_default_context())
+            if config["SMTP_USER"]:
+                smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"] or "")
+        except (smtplib.SMTPException, OSError) as exc:
+            if smtp is not None:
+                smtp.close()
+            raise SmtpUnavailable(f"serveur SMTP {config['SMTP_HOST']}:{config['SMTP_PORT']} : {describe_error(exc)}") from exc
+        self._smtp = smtp
+
+    def send(self, message: EmailMessage):
+        """Hand one message to the server; raises ``smtplib.SMTPException`` or ``OSError`` on failure."""
+        self.connect()
+        try:
+            self._smtp.send_message(message)
+        except MESSAGE_REFUSED:
+            raise
+        except (smtplib.SMTPException, OSError):
+            self._drop()
+            raise
+
+    def close(self):
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self._drop()
+
+    def _drop(self):
+        if self._smtp is not None:
+            self._smtp.close()
+        self._smtp = None
+
+
+class Throttle:
+    """At most ``per_second`` messages a second (0 or less: no limit)."""
+
+    def __init__(self, per_second: float, sleep=time.sleep, clock=time.monotonic):
+        self.interval = 1 / per_second if per_second and per_second > 0 else 0
+        self.sleep = sleep
+        self.clock = clock
+        self._last = None
+
+    def wait(self):
+        if self.interval and self._last is not None:
+            delay = self._last + self.interval - self.clock()
+            if delay > 0:
+                self.sleep(delay)
+        self._last = self.clock()

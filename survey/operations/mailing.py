@@ -1,0 +1,447 @@
+"""Emails to partners: every message is planned as an :class:`EmailLog` row, then sent at most once.
+
+Planning writes one ``pending`` row per contact and occasion (the unique
+constraint makes planning twice harmless). Sending claims a row (``sending``)
+and commits *before* talking to the SMTP server, then records ``sent`` or
+``failed``. A run that dies in between leaves the row ``sending``: later runs
+report it and never resend it, so nobody gets a message twice.
+"""
+import logging
+import smtplib
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import exists, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .. import mail
+from ..errors import DomainError
+from ..models import (
+    Caf,
+    Campaign,
+    Contact,
+    CorrectionRequest,
+    EmailKind,
+    EmailLog,
+    EmailStatus,
+    Project,
+    Response,
+    ResponseState,
+)
+from ..models.types import utcnow
+from ..timefmt import local
+from .setup import issue_link
+
+logger = logging.getLogger(__name__)
+
+INVITATION_ROUND = "invitation"
+REMINDED_STATES = (ResponseState.NOT_STARTED, ResponseState.IN_PROGRESS, ResponseState.CORRECTION_REQUESTED)
+# Reminder moments are counted in days before the deadline's day, in this zone
+# unless the round is one Caf's (then the Caf's own zone).
+NATIONAL_TIMEZONE = "Europe/Paris"
+_WITH_LINK = (EmailKind.INVITATION, EmailKind.REMINDER, EmailKind.CORRECTION)
+
+
+@dataclass(frozen=True)
+class Round:
+    """One occasion of sending: a kind and a label, over a campaign (one Caf's, or one response's)."""
+
+    campaign: Campaign
+    kind: EmailKind
+    label: str
+    caf_number: str | None = None
+    days_before: int | None = None
+    response_id: int | None = None
+
+
+def invitation_round(campaign: Campaign, caf_number: str | None = None) -> Round:
+    """Invitations share one label: a contact is invited once, whoever launched it."""
+    return Round(campaign, EmailKind.INVITATION, INVITATION_ROUND, caf_number)
+
+
+def reminder_round(campaign: Campaign, days_before: int, caf_number: str | None = None) -> Round:
+    """``J-14`` for everyone, ``J-14/731`` for the projects of Caf 731 only."""
+    if days_before < 0:
+        raise DomainError("Le nombre de jours avant la date limite ne peut pas être négatif.")
+    label = f"J-{days_before}" + (f"/{caf_number}" if caf_number else "")
+    return Round(campaign, EmailKind.REMINDER, label, caf_number, days_before)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """One message a dry run would send."""
+
+    recipient: str
+    kind: EmailKind
+    round: str
+    subject: str
+    project_reference: str
+
+
+@dataclass
+class SendReport:
+    """What a run did. ``interrupted`` rows were left ``sending`` by an earlier run."""
+
+    planned: int = 0
+    sent: int = 0
+    skipped: int = 0
+    failed: list[EmailLog] = field(default_factory=list)
+    interrupted: list[EmailLog] = field(default_factory=list)
+    # Set when the SMTP server could not be reached: the rest of a batch stays pending.
+    unavailable: str | None = None
+    previews: list[Preview] = field(default_factory=list)
+
+
+# -- planning ---------------------------------------------------------------
+def _same_occasion(round_: Round):
+    """Rows that make a contact already served for this round.
+
+    A reminder ``J-14`` and a Caf's own ``J-14/731`` are the same occasion: a
+    contact gets one reminder per number of days, whoever asked for it.
+    """
+    if round_.kind is EmailKind.REMINDER:
+        base = f"J-{round_.days_before}"
+        return or_(EmailLog.round == base, EmailLog.round == literal(f"{base}/") + Caf.number)
+    return EmailLog.round == round_.label
+
+
+def _candidates(db: Session, round_: Round, now: datetime) -> list[tuple[Contact, Response]]:
+    """(contact, response) pairs the round concerns that have no row for it yet."""
+    already = exists().where(EmailLog.kind == round_.kind, EmailLog.contact_id == Contact.id,
+                             EmailLog.response_id == Response.id, _same_occasion(round_))
+    query = (select(Contact, Response)
+             .join(Project, Contact.project_id == Project.id)
+             .join(Response, Response.project_id == Project.id)
+             .join(Caf, Project.caf_id == Caf.id)
+             .where(Response.campaign_id == round_.campaign.id, ~already)
+             .order_by(Project.reference, Contact.id))
+    if round_.caf_number:
+        query = query.where(Caf.number == round_.caf_number)
+    if round_.response_id:
+        query = query.where(Response.id == round_.response_id)
+    if round_.kind is EmailKind.REMINDER:
+        query = query.where(Response.state.in_(REMINDED_STATES))
+    pairs = [tuple(row) for row in db.execute(query)]
+    if round_.kind is EmailKind.REMINDER:
+        pairs = [(contact, response) for contact, response in pairs if now <= mail.partner_deadline(response)[0]]
+    return pairs
+
+
+def plan(db: Session, round_: Round, now: datetime) -> int:
+    """Write a ``pending`` row for every contact the round concerns and who has none yet; commit.
+
+    Returns how many rows were added. Planning again adds only what is new
+    (a contact imported since, for instance).
+    """
+    try:
+        return _plan_once(db, round_, now)
+    except IntegrityError:
+        # Another run planned some of the same rows at the same moment.
+        db.rollback()
+        return _plan_once(db, round_, now)
+
+
+def _plan_once(db, round_, now):
+    pairs = _candidates(db, round_, now)
+    db.add_all(EmailLog(kind=round_.kind, round=round_.label, contact_id=contact.id, response_id=response.id,
+                        status=EmailStatus.PENDING, planned_at=now) for contact, response in pairs)
+    db.commit()
+    return len(pairs)
+
+
+def _scope(round_: Round):
+    query = (select(EmailLog)
+             .join(Response, EmailLog.response_id == Response.id)
+             .where(Response.campaign_id == round_.campaign.id, EmailLog.kind == round_.kind,
+                    EmailLog.round == round_.label)
+             .order_by(EmailLog.id))
+    if round_.caf_number:
+        query = (query.join(Project, Response.project_id == Project.id).join(Caf, Project.caf_id == Caf.id)
+                 .where(Caf.number == round_.caf_number))
+    if round_.response_id:
+        query = query.where(Response.id == round_.response_id)
+    return query
+
+
+def was_planned(db: Session, round_: Round) -> bool:
+    return db.scalar(_scope(round_).limit(1)) is not None
+
+
+# -- sending ----------------------------------------------------------------
+def _no_longer_due(db: Session, log: EmailLog, now: datetime) -> str | None:
+    """Why a planned message should not leave any more, if it should not."""
+    if log.kind is not EmailKind.REMINDER:
+        return None
+    response = log.response
+    db.refresh(response)
+    if response.state not in REMINDED_STATES:
+        return f"plus de relance : bilan {response.state.label} entre-temps"
+    if now > mail.partner_deadline(response)[0]:
+        return "plus de relance : le délai de réponse est passé"
+    return None
+
+
+def _settle(db: Session, log: EmailLog, from_statuses, **values) -> bool:
+    """Move ``log`` to new values if it is still in one of ``from_statuses``; commit."""
+    result = db.execute(update(EmailLog).where(EmailLog.id == log.id, EmailLog.status.in_(from_statuses))
+                        .values(**values))
+    db.commit()
+    return result.rowcount == 1
+
+
+def _claim(db: Session, log: EmailLog, claimable) -> bool:
+    """Mark the row ``sending`` if nobody else did; the caller commits."""
+    result = db.execute(update(EmailLog).where(EmailLog.id == log.id, EmailLog.status.in_(claimable))
+                        .values(status=EmailStatus.SENDING, attempted_at=utcnow(), error=None))
+    if result.rowcount != 1:
+        db.rollback()
+        return False
+    return True
+
+
+def _compose(db: Session, log: EmailLog, link: str | None):
+    request = None
+    if log.kind is EmailKind.CORRECTION:
+        request = db.get(CorrectionRequest, int(log.round.removeprefix("correction-")))
+    return mail.compose(log.kind, log.response, log.contact.email, link, request)
+
+
+def _personal_link(db: Session, log: EmailLog) -> str:
+    token = issue_link(db, log.contact, log.response)
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/r/{token}"
+
+
+def deliver(db: Session, logs: list[EmailLog], now: datetime, report: SendReport | None = None, *,
+            retry_failed: bool = False, throttle: mail.Throttle | None = None, stop_when_unavailable: bool = True,
+            progress: Callable | None = None) -> SendReport:
+    """Send each row still ``pending`` (or ``failed`` with ``retry_failed``), at most once.
+
+    For each row: mark it ``sending``, create its personal link, commit; then
+    talk to the SMTP server; then mark it ``sent`` or ``failed`` (with the
+    server's reason) and commit. A reminder no longer due is ``skipped``.
+    When the server cannot be reached, the row is ``failed`` and a batch
+    (``stop_when_unavailable``) stops, leaving the rest ``pending``; otherwise
+    the remaining rows are ``failed`` with the same reason.
+    ``progress(total)`` may return a click progress bar.
+    """
+    report = report if report is not None else SendReport()
+    claimable = [EmailStatus.PENDING] + ([EmailStatus.FAILED] if retry_failed else [])
+    bar = progress(len(logs)) if progress is not None and logs else None
+    with mail.Postman(current_app.config) as postman, (bar if bar is not None else nullcontext()):
+        for log in logs:
+            keep_going = _deliver_one(db, postman, log, now, claimable, throttle, report, stop_when_unavailable)
+            if bar is not None:
+                bar.update(1)
+            if not keep_going:
+                break
+    return report
+
+
+def _deliver_one(db, postman, log, now, claimable, throttle, report, stop_when_unavailable) -> bool:
+    if report.unavailable:
+        if _settle(db, log, claimable, status=EmailStatus.FAILED, error=report.unavailable):
+            report.failed.append(log)
+        return True
+    reason = _no_longer_due(db, log, now)
+    if reason:
+        if _settle(db, log, claimable, status=EmailStatus.SKIPPED, error=reason):
+            report.skipped += 1
+        return True
+    if throttle is not None:
+        throttle.wait()
+    try:
+        postman.connect()
+    except mail.SmtpUnavailable as exc:
+        report.unavailable = str(exc)
+        if _settle(db, log, claimable, status=EmailStatus.FAILED, error=report.unavailable):
+            report.failed.append(log)
+        return not stop_when_unavailable
+    if not _claim(db, log, claimable):
+        return True
+    try:
+        link = _personal_link(db, log) if log.kind in _WITH_LINK else None
+        message = _compose(db, log, link)
+        log.message_id = message["Message-ID"]
+        db.commit()
+    except Exception as exc:  # a broken template or row must not stop the other messages
+        db.rollback()
+        logger.exception("email %s could not be composed", log.id)
+        if _settle(db, log, claimable, status=EmailStatus.FAILED, error=f"message impossible à composer : {exc}"):
+            report.failed.append(log)
+        return True
+    try:
+        postman.send(message)
+    except (smtplib.SMTPException, OSError, mail.SmtpUnavailable) as exc:
+        log.status, log.error = EmailStatus.FAILED, mail.describe_error(exc)
+        db.commit()
+        report.failed.append(log)
+        return True
+    log.status, log.sent_at = EmailStatus.SENT, utcnow()
+    db.commit()
+    report.sent += 1
+    return True
+
+
+def send_round(db: Session, round_: Round, now: datetime, *, dry_run: bool = False, retry_failed: bool = False,
+               plan_new: bool = True, progress: Callable | None = None) -> SendReport:
+    """Plan the round (unless ``plan_new`` is false), then send its pending messages, throttled.
+
+    A dry run sends nothing and writes nothing: its report lists the messages
+    (recipient, kind, subject) a real run would send now.
+    """
+    statuses = [EmailStatus.PENDING] + ([EmailStatus.FAILED] if retry_failed else [])
+    if dry_run:
+        return SendReport(previews=_previews(db, round_, now, statuses, plan_new))
+    report = SendReport(planned=plan(db, round_, now) if plan_new else 0)
+    report.interrupted = list(db.scalars(_scope(round_).where(EmailLog.status == EmailStatus.SENDING)))
+    logs = list(db.scalars(_scope(round_).where(EmailLog.status.in_(statuses))))
+    throttle = mail.Throttle(current_app.config["MAIL_PER_SECOND"])
+    return deliver(db, logs, now, report, retry_failed=retry_failed, throttle=throttle, progress=progress)
+
+
+def _preview(contact: Contact, response: Response, kind: EmailKind, label: str) -> Preview:
+    return Preview(contact.email, kind, label, mail.subject_for(kind, response), response.project.reference)
+
+
+def _previews(db, round_, now, statuses, plan_new) -> list[Preview]:
+    planned = db.scalars(_scope(round_).where(EmailLog.status.in_(statuses)))
+    previews = [_preview(log.contact, log.response, log.kind, log.round) for log in planned if _due_in_preview(log, now)]
+    if plan_new:
+        previews += [_preview(contact, response, round_.kind, round_.label)
+                     for contact, response in _candidates(db, round_, now)]
+    return previews
+
+
+def _due_in_preview(log: EmailLog, now: datetime) -> bool:
+    """As :func:`_no_longer_due`, without refreshing anything."""
+    if log.kind is not EmailKind.REMINDER:
+        return True
+    response = log.response
+    return response.state in REMINDED_STATES and now <= mail.partner_deadline(response)[0]
+
+
+def send_pending(db: Session, campaign: Campaign, now: datetime, *, dry_run: bool = False, retry_failed: bool = False,
+                 progress: Callable | None = None) -> SendReport:
+    """Send whatever is left ``pending`` in the campaign, of any kind (e.g. receipts the server refused)."""
+    statuses = [EmailStatus.PENDING] + ([EmailStatus.FAILED] if retry_failed else [])
+    query = (select(EmailLog).join(Response, EmailLog.response_id == Response.id)
+             .where(Response.campaign_id == campaign.id).order_by(EmailLog.id))
+    logs = list(db.scalars(query.where(EmailLog.status.in_(statuses))))
+    if dry_run:
+        return SendReport(previews=[_preview(log.contact, log.response, log.kind, log.round)
+                                    for log in logs if _due_in_preview(log, now)])
+    report = SendReport(interrupted=list(db.scalars(query.where(EmailLog.status == EmailStatus.SENDING))))
+    throttle = mail.Throttle(current_app.config["MAIL_PER_SECOND"])
+    return deliver(db, logs, now, report, retry_failed=retry_failed, throttle=throttle, progress=progress)
+
+
+# -- campaigns: invitations and reminders -------------------------------------
+def send_invitations(db: Session, campaign: Campaign, now: datetime, caf_number: str | None = None,
+                     **options) -> SendReport:
+    """Invite every contact of the campaign's projects (one Caf's with ``caf_number``), once each.
+
+    Each invitation carries a fresh personal link; links sent before stay valid.
+    """
+    _check_caf(db, caf_number)
+    return send_round(db, invitation_round(campaign, caf_number), now, **options)
+
+
+def send_reminders(db: Session, campaign: Campaign, days_before: int, now: datetime, caf_number: str | None = None,
+                   **options) -> SendReport:
+    """Remind the contacts of projects not yet transmitted (not started, in progress, or asked to correct).
+
+    A Caf's round (``caf_number``) covers only its own projects. Projects whose
+    time to answer is over are not reminded.
+    """
+    _check_caf(db, caf_number)
+    return send_round(db, reminder_round(campaign, days_before, caf_number), now, **options)
+
+
+def _check_caf(db: Session, caf_number: str | None):
+    if caf_number and db.scalar(select(Caf.id).where(Caf.number == caf_number)) is None:
+        raise DomainError(f"Aucune Caf n'a le numéro {caf_number}.")
+
+
+def reminder_moment(campaign: Campaign, days_before: int, tz_name: str) -> datetime:
+    """When a ``J-n`` round becomes due: the start of the day ``n`` days before the deadline's day, in ``tz_name``."""
+    day = local(campaign.closes_at, tz_name).date() - timedelta(days=days_before)
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz_name))
+
+
+@dataclass
+class DueReminders:
+    """What ``send_due_reminders`` did: the round it sent (if any) and older rounds it left out."""
+
+    round: Round | None = None
+    report: SendReport | None = None
+    superseded: list[int] = field(default_factory=list)
+
+
+def send_due_reminders(db: Session, campaign: Campaign, schedule: list[int], now: datetime,
+                       caf_number: str | None = None, **options) -> DueReminders:
+    """For cron: send the reminder round of ``schedule`` whose moment has come, once.
+
+    Only the latest due round is sent: if runs were missed and several rounds
+    fell due, the older ones are left out (``superseded``) rather than sending
+    two reminders at once. A round already planned only has its leftover
+    pending messages sent (the rest of a run that crashed). Nothing is sent
+    after the campaign's deadline.
+    """
+    _check_caf(db, caf_number)
+    outcome = DueReminders()
+    if now > campaign.closes_at:
+        return outcome
+    tz_name = NATIONAL_TIMEZONE
+    if caf_number:
+        tz_name = db.scalar(select(Caf.timezone).where(Caf.number == caf_number))
+    due = sorted(days for days in set(schedule) if reminder_moment(campaign, days, tz_name) <= now)
+    if not due:
+        return outcome
+    outcome.round = reminder_round(campaign, due[0], caf_number)
+    outcome.superseded = [days for days in due[1:] if not was_planned(db, reminder_round(campaign, days, caf_number))]
+    plan_new = not was_planned(db, outcome.round)
+    outcome.report = send_round(db, outcome.round, now, plan_new=plan_new, **options)
+    return outcome
+
+
+# -- after a partner's or a Caf's action ----------------------------------------
+def send_receipt(db: Session, response: Response, now: datetime | None = None) -> SendReport | None:
+    """After a transmission is committed: the receipt, with the answers, to every contact of the project.
+
+    Logged like every email. Never raises: a failure is recorded and logged,
+    and the transmission stands.
+    """
+    if response.receipt is None:
+        return None
+    round_ = Round(response.campaign, EmailKind.RECEIPT, response.receipt, response_id=response.id)
+    return _send_now(db, round_, now)
+
+
+def send_correction_notice(db: Session, request: CorrectionRequest, now: datetime | None = None) -> SendReport | None:
+    """After a correction request is committed: the Caf's messages and the delay, to every contact.
+
+    Each notice carries a fresh personal link. Never raises, like :func:`send_receipt`.
+    """
+    response = db.get(Response, request.response_id)
+    round_ = Round(response.campaign, EmailKind.CORRECTION, f"correction-{request.id}", response_id=response.id)
+    return _send_now(db, round_, now)
+
+
+def _send_now(db: Session, round_: Round, now: datetime | None) -> SendReport | None:
+    now = now or utcnow()
+    try:
+        plan(db, round_, now)
+        logs = list(db.scalars(_scope(round_).where(EmailLog.status == EmailStatus.PENDING)))
+        report = deliver(db, logs, now, stop_when_unavailable=False)
+    except Exception:
+        db.rollback()
+        logger.exception("%s emails (%s) could not be sent", round_.kind.value, round_.label)
+        return None
+    for log in report.failed:
+        logger.warning("%s email to %s failed: %s", log.kind.value, log.contact.email, log.error)
+    return report
