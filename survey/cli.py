@@ -12,7 +12,7 @@ from .errors import DefinitionError
 
 def register_commands(app):
     for command in (check, init_db, demo, create_user, set_role, deactivate_user, reset_password, create_campaign,
-                    import_projects):
+                    import_projects, send_invitations, send_reminders, send_due_reminders, send_pending_emails):
         app.cli.add_command(command)
 
 

@@ -140,7 +140,7 @@ def build_message(recipient: str, subject: str, text: str, html: str) -> EmailMe
 def describe_error(exc: BaseException) -> str:
     """An SMTP or network failure as one line, with the server's code and text."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return "; ".join(f"{address} : {code} {_text(reply)}" for address, (code, reply) in exc.recipients.items())
+        return "; ".join(f"{code} {_text(reply)}" for code, reply in exc.recipients.values())
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"{exc.smtp_code} {_text(exc.smtp_error)}"
     return f"{type(exc).__name__} : {exc}"

@@ -21,7 +21,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 from werkzeug.datastructures import MultiDict
 
-from .. import clock, export, uploads
+from .. import clock, dashboard, export, uploads
 from ..access import caf_scope, reviewable_response_or_404
 from ..answers import find_problems, is_visible, stored_errors
 from ..db import get_session
@@ -302,3 +302,12 @@ def export_attachments(campaign_id):
     target.seek(0)
     return send_file(target, mimetype="application/zip", as_attachment=True,
                      download_name=_filename(campaign, caf_label, "zip"), max_age=0)
+
+
+@bp.get("/campagnes/<int:campaign_id>/tableau-de-bord")
+def show_dashboard(campaign_id):
+    campaign, caf_id, caf_label = _export_scope(campaign_id)
+    tz = current_user.caf.timezone if current_user.caf else "Europe/Paris"
+    figures = dashboard.campaign_figures(get_session(), campaign, caf_id, clock.now(), tz)
+    return render_template("review/dashboard.html", campaign=campaign, figures=figures, caf_label=caf_label,
+                           states=list(ResponseState), tz=tz)
