@@ -172,9 +172,14 @@ class Postman:
         self.close()
 
     def connect(self):
-        """Open the connection if needed; raises :class:`SmtpUnavailable`."""
+        """Open the connection if needed (or if the server dropped it); raises :class:`SmtpUnavailable`."""
         if self._smtp is not None:
-            return
+            try:
+                if self._smtp.noop()[0] == 250:
+                    return
+            except (smtplib.SMTPException, OSError):
+                pass
+            self._drop()
         config = self.config
         smtp = None
         try:

@@ -1,14 +1,24 @@
 """The partner's pages: personal link, questionnaire pages, summary, transmission."""
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 
 from .. import clock, uploads
 from ..access import NoPartnerAccess, bind_browser, current_link, find_link
 from ..answers import find_problems, is_visible, stored_errors
 from ..db import get_session
-from ..errors import IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
+from ..errors import DomainError, IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
 from ..forms.builder import initial_data, page_form_class
 from ..history import caf_changes, display_value
-from ..operations import Actor, ensure_partner_can_edit, open_link, response_definition, save_page, submit_response
+from ..operations import (
+    Actor,
+    carried_codes,
+    carry_over,
+    carry_over_plan,
+    ensure_partner_can_edit,
+    open_link,
+    response_definition,
+    save_page,
+    submit_response,
+)
 
 bp = Blueprint("partner", __name__)
 
@@ -49,10 +59,29 @@ def open_personal_link(token):
 @bp.get("/bilan")
 def show_start():
     link, response, definition = _context()
+    closed = _closed_message(response)
+    previous, plan = carry_over_plan(get_session(), response) if not closed else (None, {})
     return render_template(
         "partner/start.html", response=response, definition=definition, contact=link.contact,
-        closed_message=_closed_message(response),
+        closed_message=closed, previous=previous, carry_count=len(plan),
     )
+
+
+@bp.post("/bilan/reprise")
+def carry_over_answers():
+    link, response, _definition = _context()
+    try:
+        expected = int(request.form.get("version", ""))
+    except ValueError:
+        expected = None
+    try:
+        codes = carry_over(get_session(), response, expected, clock.now(), Actor(contact=link.contact))
+    except DomainError as exc:
+        get_session().rollback()
+        flash(exc.message)
+        return redirect(url_for("partner.show_start"))
+    flash(f"{len(codes)} réponse(s) de l'année précédente ont été reprises : vérifiez-les page par page.")
+    return redirect(url_for("partner.show_summary"))
 
 
 def _render_page(response, definition, page, form, errors, status=200, notice=None, readonly=False, unsaved=None):
@@ -61,7 +90,7 @@ def _render_page(response, definition, page, form, errors, status=200, notice=No
         errors=errors, notice=notice, readonly=readonly, unsaved=unsaved or [],
         visible={q.code: is_visible(q, response.answers) for q in page.questions},
         changes=caf_changes(get_session(), response), correction=response.open_correction,
-        display_value=display_value,
+        display_value=display_value, carried=carried_codes(get_session(), response),
     ), status
 
 
@@ -142,6 +171,7 @@ def _render_summary(response, definition, status=200, notice=None):
         "partner/summary.html", response=response, definition=definition, problems=problems,
         closed_message=_closed_message(response), notice=notice, correction=response.open_correction,
         changes=caf_changes(get_session(), response), display_value=display_value,
+        carried=carried_codes(get_session(), response),
         visible={q.code: is_visible(q, response.answers) for q in definition.questions.values()},
     ), status
 

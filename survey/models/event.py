@@ -18,6 +18,7 @@ class EventKind(enum.Enum):
     VALIDATED = "validated"
     REOPENED = "reopened"
     EXTENDED = "extended"
+    CARRIED_OVER = "carried_over"
 
     @property
     def label(self):
@@ -31,6 +32,7 @@ _LABELS = {
     EventKind.VALIDATED: "bilan validé",
     EventKind.REOPENED: "bilan rouvert",
     EventKind.EXTENDED: "délai prolongé",
+    EventKind.CARRIED_OVER: "réponse reprise de l'année précédente",
 }
 
 

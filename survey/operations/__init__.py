@@ -16,6 +16,7 @@ from .mailing import (
     send_receipt,
     send_reminders,
 )
+from .carry_over import carried_codes, carry_over, carry_over_plan, previous_response
 from .review import extend_deadline, reopen_response, request_correction, validate_response
 from .setup import (
     create_campaign,
@@ -29,6 +30,7 @@ from .setup import (
 from .users import create_user, deactivate_user, record_failed_login, reset_password, set_role, sign_in_blocked
 
 __all__ = [
+    "carried_codes", "carry_over", "carry_over_plan", "previous_response",
     "Actor", "PageSave", "create_campaign", "create_user", "deactivate_user", "enrol_project", "ensure_can_edit",
     "ensure_partner_can_edit", "extend_deadline", "get_or_create_caf", "issue_link", "open_link", "project_context",
     "record_failed_login", "reopen_response", "request_correction", "reset_password", "response_definition",

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import exists, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from .. import mail
 from ..errors import DomainError
@@ -110,11 +110,21 @@ def _same_occasion(round_: Round):
     return EmailLog.round == round_.label
 
 
+# Every row would otherwise carry the campaign's whole definition; the
+# campaign is in the session already, so loading it lazily costs no query.
+_ONE_CAMPAIGN = lazyload(Response.campaign)
+
+
+def _logs():
+    return select(EmailLog).options(joinedload(EmailLog.response).lazyload(Response.campaign))
+
+
 def _candidates(db: Session, round_: Round, now: datetime) -> list[tuple[Contact, Response]]:
     """(contact, response) pairs the round concerns that have no row for it yet."""
     already = exists().where(EmailLog.kind == round_.kind, EmailLog.contact_id == Contact.id,
                              EmailLog.response_id == Response.id, _same_occasion(round_))
     query = (select(Contact, Response)
+             .options(_ONE_CAMPAIGN)
              .join(Project, Contact.project_id == Project.id)
              .join(Response, Response.project_id == Project.id)
              .join(Caf, Project.caf_id == Caf.id)
@@ -155,7 +165,7 @@ def _plan_once(db, round_, now):
 
 
 def _scope(round_: Round):
-    query = (select(EmailLog)
+    query = (_logs()
              .join(Response, EmailLog.response_id == Response.id)
              .where(Response.campaign_id == round_.campaign.id, EmailLog.kind == round_.kind,
                     EmailLog.round == round_.label)
@@ -329,7 +339,7 @@ def send_pending(db: Session, campaign: Campaign, now: datetime, *, dry_run: boo
                  progress: Callable | None = None) -> SendReport:
     """Send whatever is left ``pending`` in the campaign, of any kind (e.g. receipts the server refused)."""
     statuses = [EmailStatus.PENDING] + ([EmailStatus.FAILED] if retry_failed else [])
-    query = (select(EmailLog).join(Response, EmailLog.response_id == Response.id)
+    query = (_logs().join(Response, EmailLog.response_id == Response.id)
              .where(Response.campaign_id == campaign.id).order_by(EmailLog.id))
     logs = list(db.scalars(query.where(EmailLog.status.in_(statuses))))
     if dry_run:

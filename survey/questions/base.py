@@ -81,6 +81,11 @@ class Question:
         """Choice codes another question's ``show_if`` may test, if any."""
         return None
 
+    def same_as(self, other: "Question") -> bool:
+        """Asked identically (kind, wording, options, condition): its answer can carry over."""
+        return (self.name, self.code, self.label, self.options, self.show_if) == (
+            other.name, other.code, other.label, other.options, other.show_if)
+
     # -- forms -----------------------------------------------------------
     def build_fields(self) -> dict:
         """Unbound WTForms fields, keyed by field name."""
