@@ -132,3 +132,17 @@ def test_the_demo_command_prints_working_links(app, clock, tmp_path):
     again = app.test_cli_runner().invoke(args=["demo"])
     assert again.exit_code == 0
     assert app.test_client().get(path).status_code == 404
+
+
+def test_security_headers(factory, partner_for, app):
+    _, (token,) = factory.project(factory.campaign())
+    page = partner_for(token).get("/bilan/page/1")
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Strict-Transport-Security" not in page.headers
+    secure = app.test_client().get("/connexion", base_url="https://bilan.example")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+    html_text = page.get_data(as_text=True)
+    assert "<script>" not in html_text and 'style="' not in html_text and " onclick=" not in html_text
