@@ -1,5 +1,7 @@
 """The CLAS qualitative bilan: application factory."""
 from flask import Flask, render_template, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -48,11 +50,23 @@ def create_app(overrides=None) -> Flask:
     app.register_blueprint(partner.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(review.bp)
+    _limit_guessable_routes(app)
     _register_error_pages(app)
 
     from .cli import register_commands
     register_commands(app)
     return app
+
+
+def _limit_guessable_routes(app):
+    """Slow down guessing of personal links and passwords, per client address."""
+    limiter = Limiter(get_remote_address, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"],
+                      strategy="moving-window")
+    app.extensions["survey_limiter"] = limiter
+    for endpoint, setting, methods in (("partner.open_personal_link", "LINK_RATE_LIMIT", None),
+                                       ("auth.sign_in", "SIGN_IN_RATE_LIMIT", ["POST"])):
+        view = app.view_functions[endpoint]
+        app.view_functions[endpoint] = limiter.limit(app.config[setting], methods=methods)(view)
 
 
 def _register_error_pages(app):
@@ -79,6 +93,10 @@ def _register_error_pages(app):
     @app.errorhandler(413)
     def too_large(error):
         return page("errors/413.html", 413, max_mb=app.config["UPLOAD_MAX_BYTES"] // (1024 * 1024))
+
+    @app.errorhandler(429)
+    def too_many(error):
+        return page("errors/429.html", 429)
 
     @app.errorhandler(500)
     def server_error(error):

@@ -47,6 +47,11 @@ def build_config(overrides=None):
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env != "development",
         "SESSION_COOKIE_NAME": "clas_session",
+        # Rate limits: in memory by default, shared between processes with
+        # SURVEY_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0.
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        "LINK_RATE_LIMIT": _env("LINK_RATE_LIMIT", "30 per minute"),
+        "SIGN_IN_RATE_LIMIT": _env("SIGN_IN_RATE_LIMIT", "30 per minute"),
         "SMTP_HOST": _env("SMTP_HOST", "127.0.0.1"),
         "SMTP_PORT": int(_env("SMTP_PORT", 25)),
         "SMTP_USER": _env("SMTP_USER"),

@@ -1,5 +1,7 @@
 """Page structure people rely on: labels, fieldsets, error summary, French error pages."""
 import html
+import os
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -146,3 +148,31 @@ def test_security_headers(factory, partner_for, app):
     assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
     html_text = page.get_data(as_text=True)
     assert "<script>" not in html_text and 'style="' not in html_text and " onclick=" not in html_text
+
+
+@pytest.mark.parametrize("storage", ["memory://", "redis"])
+def test_personal_links_and_sign_in_are_rate_limited(app, storage, request):
+    if storage == "redis":
+        import redis
+        url = "redis://127.0.0.1:6379/15"
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=1).flushdb()
+        except redis.exceptions.ConnectionError:
+            if os.environ.get("SURVEY_REQUIRE_REDIS") == "1":
+                raise
+            pytest.skip("no Redis server on 127.0.0.1:6379 (CI sets SURVEY_REQUIRE_REDIS=1 where there is one)")
+        storage = url
+    limited = create_app({"ENV": "testing", "SECRET_KEY": "s", "DATABASE_URL": app.config["DATABASE_URL"],
+                          "RATELIMIT_STORAGE_URI": storage, "LINK_RATE_LIMIT": "3 per minute",
+                          "SIGN_IN_RATE_LIMIT": "2 per minute"})
+    client = limited.test_client()
+    codes = [client.get(f"/r/{'x' * 30}{n}").status_code for n in range(5)]
+    assert codes == [404, 404, 404, 429, 429]
+    assert "Trop de tentatives" in client.get("/r/" + "y" * 30).get_data(as_text=True)
+    other = limited.test_client()
+    assert other.get("/r/" + "z" * 30, environ_base={"REMOTE_ADDR": "10.3.3.3"}).status_code == 404
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/connexion").get_data(as_text=True)).group(1)
+    posts = [client.post("/connexion", data={"csrf_token": token, "email": "a@b.fr", "password": "x" * 12}).status_code
+             for _ in range(3)]
+    assert posts[-1] == 429
+    assert client.get("/connexion").status_code == 200  # reading the page is not limited
