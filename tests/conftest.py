@@ -81,6 +81,9 @@ def app(database_url, migrated_engine, clock, tmp_path):
         "MAX_CONTENT_LENGTH": 1_000_000,
         "FROZEN_NOW": clock,
         "SESSION_COOKIE_SECURE": False,
+        # Rate limits have their own test; here they would only trip over the suite's pace.
+        "LINK_RATE_LIMIT": "100000 per minute",
+        "SIGN_IN_RATE_LIMIT": "100000 per minute",
     })
     yield application
     application.extensions["db_engine"].dispose()

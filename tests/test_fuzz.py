@@ -1,0 +1,132 @@
+"""Hostile and random input on every form: never a 500, never anything invalid stored."""
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from stdnum.fr import siren as stdnum_siren
+from stdnum.fr import siret as stdnum_siret
+
+from survey.definition import build_definition
+from survey.forms.validators import Email, InseeCommune
+from survey.models import Response
+from tests.conftest import CLAS, complete_clas_answers
+
+DEFINITION = build_definition(CLAS)
+SERIAL = itertools.count()
+FUZZ = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                      HealthCheck.too_slow])
+hostile_text = st.one_of(
+    st.text(max_size=50),
+    st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF, blacklist_categories=("Cs",)), max_size=200),
+    st.just("\x00\x01\x02\r\n\t"), st.just("=cmd|' /C calc'!A0"), st.just("<script>alert(1)</script>"),
+    st.just("a" * 30_000), st.just("../../etc/passwd"), st.just("é" * 600), st.just("2A004"), st.just("20004"),
+)
+field_names = st.sampled_from(sorted({name for page in DEFINITION.pages for q in page.questions
+                                      for name in q.build_fields()} | {"version", "action", "csrf_token", "extra"}))
+form_data = st.dictionaries(field_names, st.one_of(hostile_text, st.lists(hostile_text, max_size=3)), max_size=12)
+
+
+def assert_valid(answers: dict):
+    """Everything stored is a value its question accepts."""
+    for question in DEFINITION.questions.values():
+        value = answers.get(question.code)
+        if value is None:
+            continue
+        kind = question.name
+        if kind in ("single_choice", "yes_no"):
+            assert value in question.option_codes()
+        elif kind == "multiple_choice":
+            assert value and set(value) <= set(question.option_codes())
+        elif kind == "matrix":
+            assert set(value) <= {r["code"] for r in question.rows}
+            assert set(value.values()) <= {c["code"] for c in question.columns}
+        elif kind == "file":
+            assert set(value) == {"key", "name", "size", "mime"}
+        else:
+            assert isinstance(value, str) and value and "\x00" not in value
+            limit = question.options.get("max_length") or 500
+            assert len(value) <= limit
+            if kind == "siret":
+                assert stdnum_siret.is_valid(value)
+            if kind == "siren":
+                assert stdnum_siren.is_valid(value)
+            if kind == "email":
+                assert Email().regex.fullmatch(value)
+            if kind == "insee_code":
+                assert InseeCommune.regex.fullmatch(value) and not value.startswith("20")
+            if kind == "postal_code":
+                assert len(value) == 5 and value.isdigit()
+
+
+@pytest.fixture
+def partner(factory, partner_for):
+    response_id, (token,) = factory.project(factory.campaign())
+    return response_id, partner_for(token)
+
+
+@FUZZ
+@given(number=st.integers(min_value=-2, max_value=10), data=form_data, keep_tokens=st.booleans())
+def test_questionnaire_pages_never_fail_and_store_only_valid_answers(partner, db, number, data, keep_tokens):
+    response_id, browser = partner
+    browser.get("/bilan/page/1")
+    hidden = browser.hidden() if keep_tokens else {}
+    answer = browser.client.post(f"/bilan/page/{number}", data={**data, **hidden}, content_type="multipart/form-data")
+    assert answer.status_code < 500, answer.get_data(as_text=True)[:500]
+    db.expire_all()
+    response = db.get(Response, response_id)
+    assert_valid(response.answers)
+    for entry in response.invalid.values():
+        assert set(entry) == {"value", "errors"} and entry["errors"]
+
+
+@FUZZ
+@given(data=st.dictionaries(st.sampled_from(["version", "csrf_token", "x"]), hostile_text, max_size=3))
+def test_transmission_and_carry_over_never_fail(partner, db, data):
+    response_id, browser = partner
+    browser.get("/bilan/page/1")
+    for url in ("/bilan/transmettre", "/bilan/reprise"):
+        answer = browser.client.post(url, data={**browser.hidden(), **data})
+        assert answer.status_code < 500
+    db.expire_all()
+    assert db.get(Response, response_id).state.value == "not_started"
+
+
+@FUZZ
+@given(data=st.dictionaries(st.sampled_from(["email", "password", "csrf_token"]), hostile_text, max_size=3))
+def test_sign_in_never_fails(app, data):
+    client = app.test_client()
+    assert client.post("/connexion", data=data).status_code in (400, 401, 429)
+
+
+@FUZZ
+@given(data=form_data, extra=st.dictionaries(st.sampled_from(["reason", "until", "questions", "message-qpv", "caf",
+                                                              "sep", "valeurs"]),
+                                             st.one_of(hostile_text, st.lists(hostile_text, max_size=3)), max_size=5),
+       target=st.sampled_from(["pages/1", "pages/8", "correction", "validation", "reouverture", "delai"]))
+def test_reviewer_forms_never_fail(factory, partner_for, caf_user, db, data, extra, target):
+    response_id, (token,) = factory.project(factory.campaign())
+    partner = partner_for(token)
+    for number in (2, 3):
+        partner.save_page(number, complete_clas_answers()[number])
+    reviewer = caf_user("admin", None, email=f"admin-{next(SERIAL)}@caf.example")
+    reviewer.get(f"/caf/reponses/{response_id}")
+    answer = reviewer.client.post(f"/caf/reponses/{response_id}/{target}",
+                                  data={**data, **extra, "csrf_token": reviewer.csrf()}, content_type="multipart/form-data")
+    assert answer.status_code < 500, answer.get_data(as_text=True)[:500]
+    db.expire_all()
+    assert_valid(db.get(Response, response_id).answers)
+
+
+@FUZZ
+@given(data=st.dictionaries(st.sampled_from(["definition", "code", "title", "opens", "closes"]), hostile_text, max_size=5),
+       csv_bytes=st.binary(max_size=2000))
+def test_admin_forms_never_fail(factory, caf_user, data, csv_bytes):
+    import io
+    campaign = factory.campaign()
+    admin = caf_user("admin", None, email=f"a-{next(SERIAL)}@caf.example")
+    admin.get("/admin/")
+    assert admin.client.post("/admin/campagnes", data={**data, "csrf_token": admin.csrf()}).status_code < 500
+    answer = admin.client.post(f"/admin/campagnes/{campaign}/import", content_type="multipart/form-data",
+                               data={"csrf_token": admin.csrf(), "fichier": (io.BytesIO(csv_bytes), "f.csv")})
+    assert answer.status_code < 500
