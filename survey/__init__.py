@@ -4,6 +4,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import OperationalError
 
 from . import db
 from .config import build_config
@@ -71,7 +72,8 @@ def _limit_guessable_routes(app):
 
 def _register_error_pages(app):
     def page(template, status, **context):
-        return render_template(template, **context), status
+        # Error pages never touch the database (it may be the cause).
+        return render_template(template, error_page=True, **context), status
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error):
@@ -101,6 +103,13 @@ def _register_error_pages(app):
     @app.errorhandler(500)
     def server_error(error):
         return page("errors/500.html", 500)
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error):
+        # The database went away (restart, failover): say so, and let the pool
+        # reconnect on a later request (pool_pre_ping) without a restart here.
+        app.logger.warning("database unavailable: %s", error)
+        return page("errors/503.html", 503)
 
     @app.after_request
     def no_store_for_personal_pages(response):

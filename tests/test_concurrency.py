@@ -45,7 +45,7 @@ def test_submitted_at_is_set_exactly_when_submitted(factory, db):
     db.rollback()
 
 
-@pytest.mark.parametrize("attempt", range(3))
+@pytest.mark.parametrize("attempt", range(6))
 def test_two_contacts_transmitting_at_once_make_one_transmission(factory, partner_for, db, attempt):
     response_id, (first, second) = factory.project(factory.campaign(), contacts=("a@x.fr", "b@x.fr"))
     alice, bob = partner_for(first), partner_for(second)

@@ -150,6 +150,7 @@ def save_page(db: Session, response: Response, page: Page, form, now: datetime, 
             result.saved = False
             return result
         response.record_edit(answers, invalid, now)
+        db.flush()
         record_changes(db, response, before, snapshot(answers, invalid), actor, now, reason)
         db.commit()
     except StaleDataError:
@@ -189,6 +190,18 @@ def _delete_files(upload_dir, keys):
         uploads.delete_stored(upload_dir, key)
 
 
+def flush_then_commit(db: Session, *events: ResponseEvent):
+    """Write the response's guarded UPDATE first, then its history lines, then commit.
+
+    Taking the response row's lock before inserting rows that reference it
+    keeps two simultaneous writers from deadlocking on PostgreSQL: the second
+    waits for the first, then finds a new version (StaleDataError).
+    """
+    db.flush()
+    db.add_all(events)
+    db.commit()
+
+
 def new_receipt() -> str:
     return f"BQ-{secrets.token_hex(5).upper()}"
 
@@ -210,9 +223,8 @@ def submit_response(db: Session, response: Response, expected_version: int | Non
     if problems:
         raise IncompleteResponse("Le bilan ne peut pas encore être transmis : des réponses manquent ou sont à corriger.", problems)
     response.mark_submitted(now, new_receipt())
-    db.add(actor.event(response, EventKind.SUBMITTED, now, new_value=response.receipt))
     try:
-        db.commit()
+        flush_then_commit(db, actor.event(response, EventKind.SUBMITTED, now, new_value=response.receipt))
     except StaleDataError:
         db.rollback()
         db.refresh(response)

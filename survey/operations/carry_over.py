@@ -3,12 +3,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..answers import prune_hidden
 from ..definition import definition_for
 from ..errors import DomainError, StaleVersion
 from ..models import Campaign, EventKind, Response, ResponseEvent
-from .answering import STALE_MESSAGE, Actor, ensure_partner_can_edit, response_definition
+from .answering import STALE_MESSAGE, Actor, ensure_partner_can_edit, flush_then_commit, response_definition
 
 
 def previous_response(db: Session, response: Response) -> Response | None:
@@ -66,9 +67,10 @@ def carry_over(db: Session, response: Response, expected_version, now: datetime,
     prune_hidden(response_definition(response), answers, invalid)
     response.record_edit(answers, invalid, now)
     source = previous.campaign.title
-    for code in sorted(plan):
-        if code in answers:
-            db.add(actor.event(response, EventKind.CARRIED_OVER, now, code=code, new_value=answers[code],
-                               reason=f"repris de « {source} »"))
-    db.commit()
+    try:
+        flush_then_commit(db, *(actor.event(response, EventKind.CARRIED_OVER, now, code=code, new_value=answers[code],
+                                            reason=f"repris de « {source} »") for code in sorted(plan) if code in answers))
+    except StaleDataError:
+        db.rollback()
+        raise StaleVersion(STALE_MESSAGE) from None
     return [code for code in plan if code in answers]

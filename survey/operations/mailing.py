@@ -234,9 +234,9 @@ def deliver(db: Session, logs: list[EmailLog], now: datetime, report: SendReport
     For each row: mark it ``sending``, create its personal link, commit; then
     talk to the SMTP server; then mark it ``sent`` or ``failed`` (with the
     server's reason) and commit. A reminder no longer due is ``skipped``.
-    When the server cannot be reached, the row is ``failed`` and a batch
-    (``stop_when_unavailable``) stops, leaving the rest ``pending``; otherwise
-    the remaining rows are ``failed`` with the same reason.
+    When the server cannot be reached, a batch (``stop_when_unavailable``)
+    stops and leaves its rows as they were (the first one notes the reason);
+    otherwise every remaining row is ``failed`` with that reason.
     ``progress(total)`` may return a click progress bar.
     """
     report = report if report is not None else SendReport()
@@ -268,9 +268,13 @@ def _deliver_one(db, postman, log, now, claimable, throttle, report, stop_when_u
         postman.connect()
     except mail.SmtpUnavailable as exc:
         report.unavailable = str(exc)
+        if stop_when_unavailable:
+            # Nothing was attempted: the row keeps its status, with the reason, for the next run.
+            _settle(db, log, claimable, error=report.unavailable)
+            return False
         if _settle(db, log, claimable, status=EmailStatus.FAILED, error=report.unavailable):
             report.failed.append(log)
-        return not stop_when_unavailable
+        return True
     if not _claim(db, log, claimable):
         return True
     try:

@@ -7,7 +7,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..answers import find_problems
 from ..errors import DomainError, IncompleteResponse, StaleVersion
 from ..models import CorrectionRequest, EventKind, Response, User
-from .answering import Actor, response_definition
+from .answering import Actor, flush_then_commit, response_definition
 
 STALE = "Ce bilan a été modifié entre-temps : relisez-le avant de recommencer."
 MESSAGE_MAX = 2000
@@ -18,9 +18,9 @@ def _check_version(response: Response, expected_version):
         raise StaleVersion(STALE)
 
 
-def _commit(db: Session):
+def _commit(db: Session, *events):
     try:
-        db.commit()
+        flush_then_commit(db, *events)
     except StaleDataError:
         db.rollback()
         raise StaleVersion(STALE) from None
@@ -48,9 +48,8 @@ def request_correction(db: Session, response: Response, user: User, items: list[
     request = CorrectionRequest(requested_by_id=user.id, requested_at=now, until=until,
                                 items=[{"code": i["code"], "message": i["message"].strip()} for i in items])
     response.request_correction(request)
-    db.add(Actor(user=user).event(response, EventKind.CORRECTION_REQUESTED, now, new_value=request.items,
-                                  reason=f"jusqu'au {until.isoformat()}"))
-    _commit(db)
+    _commit(db, Actor(user=user).event(response, EventKind.CORRECTION_REQUESTED, now, new_value=request.items,
+                                       reason=f"jusqu'au {until.isoformat()}"))
     return request
 
 
@@ -61,8 +60,7 @@ def validate_response(db: Session, response: Response, user: User, expected_vers
     if problems:
         raise IncompleteResponse("Ce bilan ne peut pas être validé : des réponses manquent ou sont à corriger.", problems)
     response.validate(now, user.id)
-    db.add(Actor(user=user).event(response, EventKind.VALIDATED, now))
-    _commit(db)
+    _commit(db, Actor(user=user).event(response, EventKind.VALIDATED, now))
 
 
 def reopen_response(db: Session, response: Response, user: User, reason: str, expected_version, now: datetime):
@@ -73,8 +71,7 @@ def reopen_response(db: Session, response: Response, user: User, reason: str, ex
         raise DomainError("Indiquez la raison de la réouverture.")
     _check_version(response, expected_version)
     response.reopen()
-    db.add(Actor(user=user).event(response, EventKind.REOPENED, now, reason=reason.strip()))
-    _commit(db)
+    _commit(db, Actor(user=user).event(response, EventKind.REOPENED, now, reason=reason.strip()))
 
 
 def extend_deadline(db: Session, response: Response, user: User, until: datetime, reason: str, expected_version,
@@ -87,6 +84,5 @@ def extend_deadline(db: Session, response: Response, user: User, until: datetime
     _check_version(response, expected_version)
     old = response.extended_until
     response.extended_until = until
-    db.add(Actor(user=user).event(response, EventKind.EXTENDED, now, old_value=old.isoformat() if old else None,
-                                  new_value=until.isoformat(), reason=reason.strip()))
-    _commit(db)
+    _commit(db, Actor(user=user).event(response, EventKind.EXTENDED, now, old_value=old.isoformat() if old else None,
+                                       new_value=until.isoformat(), reason=reason.strip()))

@@ -97,14 +97,14 @@ def upgrade():
         batch_op.create_foreign_key(batch_op.f('fk_responses_validated_by_id_users'), 'users', ['validated_by_id'], ['id'])
 
     # A validated response may or may not have been transmitted by the partner.
-    with op.batch_alter_table('responses', schema=None, recreate='always') as batch_op:
+    with op.batch_alter_table('responses', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_responses_submitted_at_iff_submitted'), type_='check')
         batch_op.create_check_constraint(op.f('ck_responses_submitted_at_iff_submitted'), SUBMITTED_RULE)
         batch_op.create_check_constraint(op.f('ck_responses_validated_at_iff_validated'), VALIDATED_RULE)
 
 
 def downgrade():
-    with op.batch_alter_table('responses', schema=None, recreate='always') as batch_op:
+    with op.batch_alter_table('responses', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_responses_validated_at_iff_validated'), type_='check')
         batch_op.drop_constraint(op.f('ck_responses_submitted_at_iff_submitted'), type_='check')
         batch_op.create_check_constraint(op.f('ck_responses_submitted_at_iff_submitted'), OLD_SUBMITTED_RULE)
