@@ -64,7 +64,8 @@ def build_config(overrides=None):
     }
     config.update(overrides)
     if config["ENV"] == "development" and not config["SECRET_KEY"]:
-        config["SECRET_KEY"] = "development-only-not-secret"
+        # Development only: outside it the application refuses to start without a key.
+        config["SECRET_KEY"] = "development-only-not-secret"  # nosec B105
     if not config["SECRET_KEY"]:
         raise ConfigError(
             "SURVEY_SECRET_KEY must be set outside development "
