@@ -9,6 +9,7 @@ import io
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -17,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from . import uploads
 from .definition import Definition, definition_for
-from .models import Campaign, Project, Response
-from .timefmt import local
+from .models import Caf, Campaign, Project, Response
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
 FIXED_COLUMNS = [
     ("reference", "Référence du projet"),
     ("caf", "Numéro de la Caf"),
@@ -36,7 +37,7 @@ EXTENSIONS = {mime: ext for ext, mime in uploads.ALLOWED.items()}
 
 def neutralise(value):
     """A text cell that Excel would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if value.__class__ is str and value[:1] in _FORMULA_FIRST:
         return "'" + value
     return value
 
@@ -63,25 +64,32 @@ def scoped_responses(campaign: Campaign, caf_id: int | None):
     return query.order_by(Project.reference)
 
 
-def _when(moment: datetime | None, tz: str) -> str:
-    return local(moment, tz).strftime("%Y-%m-%d %H:%M") if moment else ""
+def _when(moment: datetime | None, zone) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def iter_rows(db: Session, campaign: Campaign, caf_id: int | None, labels: bool, batch: int = 500):
-    """One list of cells per project of the campaign (not started ones included)."""
+def iter_rows(db: Session, campaign: Campaign, caf_id: int | None, labels: bool, batch: int = 1000):
+    """One list of cells per project of the campaign (not started ones included).
+
+    Reads plain rows in batches (no ORM objects), so memory stays flat.
+    """
     definition = definition_for(campaign.definition_content)
-    questions = list(definition.questions.values())
-    query = scoped_responses(campaign, caf_id).execution_options(yield_per=batch)
-    for response in db.scalars(query):
-        project, tz = response.project, response.project.caf.timezone
-        row = [project.reference, project.caf.number, project.caf.name, project.structure_name,
-               response.state.label if labels else response.state.value,
-               _when(response.started_at, tz), _when(response.submitted_at, tz), _when(response.validated_at, tz)]
-        for question in questions:
-            row.extend(question.export_cells(response.answers, labels))
+    cell_makers = [question.export_cells for question in definition.questions.values()]
+    query = (select(Project.reference, Caf.number, Caf.name, Caf.timezone, Project.structure_name, Response.state,
+                    Response.started_at, Response.submitted_at, Response.validated_at, Response.answers)
+             .join(Project, Project.id == Response.project_id).join(Caf, Caf.id == Project.caf_id)
+             .where(Response.campaign_id == campaign.id).order_by(Project.reference))
+    if caf_id is not None:
+        query = query.where(Project.caf_id == caf_id)
+    zones = {}
+    for reference, number, name, tz, structure, state, started, submitted, validated, answers in \
+            db.execute(query.execution_options(yield_per=batch)):
+        zone = zones.get(tz) or zones.setdefault(tz, ZoneInfo(tz))
+        row = [reference, number, name, structure, state.label if labels else state.value,
+               _when(started, zone), _when(submitted, zone), _when(validated, zone)]
+        for make_cells in cell_makers:
+            row.extend(make_cells(answers, labels))
         yield row
-        db.expunge(response)
-        db.expunge(project)
 
 
 class _Line:
@@ -138,10 +146,12 @@ def codebook_lines(definition: Definition, separator=";"):
 
 
 def _text_cell(sheet, value):
-    cell = WriteOnlyCell(sheet, value=value)
-    if isinstance(value, str) and value.startswith("="):
-        cell.data_type = "s"  # never a formula
-    return cell
+    """Plain values go as they are; a text starting with "=" is forced to text, never a formula."""
+    if value.__class__ is str and value[:1] == "=":
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
 
 
 def write_xlsx(target, db: Session, campaign: Campaign, caf_id: int | None, options: ExportOptions):

@@ -20,9 +20,11 @@ def caf_changes(db: Session, response: Response) -> dict[str, list[ResponseEvent
         for code in question.owned_codes():
             definition_codes[code] = question.code
     changes: dict[str, list[ResponseEvent]] = {}
-    for event in events_of(db, response):
-        if event.kind is EventKind.ANSWER and event.by_caf:
-            changes.setdefault(definition_codes.get(event.code, event.code), []).append(event)
+    query = (select(ResponseEvent).where(ResponseEvent.response_id == response.id, ResponseEvent.kind == EventKind.ANSWER,
+                                         ResponseEvent.user_id.is_not(None))
+             .order_by(ResponseEvent.at, ResponseEvent.id))
+    for event in db.scalars(query):
+        changes.setdefault(definition_codes.get(event.code, event.code), []).append(event)
     return changes
 
 

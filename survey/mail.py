@@ -26,8 +26,6 @@ TEMPLATES = {
     EmailKind.RECEIPT: "receipt",
     EmailKind.CORRECTION: "correction",
 }
-# What a dry run prints instead of a personal link, which it must not create.
-LINK_PLACEHOLDER = "<lien personnel créé à l'envoi>"
 
 
 class SmtpUnavailable(Exception):
@@ -72,6 +70,7 @@ def partner_deadline(response: Response) -> tuple[datetime, bool]:
 
 
 def subject_for(kind: EmailKind, response: Response) -> str:
+    """The subject line, e.g. ``Clas 2023-2024 : bilan qualitatif – votre lien personnel``."""
     title = response.campaign.title
     if kind is EmailKind.INVITATION:
         return f"{title} – votre lien personnel"
@@ -191,7 +190,8 @@ class Postman:
         except (smtplib.SMTPException, OSError) as exc:
             if smtp is not None:
                 smtp.close()
-            raise SmtpUnavailable(f"serveur SMTP {config['SMTP_HOST']}:{config['SMTP_PORT']} : {describe_error(exc)}") from exc
+            server = f"{config['SMTP_HOST']}:{config['SMTP_PORT']}"
+            raise SmtpUnavailable(f"serveur SMTP {server} : {describe_error(exc)}") from exc
         self._smtp = smtp
 
     def send(self, message: EmailMessage):

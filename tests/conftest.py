@@ -18,6 +18,7 @@ from survey.definition import DEFINITIONS_DIR
 from survey.migrate import upgrade
 from survey.models import Contact, Project
 from survey.operations import create_campaign, enrol_project, get_or_create_caf, issue_link
+from tests.smtp import free_port
 
 UTC = timezone.utc
 TESTS = Path(__file__).parent
@@ -83,6 +84,8 @@ def app(database_url, migrated_engine, clock, tmp_path):
         "SESSION_COOKIE_SECURE": False,
         # Rate limits have their own test; here they would only trip over the suite's pace.
         "LINK_RATE_LIMIT": "100000 per minute",
+        # No SMTP server listens there unless a test starts one: sends fail fast and are recorded.
+        "SMTP_PORT": free_port(),
         "SIGN_IN_RATE_LIMIT": "100000 per minute",
     })
     yield application

@@ -3,6 +3,7 @@ import socket
 from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 def free_port() -> int:
@@ -33,10 +34,24 @@ class Mailbox:
 class SmtpServer:
     """Start with :meth:`start`; ``messages`` lists ``EmailMessage`` objects as received."""
 
-    def __init__(self):
+    def __init__(self, login=None):
+        """``login=(user, password)`` makes the server require that login (AUTH without TLS)."""
         self.mailbox = Mailbox()
         self.port = free_port()
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        options = {}
+        if login:
+            options = {"authenticator": self._authenticator(login), "auth_required": True, "auth_require_tls": False}
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, **options)
+
+    @staticmethod
+    def _authenticator(login):
+        user, password = login
+
+        def check(server, session, envelope, mechanism, auth_data):
+            valid = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+                user.encode(), password.encode())
+            return AuthResult(success=valid, handled=False)
+        return check
 
     def start(self):
         self.controller.start()

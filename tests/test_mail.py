@@ -1,10 +1,10 @@
 """Emails to partners, through a real SMTP server on localhost: planned, sent once, resumable."""
 import html
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from survey import mail
 from survey.db import get_session
@@ -17,7 +17,7 @@ from survey.operations import (
     send_receipt,
     send_reminders,
 )
-from survey.operations.mailing import plan, reminder_round
+from survey.operations.mailing import deliver, invitation_round, plan, reminder_round
 from tests.conftest import complete_clas_answers
 from tests.smtp import SmtpServer, free_port
 
@@ -119,7 +119,8 @@ def test_invitations_reach_every_contact_with_a_working_personal_link(app, smtp,
     tokens = {LINK.search(text_of(m)).group(1) for m in smtp.messages}
     assert len(tokens) == 3
     sent = logs(db)
-    assert [(log.kind, log.round, log.status) for log in sent] == [(EmailKind.INVITATION, "invitation", EmailStatus.SENT)] * 3
+    assert [(log.kind, log.round, log.status) for log in sent] == [(EmailKind.INVITATION, "invitation",
+                                                                     EmailStatus.SENT)] * 3
     assert all(log.sent_at is not None and log.error is None and log.message_id for log in sent)
     assert {log.response_id for log in sent if log.contact.email.endswith("one.example")} == {first}
 
@@ -173,7 +174,8 @@ def test_a_dry_run_sends_nothing_and_writes_nothing(app, smtp, campaign, factory
     result = cli(app, "send-invitations", CODE, "--dry-run")
     assert result.exit_code == 0, result.output
     assert "Simulation : 2 message(s)" in result.output
-    assert "a@one.example\tinvitation\tP-0002\tClas 2023-2024 : bilan qualitatif – votre lien personnel" in result.output
+    subject = "Clas 2023-2024 : bilan qualitatif – votre lien personnel"
+    assert f"a@one.example\tinvitation\tP-0002\t{subject}" in result.output
     assert smtp.messages == []
     assert (count(db, AccessLink), count(db, EmailLog)) == (links, rows)
 
@@ -215,7 +217,8 @@ def test_a_crash_mid_run_then_a_rerun_sends_exactly_the_rest_and_never_the_inter
     with pytest.raises(KeyboardInterrupt):
         in_app(app, lambda db: send_invitations(db, campaign_of(db, campaign), app.config["FROZEN_NOW"]()))
     assert [m["To"] for m in smtp.messages] == contacts[:2]
-    assert [log.status for log in logs(db)] == [EmailStatus.SENT] * 2 + [EmailStatus.SENDING] + [EmailStatus.PENDING] * 2
+    statuses = [log.status for log in logs(db)]
+    assert statuses == [EmailStatus.SENT] * 2 + [EmailStatus.SENDING] + [EmailStatus.PENDING] * 2
 
     monkeypatch.setattr(mail.Postman, "send", deliver)
     result = cli(app, "send-invitations", CODE)
@@ -228,16 +231,48 @@ def test_a_crash_mid_run_then_a_rerun_sends_exactly_the_rest_and_never_the_inter
     assert [log.status for log in logs(db)].count(EmailStatus.SENDING) == 1
 
 
+def test_a_message_another_run_claimed_meanwhile_is_left_to_it(app, smtp, campaign, factory, clock):
+    factory.project(campaign, contacts=("a@one.example", "b@one.example"))
+
+    def run(db):
+        plan(db, invitation_round(campaign_of(db, campaign)), clock.now)
+        rows = list(db.scalars(select(EmailLog).order_by(EmailLog.id)))
+        with app.extensions["db_sessionmaker"]() as other_process:
+            other_process.execute(update(EmailLog).where(EmailLog.id == rows[0].id).values(status=EmailStatus.SENDING))
+            other_process.commit()
+        return deliver(db, rows, clock.now)
+
+    report = in_app(app, run)
+    assert report.sent == 1 and [m["To"] for m in smtp.messages] == ["b@one.example"]
+
+
 def test_an_unreachable_server_stops_the_batch_and_leaves_the_rest_pending(app, smtp, campaign, factory, db):
     factory.project(campaign, contacts=("a@one.example", "b@one.example", "c@one.example"))
     app.config["SMTP_PORT"] = free_port()
+    links = count(db, AccessLink)
     result = cli(app, "send-invitations", CODE)
     assert result.exit_code == 1 and "Serveur SMTP injoignable" in result.output
-    assert [log.status for log in logs(db)] == [EmailStatus.FAILED, EmailStatus.PENDING, EmailStatus.PENDING]
-    assert "Connection" in logs(db)[0].error
+    # Nothing was attempted: every row is still pending, the first says why, no link was made.
+    assert [log.status for log in logs(db)] == [EmailStatus.PENDING] * 3
+    assert "Connection refused" in logs(db)[0].error and count(db, AccessLink) == links
     app.config["SMTP_PORT"] = smtp.port
-    assert cli(app, "send-invitations", CODE, "--retry-failed").exit_code == 0
+    assert cli(app, "send-invitations", CODE).exit_code == 0
     assert sorted(m["To"] for m in smtp.messages) == ["a@one.example", "b@one.example", "c@one.example"]
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_the_smtp_login_of_the_settings_is_used_and_a_refused_login_is_reported(app, campaign, factory, db):
+    server = SmtpServer(login=("bilan", "s3cret-pass")).start()
+    try:
+        factory.project(campaign, contacts=("a@one.example",))
+        app.config.update(SMTP_PORT=server.port, SMTP_TIMEOUT=5, SMTP_USER="bilan", SMTP_PASSWORD="wrong")
+        result = cli(app, "send-invitations", CODE)
+        assert result.exit_code == 1 and "535" in result.output and server.messages == []
+        app.config["SMTP_PASSWORD"] = "s3cret-pass"
+        assert cli(app, "send-invitations", CODE).exit_code == 0
+        assert [m["To"] for m in server.messages] == ["a@one.example"]
+    finally:
+        server.stop()
 
 
 def test_the_throttle_spaces_messages():
@@ -344,8 +379,9 @@ def transmit_through_the_web(factory, partner_for, campaign, contacts):
 def test_the_receipt_goes_to_every_contact_with_the_reference_and_the_answers(app, smtp, campaign, factory, partner_for,
                                                                               db):
     response_id = transmit_through_the_web(factory, partner_for, campaign, ("a@one.example", "b@one.example"))
-    report = in_app(app, lambda db: send_receipt(db, db.get(Response, response_id)))
-    assert report.sent == 2 and not report.failed
+    # What the transmission view calls after its commit (calling it again sends nothing more).
+    for _ in range(2):
+        assert not in_app(app, lambda db: send_receipt(db, db.get(Response, response_id))).failed
     response = db.get(Response, response_id)
     assert sorted(m["To"] for m in smtp.messages) == ["a@one.example", "b@one.example"]
     message = smtp.messages[0]
@@ -358,32 +394,30 @@ def test_the_receipt_goes_to_every_contact_with_the_reference_and_the_answers(ap
                      "les enfants ont progressé en lecture"):
         assert expected in text
     assert "Association Les Petits Savants" in page and response.receipt in page
-    assert {(log.kind, log.round, log.status) for log in logs(db)} == {(EmailKind.RECEIPT, response.receipt, EmailStatus.SENT)}
-    # Called twice (a double submit), it sends nothing more.
-    in_app(app, lambda db: send_receipt(db, db.get(Response, response_id)))
-    assert len(smtp.messages) == 2
+    receipts = {(log.kind, log.round, log.status) for log in logs(db)}
+    assert receipts == {(EmailKind.RECEIPT, response.receipt, EmailStatus.SENT)}
 
 
 def test_an_smtp_failure_on_a_receipt_is_recorded_and_never_raises(app, smtp, campaign, factory, partner_for, db):
-    response_id = transmit_through_the_web(factory, partner_for, campaign, ("a@one.example", "refused@one.example"))
     smtp.refuse("refused@one.example", "554 5.7.1 Rejected")
-    report = in_app(app, lambda db: send_receipt(db, db.get(Response, response_id)))
-    assert report.sent == 1
+    response_id = transmit_through_the_web(factory, partner_for, campaign, ("a@one.example", "refused@one.example"))
+    in_app(app, lambda db: send_receipt(db, db.get(Response, response_id)))
+    assert [m["To"] for m in smtp.messages] == ["a@one.example"]
     refused = logs(db, status=EmailStatus.FAILED)
     assert [(log.contact.email, log.error) for log in refused] == [("refused@one.example", "554 5.7.1 Rejected")]
     # With the server down, every contact's row says why, and the transmission stands.
-    other = transmit_through_the_web(factory, partner_for, campaign, ("x@two.example", "y@two.example"))
     app.config["SMTP_PORT"] = free_port()
-    report = in_app(app, lambda db: send_receipt(db, db.get(Response, other)))
-    assert report.sent == 0 and len(report.failed) == 2
+    other = transmit_through_the_web(factory, partner_for, campaign, ("x@two.example", "y@two.example"))
+    in_app(app, lambda db: send_receipt(db, db.get(Response, other)))
     down = [log for log in logs(db) if log.response_id == other]
-    assert all(log.status is EmailStatus.FAILED and "serveur SMTP" in log.error for log in down)
+    assert len(down) == 2 and all(log.status is EmailStatus.FAILED and "serveur SMTP" in log.error for log in down)
     assert db.get(Response, other).is_submitted
 
 
 def test_the_correction_notice_carries_the_cafs_messages_the_delay_and_a_link(app, smtp, campaign, factory, partner_for,
                                                                               db, clock):
     response_id = transmit_through_the_web(factory, partner_for, campaign, ("a@one.example",))
+    smtp.clear()  # the receipt, once the transmission view sends it
     reviewer = in_app(app, lambda db: create_user(db, "reviewer@caf.example", "a" * 12, Role.REVIEWER, "731"))
 
     def ask(db):
@@ -413,8 +447,8 @@ def test_the_correction_notice_carries_the_cafs_messages_the_delay_and_a_link(ap
 
 
 def test_pending_emails_of_any_kind_can_be_sent_later(app, smtp, campaign, factory, partner_for, db):
-    response_id = transmit_through_the_web(factory, partner_for, campaign, ("a@one.example",))
     app.config["SMTP_PORT"] = free_port()
+    response_id = transmit_through_the_web(factory, partner_for, campaign, ("a@one.example",))
     in_app(app, lambda db: send_receipt(db, db.get(Response, response_id)))
     app.config["SMTP_PORT"] = smtp.port
     preview = cli(app, "send-pending-emails", CODE, "--retry-failed", "--dry-run")
@@ -430,3 +464,24 @@ def test_invitations_through_the_operation_report_what_they_did(app, smtp, campa
     assert (report.planned, report.sent, report.failed, report.interrupted) == (1, 1, [], [])
     report = in_app(app, lambda db: send_reminders(db, campaign_of(db, campaign), 7, clock.now, dry_run=True))
     assert [(p.recipient, p.kind, p.round) for p in report.previews] == [("a@one.example", EmailKind.REMINDER, "J-7")]
+
+
+def test_transmitting_sends_the_receipt_and_a_correction_request_notifies(app, smtp, factory, partner_for, caf_user, db):
+    from tests.conftest import complete_clas_answers
+    response_id, (token, _) = factory.project(factory.campaign(), contacts=("direction@asso.example", "clas@asso.example"))
+    partner = partner_for(token)
+    for number, data in complete_clas_answers().items():
+        partner.save_page(number, data)
+    assert partner.transmit().status_code == 302
+    receipt = db.get(Response, response_id).receipt
+    for address in ("direction@asso.example", "clas@asso.example"):
+        (message,) = smtp.to(address)
+        assert receipt in text_of(message) and "Maison de quartier" in text_of(message)
+    smtp.clear()
+    reviewer = caf_user()
+    asked = reviewer.post(f"/caf/reponses/{response_id}/correction", {
+        "questions": ["lieu_action"], "message-lieu_action": "Précisez la salle.", "until": "2024-07-31"},
+        from_page=f"/caf/reponses/{response_id}")
+    assert asked.status_code == 302
+    (notice,) = smtp.to("direction@asso.example")
+    assert "Précisez la salle." in text_of(notice)

@@ -17,6 +17,7 @@ from ..operations import (
     open_link,
     response_definition,
     save_page,
+    send_receipt,
     submit_response,
 )
 
@@ -192,6 +193,7 @@ def transmit():
     except (QuestionnaireClosed, IncompleteResponse, StaleVersion) as exc:
         get_session().refresh(response)
         return _render_summary(response, definition, 409, exc.message)
+    send_receipt(get_session(), response, clock.now())  # after the commit; a failure is only logged
     return redirect(url_for("partner.show_receipt"))
 
 

@@ -37,6 +37,7 @@ from ..operations import (
     request_correction,
     response_definition,
     save_page,
+    send_correction_notice,
     validate_response,
 )
 
@@ -192,10 +193,11 @@ def ask_correction(response_id):
     items = [{"code": c, "message": request.form.get(f"message-{c}", "")} for c in codes]
     try:
         until = _end_of_day(request.form.get("until"), tz)
-        request_correction(get_session(), response, current_user, items, until, _version(), clock.now())
+        correction = request_correction(get_session(), response, current_user, items, until, _version(), clock.now())
     except DomainError as exc:
         get_session().rollback()
         return _render_response(response, 409, exc.message, correction_form=request.form)
+    send_correction_notice(get_session(), correction, clock.now())  # after the commit
     flash("La demande de correction est enregistrée : le partenaire peut corriger son bilan.")
     return redirect(url_for("review.show_response", response_id=response.id))
 
@@ -245,6 +247,7 @@ def _export_scope(campaign_id):
     """The campaign, and the Caf to export: the reviewer's own, or the one an admin picked."""
     db = get_session()
     campaign = db.get(Campaign, campaign_id) or abort(404)
+    definition_for(campaign.definition_content)  # loaded now: streamed exports read it later
     if not current_user.is_admin:
         return campaign, current_user.caf_id, current_user.caf.number
     number = request.args.get("caf", "").strip()

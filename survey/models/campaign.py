@@ -22,7 +22,8 @@ class Campaign(Base):
     title: Mapped[str] = mapped_column(String(200))
     definition_code: Mapped[str] = mapped_column(String(60))
     definition_version: Mapped[int] = mapped_column(Integer)
-    definition_content: Mapped[dict] = mapped_column(JSON)
+    # Deferred: responses join their campaign, and this document is large.
+    definition_content: Mapped[dict] = mapped_column(JSON, deferred=True)
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The last instant at which an answer is accepted.
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)

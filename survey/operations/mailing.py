@@ -179,6 +179,7 @@ def _scope(round_: Round):
 
 
 def was_planned(db: Session, round_: Round) -> bool:
+    """Whether any message of the round was ever planned (whatever became of it)."""
     return db.scalar(_scope(round_).limit(1)) is not None
 
 
@@ -324,7 +325,8 @@ def _preview(contact: Contact, response: Response, kind: EmailKind, label: str) 
 
 def _previews(db, round_, now, statuses, plan_new) -> list[Preview]:
     planned = db.scalars(_scope(round_).where(EmailLog.status.in_(statuses)))
-    previews = [_preview(log.contact, log.response, log.kind, log.round) for log in planned if _due_in_preview(log, now)]
+    previews = [_preview(log.contact, log.response, log.kind, log.round)
+                for log in planned if _due_in_preview(log, now)]
     if plan_new:
         previews += [_preview(contact, response, round_.kind, round_.label)
                      for contact, response in _candidates(db, round_, now)]

@@ -1,4 +1,6 @@
 """Kinds that pick among coded choices."""
+from functools import cached_property
+
 from marshmallow import Schema, fields, validate
 
 from ..forms.fields import CleanStringField, CodeChoiceField, CodeMultiChoiceField
@@ -35,7 +37,7 @@ class SingleChoiceQuestion(Question):
     def choices(self) -> list[dict]:
         return self.options["choices"]
 
-    @property
+    @cached_property
     def followups(self) -> list[tuple[dict, dict]]:
         """(choice, follow-up) pairs."""
         return [(c, c["followup"]) for c in self.choices if c.get("followup")]

@@ -1,0 +1,162 @@
+"""Shared pieces of the benchmarks: servers on 127.0.0.1, a small HTTP client, answers."""
+import http.client
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+CLAS = json.loads((ROOT / "survey/definitions/clas-2023-2024.json").read_text(encoding="utf-8"))
+PDF = b"%PDF-1.4\n" + b"0" * 20_000 + b"\n%%EOF\n"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(app: str, env: dict, workers: int = 2, threads: int = 1):
+    """Serve ``app`` with gunicorn on 127.0.0.1; yields the port; always stops it."""
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+               "--threads", str(threads), "--log-level", "warning", app]
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn {app} did not start")
+                time.sleep(0.1)
+        yield port
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+class Client:
+    """A browser-like client: one keep-alive connection, cookies, CSRF and version from the last page."""
+
+    TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+    VERSION = re.compile(r'name="version" value="(\d+)"')
+
+    def __init__(self, port: int):
+        self.port = port
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.cookies = {}
+        self.html = ""
+
+    def request(self, method, path, body=None, headers=None):
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        for attempt in range(2):
+            try:
+                self.connection.request(method, path, body=body, headers=headers)
+                response = self.connection.getresponse()
+                data = response.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.connection.close()
+                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                if attempt:
+                    raise
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+        if response.headers.get_content_type() == "text/html":
+            self.html = data.decode("utf-8", "replace")
+        return response.status, data
+
+    def get(self, path):
+        return self.request("GET", path)
+
+    def hidden(self):
+        token, version = self.TOKEN.search(self.html), self.VERSION.search(self.html)
+        return {"csrf_token": token.group(1) if token else "", "version": version.group(1) if version else ""}
+
+    def post(self, path, fields, files=None):
+        fields = {**self.hidden(), **fields}
+        if files:
+            body, content_type = multipart(fields, files)
+        else:
+            body, content_type = urlencode(fields, doseq=True).encode(), "application/x-www-form-urlencoded"
+        return self.request("POST", path, body, {"Content-Type": content_type})
+
+    def close(self):
+        self.connection.close()
+
+
+def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    parts = []
+    for name, value in fields.items():
+        for item in value if isinstance(value, list) else [value]:
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{item}\r\n'.encode())
+    for name, (filename, content) in files.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                     f'Content-Type: application/octet-stream\r\n\r\n'.encode() + content + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def question(code):
+    return next(q for page in CLAS["pages"] for q in page["questions"] if q["code"] == code)
+
+
+def clas_answers(seed: int = 0) -> dict[int, dict]:
+    """Form data for every page of Clas 2023-2024 (varied by ``seed``)."""
+    def grid(code):
+        spec = question(code)
+        columns = [c["code"] for c in spec["columns"]]
+        return {f"{code}__{r['code']}": columns[(seed + i) % len(columns)] for i, r in enumerate(spec["rows"])}
+    return {
+        1: {"nom_structure": f"Structure {seed}", "statut_structure": "autre", "statut_structure_autre": "Fondation",
+            "caf_nom": "Caf de la Savoie", "caf_numero": "731", "email": f"contact{seed}@structure.example",
+            "siret": "77567227200017", "siren": "775672272"},
+        2: {"lieu_action": f"Salle {seed}", "commune": "Chambéry", "code_postal": "73000", "code_insee": "73065",
+            "numero_voie": str(seed % 100), "voie": "rue de la Gare"},
+        3: {"qpv": "oui" if seed % 2 else "non", "tranches_age": ["primaire", "college"]},
+        4: grid("situations_enfants"),
+        5: grid("types_activites"),
+        6: {"contractualisation": "oui", **grid("actions_parents")},
+        7: grid("origine_inscription"),
+        8: {"formation_coordinateur": "oui", "formation_animateurs": "non",
+            "bilan_qualitatif": f"Bilan {seed} : " + "les enfants ont progressé en lecture et en confiance. " * 8},
+    }
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
+
+
+def machine() -> str:
+    cores = os.cpu_count()
+    memory = ""
+    try:
+        memory = f", {int(open('/proc/meminfo').read().split()[1]) // 1024 // 1024} GiB"
+    except OSError:
+        pass
+    return f"{cores} cores{memory}, Python {sys.version.split()[0]}"
+
+
+def new_secret() -> str:
+    return secrets.token_hex(16)
