@@ -146,7 +146,10 @@ def codebook_lines(definition: Definition, separator=";"):
 
 
 def _text_cell(sheet, value):
-    """Plain values go as they are; a text starting with "=" is forced to text, never a formula."""
+    """Plain values go as they are (empty ones are left out); a text starting with "=" is
+    forced to text, never a formula."""
+    if value == "":
+        return None
     if value.__class__ is str and value[:1] == "=":
         cell = WriteOnlyCell(sheet, value=value)
         cell.data_type = "s"

@@ -1,0 +1,121 @@
+"""Every kind of page passes axe-core's WCAG 2.1 A and AA rules and needs no sideways scrolling at 360 px."""
+import pytest
+
+from .audit import assert_accessible
+from .conftest import new_context, sign_in
+
+pytestmark = pytest.mark.browser
+
+DEMO_TITLE = "Clas 2023-2024 : bilan qualitatif"
+IN_PROGRESS = "CLAS-74-001"  # a demo project of another Caf, opened but never transmitted here
+
+
+class Visitors:
+    """One browser profile per kind of visitor, made when first needed."""
+
+    def __init__(self, site, browser, transmitted):
+        self.site, self.browser, self.transmitted = site, browser, transmitted
+        self.pages, self.contexts, self.paths = {}, [], {}
+
+    def page(self, who):
+        if who == "transmitted":
+            return self.transmitted.page
+        if who not in self.pages:
+            context = new_context(self.browser)
+            self.contexts.append(context)
+            page = self.pages[who] = context.new_page()
+            if who == "partner":
+                page.goto(self.site.link(IN_PROGRESS))
+            elif who == "closed":
+                self.site.wait_until_closed()
+                page.goto(self.site.closing_link)
+            elif who in ("reviewer", "admin"):
+                sign_in(page, self.site, getattr(self.site, who))
+        return self.pages[who]
+
+    def _href(self, key, start, link_name):
+        if key not in self.paths:
+            page = self.page("reviewer")
+            page.goto(self.site.url(start))
+            self.paths[key] = page.get_by_role("link", name=link_name, exact=True).get_attribute("href")
+        return self.paths[key]
+
+    def campaign(self):
+        """The demo campaign's list of projects."""
+        return self._href("campaign", "/caf/", DEMO_TITLE)
+
+    def response(self):
+        """The reviewer's page of the transmitted bilan."""
+        return self._href("response", self.campaign(), self.transmitted.reference)
+
+    def close(self):
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture(scope="module")
+def visitors(site, browser, transmitted):
+    made = Visitors(site, browser, transmitted)
+    yield made
+    made.close()
+
+
+def with_errors(page, visitors):
+    page.goto(visitors.site.url("/bilan/page/2"))
+    page.get_by_label("Code postal").fill("7300")
+    page.get_by_label("Code Insee").fill("ABCDE")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enregistrer", exact=True).click()
+    assert page.locator(".error-summary").count() == 1
+
+
+def failed_sign_in(page, visitors):
+    page.goto(visitors.site.url("/connexion"))
+    page.get_by_label("Adresse email").fill("personne@caf.example")
+    page.get_by_label("Mot de passe").fill("pas le bon mot de passe")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Se connecter").click()
+    assert page.locator(".error-summary").count() == 1
+
+
+def go(path):
+    return lambda page, visitors: page.goto(visitors.site.url(path(visitors) if callable(path) else path))
+
+
+# (name, visitor, how to get there, HTTP status expected when it is a plain visit)
+PAGES = [
+    ("partner start", "partner", go("/bilan")),
+    *[(f"questionnaire step {n}", "partner", go(f"/bilan/page/{n}")) for n in range(1, 9)],
+    ("questionnaire step with errors", "partner", with_errors),
+    ("summary with points to complete", "partner", go("/bilan/recapitulatif")),
+    ("receipt", "transmitted", go("/bilan/accuse-de-reception")),
+    ("summary of a transmitted bilan", "transmitted", go("/bilan/recapitulatif")),
+    ("invalid personal link", "anonymous", go("/r/ce-lien-n-existe-pas")),
+    ("page not found", "anonymous", go("/cette-page-n-existe-pas")),
+    ("sign-in", "anonymous", go("/connexion")),
+    ("sign-in refused", "anonymous", failed_sign_in),
+    ("reviewer: campaigns", "reviewer", go("/caf/")),
+    ("reviewer: list of projects", "reviewer", go(Visitors.campaign)),
+    ("reviewer: response", "reviewer", go(Visitors.response)),
+    ("reviewer: correction of step 1", "reviewer", go(lambda v: v.response() + "/pages/1")),
+    ("reviewer: correction of a grid (step 4)", "reviewer", go(lambda v: v.response() + "/pages/4")),
+    ("reviewer: dashboard", "reviewer", go(lambda v: v.campaign() + "/tableau-de-bord")),
+    ("reviewer: invitations and reminders", "reviewer", go(lambda v: v.campaign() + "/courriels")),
+    ("administrator: dashboard of every Caf", "admin", go(lambda v: v.campaign() + "/tableau-de-bord")),
+    ("administrator: list of projects", "admin", go(Visitors.campaign)),
+    ("administrator: administration", "admin", go("/admin/")),
+    ("administrator: project import", "admin", go(lambda v: v.campaign().replace("/caf/", "/admin/") + "/import")),
+    ("closed questionnaire: start", "closed", go("/bilan")),
+    ("closed questionnaire: step 1", "closed", go("/bilan/page/1")),
+    ("closed questionnaire: summary", "closed", go("/bilan/recapitulatif")),
+]
+
+
+@pytest.mark.parametrize("name, who, how", PAGES, ids=[name for name, _, _ in PAGES])
+def test_the_page_passes_axe_and_fits_a_360px_screen(visitors, name, who, how):
+    page = visitors.page(who)
+    answer = how(page, visitors)
+    if answer is not None:  # a plain visit: the page is the one meant, not an error page
+        expected = 404 if name in ("invalid personal link", "page not found") else 200
+        assert answer.status == expected, f"{name}: {page.url} answered {answer.status}"
+    assert_accessible(page, name)
