@@ -9,6 +9,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MEGABYTE = 1024 * 1024
+# Used in development only: anywhere else the application refuses to start
+# without SURVEY_SECRET_KEY.
+DEVELOPMENT_ONLY_KEY = "development-only-not-secret"
 
 
 class ConfigError(RuntimeError):
@@ -64,8 +67,7 @@ def build_config(overrides=None):
     }
     config.update(overrides)
     if config["ENV"] == "development" and not config["SECRET_KEY"]:
-        # Development only: outside it the application refuses to start without a key.
-        config["SECRET_KEY"] = "development-only-not-secret"  # nosec B105
+        config["SECRET_KEY"] = DEVELOPMENT_ONLY_KEY
     if not config["SECRET_KEY"]:
         raise ConfigError(
             "SURVEY_SECRET_KEY must be set outside development "
