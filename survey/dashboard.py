@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .definition import definition_for
+from .definition import campaign_definition
 from .models import Caf, Campaign, EventKind, Project, Response, ResponseEvent, ResponseState
 from .timefmt import local
 
@@ -43,7 +43,7 @@ def _scoped(query, caf_id):
 
 def campaign_figures(db: Session, campaign: Campaign, caf_id: int | None, today: datetime, tz="Europe/Paris") -> Figures:
     """Every figure of the dashboard, for one Caf (``caf_id``) or all of them."""
-    definition = definition_for(campaign.definition_content)
+    definition = campaign_definition(campaign)
     base = _scoped(select(Response).join(Project).where(Response.campaign_id == campaign.id), caf_id)
     by_state = {state: 0 for state in ResponseState}
     for state, count in db.execute(base.with_only_columns(Response.state, func.count()).group_by(Response.state)):

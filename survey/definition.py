@@ -68,6 +68,11 @@ class Definition:
         """Every question by code, in the order of the questionnaire."""
         return MappingProxyType({q.code: q for p in self.pages for q in p.questions})
 
+    @cached_property
+    def owner_of(self) -> MappingProxyType:
+        """Each answer code (follow-ups included) -> the code of its question."""
+        return MappingProxyType({code: q.code for q in self.questions.values() for code in q.owned_codes()})
+
     def page(self, number: int) -> Page | None:
         """The page numbered from 1, or None."""
         return self.pages[number - 1] if 1 <= number <= len(self.pages) else None
@@ -238,4 +243,22 @@ def definition_for(content: dict) -> Definition:
     definition = _compiled.get(key)
     if definition is None:
         definition = _compiled[key] = build_definition(content)
+    return definition
+
+
+_by_campaign: dict[tuple, Definition] = {}
+
+
+def campaign_definition(campaign) -> Definition:
+    """The campaign's compiled definition, without reading its stored JSON once compiled.
+
+    A campaign's definition never changes after creation, so the compiled one
+    is kept per process, keyed by the campaign's identity and definition version.
+    """
+    if campaign.id is None:
+        return definition_for(campaign.definition_content)
+    key = (campaign.id, campaign.code, campaign.definition_code, campaign.definition_version)
+    definition = _by_campaign.get(key)
+    if definition is None:
+        definition = _by_campaign[key] = definition_for(campaign.definition_content)
     return definition

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import uploads
-from .definition import Definition, definition_for
+from .definition import Definition, campaign_definition
 from .models import Caf, Campaign, Project, Response
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -73,7 +73,7 @@ def iter_rows(db: Session, campaign: Campaign, caf_id: int | None, labels: bool,
 
     Reads plain rows in batches (no ORM objects), so memory stays flat.
     """
-    definition = definition_for(campaign.definition_content)
+    definition = campaign_definition(campaign)
     cell_makers = [question.export_cells for question in definition.questions.values()]
     query = (select(Project.reference, Caf.number, Caf.name, Caf.timezone, Project.structure_name, Response.state,
                     Response.started_at, Response.submitted_at, Response.validated_at, Response.answers)
@@ -106,7 +106,7 @@ def csv_lines(db: Session, campaign: Campaign, caf_id: int | None, options: Expo
     """The CSV export, line by line: UTF-8 with BOM, CRLF, ``;`` by default."""
     line = _Line()
     writer = csv.writer(line, delimiter=options.separator, lineterminator="\r\n")
-    heads = columns(definition_for(campaign.definition_content))
+    heads = columns(campaign_definition(campaign))
     writer.writerow([code for code, _ in heads])
     yield "\ufeff" + line.value
     if options.wording_row:
@@ -159,7 +159,7 @@ def _text_cell(sheet, value):
 
 def write_xlsx(target, db: Session, campaign: Campaign, caf_id: int | None, options: ExportOptions):
     """The same content as the CSV, plus the codebook sheet, in write-only mode."""
-    definition = definition_for(campaign.definition_content)
+    definition = campaign_definition(campaign)
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Réponses")
     heads = columns(definition)
@@ -176,7 +176,7 @@ def write_xlsx(target, db: Session, campaign: Campaign, caf_id: int | None, opti
 
 def write_attachments_zip(target, db: Session, campaign: Campaign, caf_id: int | None, upload_dir: str) -> int:
     """A ZIP of every attached document, named by project reference; returns the count."""
-    definition = definition_for(campaign.definition_content)
+    definition = campaign_definition(campaign)
     files = [q for q in definition.questions.values() if q.is_upload]
     count = 0
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:

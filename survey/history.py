@@ -1,8 +1,9 @@
 """Reading a response's history, and showing its values to people."""
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from .definition import Definition
+from .operations import response_definition
 from .models import EventKind, Response, ResponseEvent
 
 
@@ -12,20 +13,26 @@ def events_of(db: Session, response: Response) -> list[ResponseEvent]:
                            .order_by(ResponseEvent.at, ResponseEvent.id)))
 
 
-def caf_changes(db: Session, response: Response) -> dict[str, list[ResponseEvent]]:
-    """Answer changes made by the Caf, by question code (follow-ups under their question)."""
-    definition_codes = {}
-    from .operations import response_definition
-    for question in response_definition(response).questions.values():
-        for code in question.owned_codes():
-            definition_codes[code] = question.code
-    changes: dict[str, list[ResponseEvent]] = {}
-    query = (select(ResponseEvent).where(ResponseEvent.response_id == response.id, ResponseEvent.kind == EventKind.ANSWER,
-                                         ResponseEvent.user_id.is_not(None))
+def partner_annotations(db: Session, response: Response) -> tuple[dict[str, list], set[str]]:
+    """What the partner's pages flag, in one query: the Caf's answer changes by
+    question code (follow-ups under their question), and the codes whose answer
+    is still the one carried over from the previous year."""
+    owner = response_definition(response).owner_of
+    query = (select(ResponseEvent.kind, ResponseEvent.code, ResponseEvent.at, ResponseEvent.old_value,
+                    ResponseEvent.new_value, ResponseEvent.reason)
+             .where(ResponseEvent.response_id == response.id,
+                    or_(ResponseEvent.kind == EventKind.CARRIED_OVER,
+                        (ResponseEvent.kind == EventKind.ANSWER) & ResponseEvent.user_id.is_not(None)))
              .order_by(ResponseEvent.at, ResponseEvent.id))
-    for event in db.scalars(query):
-        changes.setdefault(definition_codes.get(event.code, event.code), []).append(event)
-    return changes
+    changes: dict[str, list] = {}
+    carried = set()
+    for event in db.execute(query):
+        if event.kind is EventKind.CARRIED_OVER:
+            if response.answers.get(event.code) == event.new_value:
+                carried.add(event.code)
+        else:
+            changes.setdefault(owner.get(event.code, event.code), []).append(event)
+    return changes, carried
 
 
 def display_value(definition: Definition, code: str, value) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from stdnum.fr import siret as stdnum_siret
 
 from .answers import prefilled_answers
-from .definition import definition_for
+from .definition import campaign_definition
 from .forms.validators import Email, compact_digits
 from .models import Caf, Campaign, Contact, Project, ResponseState
 from .operations import enrol_project, project_context
@@ -159,7 +159,7 @@ def import_projects(db: Session, campaign: Campaign, data: bytes, valid_only=Fal
     report.skipped = len(error_lines)
     if dry_run:
         return report
-    definition = definition_for(campaign.definition_content)
+    definition = campaign_definition(campaign)
     for row in progress(good) if progress else good:
         caf = cafs.get(row.caf_number)
         if caf is None:

@@ -15,7 +15,7 @@ from email.utils import make_msgid, parseaddr
 from flask import current_app
 
 from .answers import is_visible
-from .definition import Definition, definition_for
+from .definition import Definition, campaign_definition
 from .models import CorrectionRequest, EmailKind, Response
 from .models.types import utcnow
 from .timefmt import format_date, format_datetime
@@ -90,7 +90,7 @@ def compose(kind: EmailKind, response: Response, recipient: str, link: str | Non
     correction notices; ``request`` the correction request of a notice.
     """
     tz = response.project.caf.timezone
-    definition = definition_for(response.campaign.definition_content)
+    definition = campaign_definition(response.campaign)
     deadline, is_correction_delay = partner_deadline(response)
     context = {
         "kind": kind.value, "response": response, "project": response.project, "caf": response.project.caf,

@@ -7,10 +7,9 @@ from ..answers import find_problems, is_visible, stored_errors
 from ..db import get_session
 from ..errors import DomainError, IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
 from ..forms.builder import initial_data, page_form_class
-from ..history import caf_changes, display_value
+from ..history import display_value, partner_annotations
 from ..operations import (
     Actor,
-    carried_codes,
     carry_over,
     carry_over_plan,
     ensure_partner_can_edit,
@@ -86,12 +85,12 @@ def carry_over_answers():
 
 
 def _render_page(response, definition, page, form, errors, status=200, notice=None, readonly=False, unsaved=None):
+    changes, carried = partner_annotations(get_session(), response)
     return render_template(
         "partner/page.html", response=response, definition=definition, page=page, form=form,
         errors=errors, notice=notice, readonly=readonly, unsaved=unsaved or [],
         visible={q.code: is_visible(q, response.answers) for q in page.questions},
-        changes=caf_changes(get_session(), response), correction=response.open_correction,
-        display_value=display_value, carried=carried_codes(get_session(), response),
+        changes=changes, correction=response.open_correction, display_value=display_value, carried=carried,
     ), status
 
 
@@ -167,12 +166,12 @@ def show_summary():
 
 
 def _render_summary(response, definition, status=200, notice=None):
+    changes, carried = partner_annotations(get_session(), response)
     problems = [] if response.receipt and not _editable(response) else find_problems(definition, response.answers, response.invalid)
     return render_template(
         "partner/summary.html", response=response, definition=definition, problems=problems,
         closed_message=_closed_message(response), notice=notice, correction=response.open_correction,
-        changes=caf_changes(get_session(), response), display_value=display_value,
-        carried=carried_codes(get_session(), response),
+        changes=changes, display_value=display_value, carried=carried,
         visible={q.code: is_visible(q, response.answers) for q in definition.questions.values()},
     ), status
 

@@ -28,7 +28,7 @@ from ..db import get_session
 from ..errors import DomainError, StaleVersion
 from ..forms.builder import initial_data, page_form_class
 from ..history import display_value, events_of, label_of
-from ..definition import definition_for
+from ..definition import campaign_definition
 from ..models import Caf, Campaign, Project, Response, ResponseState
 from ..operations import (
     Actor,
@@ -249,7 +249,7 @@ def _export_scope(campaign_id):
     """The campaign, and the Caf to export: the reviewer's own, or the one an admin picked."""
     db = get_session()
     campaign = db.get(Campaign, campaign_id) or abort(404)
-    definition_for(campaign.definition_content)  # loaded now: streamed exports read it later
+    campaign_definition(campaign)  # loaded now: streamed exports read it later
     if not current_user.is_admin:
         return campaign, current_user.caf_id, current_user.caf.number
     number = request.args.get("caf", "").strip()
@@ -294,7 +294,7 @@ def export_xlsx(campaign_id):
 @bp.get("/campagnes/<int:campaign_id>/dictionnaire.csv")
 def export_codebook(campaign_id):
     campaign, _caf_id, _label = _export_scope(campaign_id)
-    lines = export.codebook_lines(definition_for(campaign.definition_content), _export_options().separator)
+    lines = export.codebook_lines(campaign_definition(campaign), _export_options().separator)
     return HttpResponse((line.encode("utf-8") for line in lines), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{campaign.code}-dictionnaire.csv"'})
 

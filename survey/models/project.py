@@ -57,7 +57,9 @@ class AccessLink(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     contact: Mapped[Contact] = relationship(lazy="joined")
-    response: Mapped["Response"] = relationship()  # noqa: F821
+    # Every partner request starts from the link: load its response (with campaign,
+    # project and Caf, all joined) in the same query.
+    response: Mapped["Response"] = relationship(lazy="joined")  # noqa: F821
 
     @property
     def is_revoked(self) -> bool:

@@ -8,7 +8,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import uploads
 from ..answers import find_problems, is_visible, prune_hidden, rule_errors
-from ..definition import Definition, Page, definition_for
+from ..definition import Definition, Page, campaign_definition
 from ..errors import IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
 from ..models import Contact, EventKind, Response, ResponseEvent, ResponseState, User
 from ..timefmt import format_datetime
@@ -39,7 +39,7 @@ class Actor:
 
 
 def response_definition(response: Response) -> Definition:
-    return definition_for(response.campaign.definition_content)
+    return campaign_definition(response.campaign)
 
 
 def ensure_partner_can_edit(response: Response, now: datetime):

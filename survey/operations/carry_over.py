@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..answers import prune_hidden
-from ..definition import definition_for
+from ..definition import campaign_definition
 from ..errors import DomainError, StaleVersion
 from ..models import Campaign, EventKind, Response, ResponseEvent
 from .answering import STALE_MESSAGE, Actor, ensure_partner_can_edit, flush_then_commit, response_definition
@@ -32,7 +32,7 @@ def carry_over_plan(db: Session, response: Response) -> tuple[Response | None, d
     previous = previous_response(db, response)
     if previous is None or carried_codes(db, response) or _already_done(db, response):
         return previous, {}
-    old = definition_for(previous.campaign.definition_content)
+    old = campaign_definition(previous.campaign)
     new = response_definition(response)
     plan = {}
     for question in new.questions.values():

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from ..access import hash_token, new_token
 from ..answers import prefilled_answers
-from ..definition import definition_for
+from ..definition import definition_for, campaign_definition
 from ..errors import DomainError
 from ..models import AccessLink, Caf, Campaign, Contact, Project, Response
 
@@ -56,7 +56,7 @@ def enrol_project(db: Session, campaign: Campaign, project: Project) -> Response
     """The project's response for the campaign, created (prefilled) if absent."""
     response = db.scalar(select(Response).where(Response.campaign_id == campaign.id, Response.project_id == project.id))
     if response is None:
-        definition = definition_for(campaign.definition_content)
+        definition = campaign_definition(campaign)
         response = Response(
             campaign=campaign, project=project, definition_version=definition.version,
             answers=prefilled_answers(definition, project_context(project)), invalid={},
