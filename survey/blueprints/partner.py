@@ -34,6 +34,14 @@ def _context():
     return link, response, response_definition(response)
 
 
+def posted_version() -> int | None:
+    """The response version the posted form was opened on."""
+    try:
+        return int(request.form.get("version", ""))
+    except ValueError:
+        return None
+
+
 def _editable(response):
     return _closed_message(response) is None
 
@@ -71,11 +79,7 @@ def show_start():
 def carry_over_answers():
     link, response, _definition = _context()
     try:
-        expected = int(request.form.get("version", ""))
-    except ValueError:
-        expected = None
-    try:
-        codes = carry_over(get_session(), response, expected, clock.now(), Actor(contact=link.contact))
+        codes = carry_over(get_session(), response, posted_version(), clock.now(), Actor(contact=link.contact))
     except DomainError as exc:
         get_session().rollback()
         flash(exc.message)
@@ -180,11 +184,7 @@ def _render_summary(response, definition, status=200, notice=None):
 def transmit():
     link, response, definition = _context()
     try:
-        expected = int(request.form.get("version", ""))
-    except ValueError:
-        expected = None
-    try:
-        submit_response(get_session(), response, expected, clock.now(), Actor(contact=link.contact))
+        submit_response(get_session(), response, posted_version(), clock.now(), Actor(contact=link.contact))
     except IllegalTransition as exc:
         if response.is_submitted or response.is_validated:
             return redirect(url_for("partner.show_receipt"))

@@ -28,6 +28,7 @@ from ..db import get_session
 from ..errors import DomainError, StaleVersion
 from ..forms.builder import initial_data, page_form_class
 from ..history import display_value, events_of, label_of
+from .partner import posted_version
 from ..definition import campaign_definition
 from ..models import Caf, Campaign, Project, Response, ResponseState
 from ..operations import (
@@ -61,11 +62,7 @@ def require_sign_in():
     """Every page of this blueprint needs a signed-in Caf user."""
 
 
-def _version():
-    try:
-        return int(request.form.get("version", ""))
-    except ValueError:
-        return None
+_version = posted_version
 
 
 def _end_of_day(text, tz_name):
@@ -267,6 +264,14 @@ def _export_options():
     )
 
 
+def _send_built(write, mimetype, name):
+    """Write a file into a temporary file (never held in memory) and send it as a download."""
+    target = tempfile.TemporaryFile()
+    write(target)
+    target.seek(0)
+    return send_file(target, mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
+
+
 def _filename(campaign, caf_label, suffix):
     return f"{campaign.code}-caf-{caf_label}.{suffix}"
 
@@ -284,11 +289,9 @@ def export_csv(campaign_id):
 @bp.get("/campagnes/<int:campaign_id>/export.xlsx")
 def export_xlsx(campaign_id):
     campaign, caf_id, caf_label = _export_scope(campaign_id)
-    target = tempfile.TemporaryFile()
-    export.write_xlsx(target, get_session(), campaign, caf_id, _export_options())
-    target.seek(0)
-    return send_file(target, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     as_attachment=True, download_name=_filename(campaign, caf_label, "xlsx"), max_age=0)
+    return _send_built(lambda target: export.write_xlsx(target, get_session(), campaign, caf_id, _export_options()),
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       _filename(campaign, caf_label, "xlsx"))
 
 
 @bp.get("/campagnes/<int:campaign_id>/dictionnaire.csv")
@@ -302,11 +305,9 @@ def export_codebook(campaign_id):
 @bp.get("/campagnes/<int:campaign_id>/documents.zip")
 def export_attachments(campaign_id):
     campaign, caf_id, caf_label = _export_scope(campaign_id)
-    target = tempfile.TemporaryFile()
-    export.write_attachments_zip(target, get_session(), campaign, caf_id, current_app.config["UPLOAD_DIR"])
-    target.seek(0)
-    return send_file(target, mimetype="application/zip", as_attachment=True,
-                     download_name=_filename(campaign, caf_label, "zip"), max_age=0)
+    upload_dir = current_app.config["UPLOAD_DIR"]
+    return _send_built(lambda target: export.write_attachments_zip(target, get_session(), campaign, caf_id, upload_dir),
+                       "application/zip", _filename(campaign, caf_label, "zip"))
 
 
 @bp.get("/campagnes/<int:campaign_id>/tableau-de-bord")
