@@ -1,5 +1,4 @@
 """Fast set-up of benchmark databases: schema by migrations, projects with links, bulk responses."""
-import json
 import secrets
 import subprocess
 from datetime import datetime, timedelta, timezone
@@ -11,7 +10,6 @@ from survey.db import Base, build_engine
 from survey.definition import build_definition
 from survey.migrate import upgrade
 from survey.models import AccessLink, Caf, Campaign, Contact, Project, Response
-from survey.operations.setup import project_context
 from survey.answers import prefilled_answers
 
 from .common import CLAS

@@ -46,8 +46,9 @@ def create_app(overrides=None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
-    from .blueprints import admin, auth, partner, review
+    from .blueprints import admin, auth, partner, reports, review
     app.register_blueprint(admin.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(partner.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(review.bp)
@@ -113,7 +114,7 @@ def _register_error_pages(app):
 
     @app.after_request
     def no_store_for_personal_pages(response):
-        if request.endpoint and request.endpoint.split(".")[0] in ("partner", "review", "auth", "admin"):
+        if request.endpoint and request.endpoint.split(".")[0] in ("partner", "review", "reports", "auth", "admin"):
             response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -6,7 +6,7 @@ The suite runs on SQLite by default and on PostgreSQL when
 import json
 import os
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest

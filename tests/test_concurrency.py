@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from survey.models import Project, Response, ResponseState
+from survey.models import Response, ResponseState
 from tests.conftest import complete_clas_answers
 
 

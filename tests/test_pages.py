@@ -5,7 +5,6 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from click.testing import CliRunner
 
 from survey import create_app
 from survey.config import ConfigError

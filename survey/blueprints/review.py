@@ -2,26 +2,12 @@
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-import tempfile
-
-from flask import (
-    Blueprint,
-    Response as HttpResponse,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    send_file,
-    stream_with_context,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 from werkzeug.datastructures import MultiDict
 
-from .. import clock, dashboard, export, uploads
+from .. import clock, uploads
 from ..access import caf_scope, reviewable_response_or_404
 from ..answers import find_problems, is_visible, stored_errors
 from ..db import get_session
@@ -29,8 +15,7 @@ from ..errors import DomainError, StaleVersion
 from ..forms.builder import initial_data, page_form_class
 from ..history import display_value, events_of, label_of
 from .partner import posted_version
-from ..definition import campaign_definition
-from ..models import Caf, Campaign, Project, Response, ResponseState
+from ..models import Campaign, Project, Response, ResponseState
 from ..operations import (
     Actor,
     extend_deadline,
@@ -39,8 +24,6 @@ from ..operations import (
     response_definition,
     save_page,
     send_correction_notice,
-    send_invitations,
-    send_reminders,
     validate_response,
 )
 
@@ -238,108 +221,3 @@ def extend(response_id):
         return _render_response(response, 409, exc.message)
     flash("Le délai supplémentaire est accordé.")
     return redirect(url_for("review.show_response", response_id=response.id))
-
-
-# -- exports -------------------------------------------------------------------
-
-def _export_scope(campaign_id):
-    """The campaign, and the Caf to export: the reviewer's own, or the one an admin picked."""
-    db = get_session()
-    campaign = db.get(Campaign, campaign_id) or abort(404)
-    campaign_definition(campaign)  # loaded now: streamed exports read it later
-    if not current_user.is_admin:
-        return campaign, current_user.caf_id, current_user.caf.number
-    number = request.args.get("caf", "").strip()
-    if not number:
-        return campaign, None, "toutes"
-    caf = db.scalar(select(Caf).where(Caf.number == number)) or abort(404)
-    return campaign, caf.id, caf.number
-
-
-def _export_options():
-    return export.ExportOptions(
-        separator="," if request.args.get("sep") == "virgule" else ";",
-        labels=request.args.get("valeurs") != "codes",
-        wording_row=request.args.get("libelles") == "1",
-    )
-
-
-def _send_built(write, mimetype, name):
-    """Write a file into a temporary file (never held in memory) and send it as a download."""
-    target = tempfile.TemporaryFile()
-    write(target)
-    target.seek(0)
-    return send_file(target, mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
-
-
-def _filename(campaign, caf_label, suffix):
-    return f"{campaign.code}-caf-{caf_label}.{suffix}"
-
-
-@bp.get("/campagnes/<int:campaign_id>/export.csv")
-def export_csv(campaign_id):
-    campaign, caf_id, caf_label = _export_scope(campaign_id)
-    lines = export.csv_lines(get_session(), campaign, caf_id, _export_options())
-    return HttpResponse(
-        stream_with_context((line.encode("utf-8") for line in lines)), mimetype="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{_filename(campaign, caf_label, "csv")}"'},
-    )
-
-
-@bp.get("/campagnes/<int:campaign_id>/export.xlsx")
-def export_xlsx(campaign_id):
-    campaign, caf_id, caf_label = _export_scope(campaign_id)
-    return _send_built(lambda target: export.write_xlsx(target, get_session(), campaign, caf_id, _export_options()),
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       _filename(campaign, caf_label, "xlsx"))
-
-
-@bp.get("/campagnes/<int:campaign_id>/dictionnaire.csv")
-def export_codebook(campaign_id):
-    campaign, _caf_id, _label = _export_scope(campaign_id)
-    lines = export.codebook_lines(campaign_definition(campaign), _export_options().separator)
-    return HttpResponse((line.encode("utf-8") for line in lines), mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{campaign.code}-dictionnaire.csv"'})
-
-
-@bp.get("/campagnes/<int:campaign_id>/documents.zip")
-def export_attachments(campaign_id):
-    campaign, caf_id, caf_label = _export_scope(campaign_id)
-    upload_dir = current_app.config["UPLOAD_DIR"]
-    return _send_built(lambda target: export.write_attachments_zip(target, get_session(), campaign, caf_id, upload_dir),
-                       "application/zip", _filename(campaign, caf_label, "zip"))
-
-
-@bp.get("/campagnes/<int:campaign_id>/tableau-de-bord")
-def show_dashboard(campaign_id):
-    campaign, caf_id, caf_label = _export_scope(campaign_id)
-    tz = current_user.caf.timezone if current_user.caf else "Europe/Paris"
-    figures = dashboard.campaign_figures(get_session(), campaign, caf_id, clock.now(), tz)
-    return render_template("review/dashboard.html", campaign=campaign, figures=figures, caf_label=caf_label,
-                           states=list(ResponseState), tz=tz)
-
-
-# -- emails ----------------------------------------------------------------------
-
-@bp.route("/campagnes/<int:campaign_id>/courriels", methods=["GET", "POST"])
-def send_emails(campaign_id):
-    """Invitations and reminders of a Caf (an administrator may pick one, or all)."""
-    db = get_session()
-    campaign = db.get(Campaign, campaign_id) or abort(404)
-    caf_number = current_user.caf.number if not current_user.is_admin else (request.form.get("caf", "").strip() or None)
-    report, error = None, None
-    if request.method == "POST":
-        dry_run = request.form.get("mode") != "envoyer"
-        try:
-            if request.form.get("kind") == "relance":
-                days = request.form.get("days_before", "")
-                if not days.isdigit() or int(days) > 365:
-                    raise DomainError("Indiquez le nombre de jours avant la date limite (par exemple 14, 7 ou 2).")
-                report = send_reminders(db, campaign, int(days), clock.now(), caf_number, dry_run=dry_run)
-            else:
-                report = send_invitations(db, campaign, clock.now(), caf_number, dry_run=dry_run)
-        except DomainError as exc:
-            db.rollback()
-            error = exc.message
-    return render_template("review/emails.html", campaign=campaign, report=report, error=error, form=request.form,
-                           caf_number=caf_number), 200 if not error else 400
