@@ -20,6 +20,9 @@ from survey.models import Contact, Project
 from survey.operations import create_campaign, enrol_project, get_or_create_caf, issue_link
 from tests.smtp import free_port
 
+# The email tests' SMTP server and campaign fixtures.
+pytest_plugins = ["tests.mail_support"]
+
 UTC = timezone.utc
 TESTS = Path(__file__).parent
 CLAS = json.loads((DEFINITIONS_DIR / "clas-2023-2024.json").read_text(encoding="utf-8"))

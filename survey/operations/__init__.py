@@ -8,14 +8,14 @@ from .answering import (
     save_page,
     submit_response,
 )
-from .mailing import (
+from .mail_occasions import (
     send_correction_notice,
     send_due_reminders,
     send_invitations,
-    send_pending,
     send_receipt,
     send_reminders,
 )
+from .mailing import send_pending
 from .carry_over import carried_codes, carry_over, carry_over_plan, previous_response
 from .review import extend_deadline, reopen_response, request_correction, validate_response
 from .setup import (

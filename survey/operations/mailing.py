@@ -11,8 +11,7 @@ import smtplib
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import exists, literal, or_, select, update
@@ -34,7 +33,6 @@ from ..models import (
     ResponseState,
 )
 from ..models.types import utcnow
-from ..timefmt import local
 from .setup import issue_link
 
 logger = logging.getLogger(__name__)
@@ -354,110 +352,3 @@ def send_pending(db: Session, campaign: Campaign, now: datetime, *, dry_run: boo
     report = SendReport(interrupted=list(db.scalars(query.where(EmailLog.status == EmailStatus.SENDING))))
     throttle = mail.Throttle(current_app.config["MAIL_PER_SECOND"])
     return deliver(db, logs, now, report, retry_failed=retry_failed, throttle=throttle, progress=progress)
-
-
-# -- campaigns: invitations and reminders -------------------------------------
-def send_invitations(db: Session, campaign: Campaign, now: datetime, caf_number: str | None = None,
-                     **options) -> SendReport:
-    """Invite every contact of the campaign's projects (one Caf's with ``caf_number``), once each.
-
-    Each invitation carries a fresh personal link; links sent before stay valid.
-    """
-    _check_caf(db, caf_number)
-    return send_round(db, invitation_round(campaign, caf_number), now, **options)
-
-
-def send_reminders(db: Session, campaign: Campaign, days_before: int, now: datetime, caf_number: str | None = None,
-                   **options) -> SendReport:
-    """Remind the contacts of projects not yet transmitted (not started, in progress, or asked to correct).
-
-    A Caf's round (``caf_number``) covers only its own projects. Projects whose
-    time to answer is over are not reminded.
-    """
-    _check_caf(db, caf_number)
-    return send_round(db, reminder_round(campaign, days_before, caf_number), now, **options)
-
-
-def _check_caf(db: Session, caf_number: str | None):
-    if caf_number and db.scalar(select(Caf.id).where(Caf.number == caf_number)) is None:
-        raise DomainError(f"Aucune Caf n'a le numéro {caf_number}.")
-
-
-def reminder_moment(campaign: Campaign, days_before: int, tz_name: str) -> datetime:
-    """When a ``J-n`` round becomes due: the start of the day ``n`` days before the deadline's day, in ``tz_name``."""
-    day = local(campaign.closes_at, tz_name).date() - timedelta(days=days_before)
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz_name))
-
-
-@dataclass
-class DueReminders:
-    """What ``send_due_reminders`` did: the round it sent (if any) and older rounds it left out."""
-
-    round: Round | None = None
-    report: SendReport | None = None
-    superseded: list[int] = field(default_factory=list)
-
-
-def send_due_reminders(db: Session, campaign: Campaign, schedule: list[int], now: datetime,
-                       caf_number: str | None = None, **options) -> DueReminders:
-    """For cron: send the reminder round of ``schedule`` whose moment has come, once.
-
-    Only the latest due round is sent: if runs were missed and several rounds
-    fell due, the older ones are left out (``superseded``) rather than sending
-    two reminders at once. A round already planned only has its leftover
-    pending messages sent (the rest of a run that crashed). Nothing is sent
-    after the campaign's deadline.
-    """
-    _check_caf(db, caf_number)
-    outcome = DueReminders()
-    if now > campaign.closes_at:
-        return outcome
-    tz_name = NATIONAL_TIMEZONE
-    if caf_number:
-        tz_name = db.scalar(select(Caf.timezone).where(Caf.number == caf_number))
-    due = sorted(days for days in set(schedule) if reminder_moment(campaign, days, tz_name) <= now)
-    if not due:
-        return outcome
-    outcome.round = reminder_round(campaign, due[0], caf_number)
-    outcome.superseded = [days for days in due[1:] if not was_planned(db, reminder_round(campaign, days, caf_number))]
-    plan_new = not was_planned(db, outcome.round)
-    outcome.report = send_round(db, outcome.round, now, plan_new=plan_new, **options)
-    return outcome
-
-
-# -- after a partner's or a Caf's action ----------------------------------------
-def send_receipt(db: Session, response: Response, now: datetime | None = None) -> SendReport | None:
-    """After a transmission is committed: the receipt, with the answers, to every contact of the project.
-
-    Logged like every email. Never raises: a failure is recorded and logged,
-    and the transmission stands.
-    """
-    if response.receipt is None:
-        return None
-    round_ = Round(response.campaign, EmailKind.RECEIPT, response.receipt, response_id=response.id)
-    return _send_now(db, round_, now)
-
-
-def send_correction_notice(db: Session, request: CorrectionRequest, now: datetime | None = None) -> SendReport | None:
-    """After a correction request is committed: the Caf's messages and the delay, to every contact.
-
-    Each notice carries a fresh personal link. Never raises, like :func:`send_receipt`.
-    """
-    response = db.get(Response, request.response_id)
-    round_ = Round(response.campaign, EmailKind.CORRECTION, f"correction-{request.id}", response_id=response.id)
-    return _send_now(db, round_, now)
-
-
-def _send_now(db: Session, round_: Round, now: datetime | None) -> SendReport | None:
-    now = now or utcnow()
-    try:
-        plan(db, round_, now)
-        logs = list(db.scalars(_scope(round_).where(EmailLog.status == EmailStatus.PENDING)))
-        report = deliver(db, logs, now, stop_when_unavailable=False)
-    except Exception:
-        db.rollback()
-        logger.exception("%s emails (%s) could not be sent", round_.kind.value, round_.label)
-        return None
-    for log in report.failed:
-        logger.warning("%s email to %s failed: %s", log.kind.value, log.contact.email, log.error)
-    return report

@@ -1,0 +1,169 @@
+"""Emails after an action: the receipt, the correction notice, pending ones, and sending from the Caf pages."""
+import html
+from datetime import datetime
+
+from survey.models import EmailKind, EmailStatus, Response, Role
+from survey.operations import (
+    create_user,
+    request_correction,
+    send_correction_notice,
+    send_invitations,
+    send_receipt,
+    send_reminders,
+)
+from tests.conftest import complete_clas_answers
+from tests.smtp import free_port
+from tests.mail_support import (
+    UTC,
+    CODE,
+    LINK,
+    cli,
+    text_of,
+    html_of,
+    logs,
+    in_app,
+    campaign_of,
+)
+
+
+# -- receipt and correction notice ------------------------------------------------
+def transmit_through_the_web(factory, partner_for, campaign, contacts):
+    response_id, tokens = factory.project(campaign, contacts=contacts)
+    partner = partner_for(tokens[0])
+    for number, data in complete_clas_answers().items():
+        partner.save_page(number, data)
+    assert partner.transmit().status_code == 302
+    return response_id
+
+
+def test_the_receipt_goes_to_every_contact_with_the_reference_and_the_answers(app, smtp, campaign, factory, partner_for,
+                                                                              db):
+    response_id = transmit_through_the_web(factory, partner_for, campaign, ("a@one.example", "b@one.example"))
+    # What the transmission view calls after its commit (calling it again sends nothing more).
+    for _ in range(2):
+        assert not in_app(app, lambda db: send_receipt(db, db.get(Response, response_id))).failed
+    response = db.get(Response, response_id)
+    assert sorted(m["To"] for m in smtp.messages) == ["a@one.example", "b@one.example"]
+    message = smtp.messages[0]
+    assert message["Subject"] == f"Clas 2023-2024 : bilan qualitatif – accusé de réception {response.receipt}"
+    text, page = text_of(message), html_of(message)
+    assert f"Référence : {response.receipt}" in text
+    assert "Transmis le : lundi 1er juillet 2024 à 10 h 00, heure de Paris" in text
+    for expected in ("1. Identification de la structure", "* Nom de la structure", "Association Les Petits Savants",
+                     "Fondation", "2. Localisation de l'action", "Maison de quartier", "Sans réponse",
+                     "les enfants ont progressé en lecture"):
+        assert expected in text
+    assert "Association Les Petits Savants" in page and response.receipt in page
+    receipts = {(log.kind, log.round, log.status) for log in logs(db)}
+    assert receipts == {(EmailKind.RECEIPT, response.receipt, EmailStatus.SENT)}
+
+
+def test_an_smtp_failure_on_a_receipt_is_recorded_and_never_raises(app, smtp, campaign, factory, partner_for, db):
+    smtp.refuse("refused@one.example", "554 5.7.1 Rejected")
+    response_id = transmit_through_the_web(factory, partner_for, campaign, ("a@one.example", "refused@one.example"))
+    in_app(app, lambda db: send_receipt(db, db.get(Response, response_id)))
+    assert [m["To"] for m in smtp.messages] == ["a@one.example"]
+    refused = logs(db, status=EmailStatus.FAILED)
+    assert [(log.contact.email, log.error) for log in refused] == [("refused@one.example", "554 5.7.1 Rejected")]
+    # With the server down, every contact's row says why, and the transmission stands.
+    app.config["SMTP_PORT"] = free_port()
+    other = transmit_through_the_web(factory, partner_for, campaign, ("x@two.example", "y@two.example"))
+    in_app(app, lambda db: send_receipt(db, db.get(Response, other)))
+    down = [log for log in logs(db) if log.response_id == other]
+    assert len(down) == 2 and all(log.status is EmailStatus.FAILED and "serveur SMTP" in log.error for log in down)
+    assert db.get(Response, other).is_submitted
+
+
+def test_the_correction_notice_carries_the_cafs_messages_the_delay_and_a_link(app, smtp, campaign, factory, partner_for,
+                                                                              db, clock):
+    response_id = transmit_through_the_web(factory, partner_for, campaign, ("a@one.example",))
+    smtp.clear()  # the receipt, once the transmission view sends it
+    reviewer = in_app(app, lambda db: create_user(db, "reviewer@caf.example", "a" * 12, Role.REVIEWER, "731"))
+
+    def ask(db):
+        response = db.get(Response, response_id)
+        request = request_correction(
+            db, response, reviewer, [{"code": "lieu_action", "message": "Précisez <l'adresse> & le quartier."}],
+            datetime(2024, 7, 20, 21, 59, 59, tzinfo=UTC), response.version, clock.now)
+        return send_correction_notice(db, request)
+
+    report = in_app(app, ask)
+    assert report.sent == 1
+    (message,) = smtp.messages
+    assert message["Subject"] == "Clas 2023-2024 : bilan qualitatif – la Caf vous demande une correction"
+    text, page = text_of(message), html_of(message)
+    assert "* Lieu de votre action (étape 2 : Localisation de l'action)" in text
+    assert "Message de la Caf : Précisez <l'adresse> & le quartier." in text
+    assert "samedi 20 juillet 2024 à 23 h 59, heure de Paris" in text
+    assert "Précisez &lt;l&#39;adresse&gt; &amp; le quartier." in page
+    partner = partner_for(LINK.search(text).group(1))
+    assert partner.get("/bilan/page/2").status_code == 200
+    (log,) = logs(db, kind=EmailKind.CORRECTION)
+    assert log.status is EmailStatus.SENT and log.round.startswith("correction-")
+    # While the correction is awaited, reminders go out with the correction's delay.
+    assert cli(app, "send-reminders", CODE, "--days-before", "2").exit_code == 0
+    reminder = text_of(smtp.messages[-1])
+    assert "vous a demandé de corriger" in reminder and "samedi 20 juillet 2024 à 23 h 59" in reminder
+
+
+def test_pending_emails_of_any_kind_can_be_sent_later(app, smtp, campaign, factory, partner_for, db):
+    app.config["SMTP_PORT"] = free_port()
+    response_id = transmit_through_the_web(factory, partner_for, campaign, ("a@one.example",))
+    in_app(app, lambda db: send_receipt(db, db.get(Response, response_id)))
+    app.config["SMTP_PORT"] = smtp.port
+    preview = cli(app, "send-pending-emails", CODE, "--retry-failed", "--dry-run")
+    assert "a@one.example\taccusé de réception" in preview.output and smtp.messages == []
+    assert cli(app, "send-pending-emails", CODE, "--retry-failed").exit_code == 0
+    assert [m["To"] for m in smtp.messages] == ["a@one.example"]
+    assert "Référence" in text_of(smtp.messages[0])
+
+
+def test_invitations_through_the_operation_report_what_they_did(app, smtp, campaign, factory, clock):
+    factory.project(campaign, contacts=("a@one.example",))
+    report = in_app(app, lambda db: send_invitations(db, campaign_of(db, campaign), clock.now))
+    assert (report.planned, report.sent, report.failed, report.interrupted) == (1, 1, [], [])
+    report = in_app(app, lambda db: send_reminders(db, campaign_of(db, campaign), 7, clock.now, dry_run=True))
+    assert [(p.recipient, p.kind, p.round) for p in report.previews] == [("a@one.example", EmailKind.REMINDER, "J-7")]
+
+
+def test_transmitting_sends_the_receipt_and_a_correction_request_notifies(app, smtp, factory, partner_for, caf_user, db):
+    from tests.conftest import complete_clas_answers
+    response_id, (token, _) = factory.project(factory.campaign(), contacts=("direction@asso.example", "clas@asso.example"))
+    partner = partner_for(token)
+    for number, data in complete_clas_answers().items():
+        partner.save_page(number, data)
+    assert partner.transmit().status_code == 302
+    receipt = db.get(Response, response_id).receipt
+    for address in ("direction@asso.example", "clas@asso.example"):
+        (message,) = smtp.to(address)
+        assert receipt in text_of(message) and "Maison de quartier" in text_of(message)
+    smtp.clear()
+    reviewer = caf_user()
+    asked = reviewer.post(f"/caf/reponses/{response_id}/correction", {
+        "questions": ["lieu_action"], "message-lieu_action": "Précisez la salle.", "until": "2024-07-31"},
+        from_page=f"/caf/reponses/{response_id}")
+    assert asked.status_code == 302
+    (notice,) = smtp.to("direction@asso.example")
+    assert "Précisez la salle." in text_of(notice)
+
+
+def test_a_caf_sends_from_its_pages_only_to_its_own_projects(app, smtp, factory, caf_user, db):
+    campaign = factory.campaign()
+    factory.project(campaign, contacts=("savoie@asso.example",))
+    factory.project(campaign, contacts=("haute-savoie@asso.example",), caf_number="741", caf_name="Caf de la Haute-Savoie")
+    reviewer = caf_user("reviewer", "731")
+    url = f"/caf/campagnes/{campaign}/courriels"
+    preview = reviewer.post(url, {"kind": "invitation", "mode": "apercu", "caf": "741"}, from_page=url)
+    text = html.unescape(preview.get_data(as_text=True))
+    assert "1 message(s) partiraient" in text and "savoie@asso.example" in text and "haute-savoie@" not in text
+    assert smtp.messages == []
+    sent = reviewer.post(url, {"kind": "invitation", "mode": "envoyer"}, from_page=url)
+    assert "1 message(s) envoyé(s)" in html.unescape(sent.get_data(as_text=True))
+    assert [m["To"] for m in smtp.messages] == ["savoie@asso.example"]
+    again = reviewer.post(url, {"kind": "invitation", "mode": "envoyer"}, from_page=url)
+    assert "0 message(s) envoyé(s)" in html.unescape(again.get_data(as_text=True)) and len(smtp.messages) == 1
+    bad = reviewer.post(url, {"kind": "relance", "days_before": "-3", "mode": "apercu"}, from_page=url)
+    assert bad.status_code == 400 and "nombre de jours" in html.unescape(bad.get_data(as_text=True))
+    admin = caf_user("admin", None)
+    everyone = admin.post(url, {"kind": "relance", "days_before": "7", "mode": "apercu"}, from_page=url)
+    assert "2 message(s) partiraient" in html.unescape(everyone.get_data(as_text=True))
