@@ -184,16 +184,22 @@ def ask_correction(response_id):
     return redirect(url_for("review.show_response", response_id=response.id))
 
 
-@bp.post("/reponses/<int:response_id>/validation")
-def validate(response_id):
-    response = reviewable_response_or_404(response_id)
+def _decide(response, operation, done_message):
+    """Run a Caf decision on the response; a refusal shows the response page with its reason."""
     try:
-        validate_response(get_session(), response, current_user, _version(), clock.now())
+        operation()
     except DomainError as exc:
         get_session().rollback()
         return _render_response(response, 409, exc.message)
-    flash("Le bilan est validé.")
+    flash(done_message)
     return redirect(url_for("review.show_response", response_id=response.id))
+
+
+@bp.post("/reponses/<int:response_id>/validation")
+def validate(response_id):
+    response = reviewable_response_or_404(response_id)
+    return _decide(response, lambda: validate_response(get_session(), response, current_user, _version(), clock.now()),
+                   "Le bilan est validé.")
 
 
 @bp.post("/reponses/<int:response_id>/reouverture")
@@ -201,23 +207,18 @@ def reopen(response_id):
     response = reviewable_response_or_404(response_id)
     if not current_user.is_admin:
         abort(404)
-    try:
-        reopen_response(get_session(), response, current_user, request.form.get("reason", ""), _version(), clock.now())
-    except DomainError as exc:
-        get_session().rollback()
-        return _render_response(response, 409, exc.message)
-    flash("Le bilan est rouvert.")
-    return redirect(url_for("review.show_response", response_id=response.id))
+    reason = request.form.get("reason", "")
+    return _decide(response, lambda: reopen_response(get_session(), response, current_user, reason, _version(), clock.now()),
+                   "Le bilan est rouvert.")
 
 
 @bp.post("/reponses/<int:response_id>/delai")
 def extend(response_id):
     response = reviewable_response_or_404(response_id)
-    try:
+
+    def grant():
         until = _end_of_day(request.form.get("until"), response.project.caf.timezone)
-        extend_deadline(get_session(), response, current_user, until, request.form.get("reason", ""), _version(), clock.now())
-    except DomainError as exc:
-        get_session().rollback()
-        return _render_response(response, 409, exc.message)
-    flash("Le délai supplémentaire est accordé.")
-    return redirect(url_for("review.show_response", response_id=response.id))
+        extend_deadline(get_session(), response, current_user, until, request.form.get("reason", ""), _version(),
+                        clock.now())
+
+    return _decide(response, grant, "Le délai supplémentaire est accordé.")

@@ -118,9 +118,7 @@ class Response(Base):
     def mark_submitted(self, now: datetime, receipt: str):
         if self.state not in (ResponseState.NOT_STARTED, ResponseState.IN_PROGRESS, ResponseState.CORRECTION_REQUESTED):
             raise IllegalTransition(f"Ce bilan ne peut pas être transmis : il est {self.state.label}.")
-        request = self.open_correction
-        if request is not None:
-            request.closed_at = now
+        self._close_open_correction(now)
         self.state = ResponseState.SUBMITTED
         self.submitted_at = now
         self.receipt = receipt
@@ -135,12 +133,15 @@ class Response(Base):
     def validate(self, now: datetime, user_id: int):
         if self.state not in (ResponseState.IN_PROGRESS, ResponseState.SUBMITTED, ResponseState.CORRECTION_REQUESTED):
             raise IllegalTransition(f"Ce bilan ne peut pas être validé : il est {self.state.label}.")
-        request = self.open_correction
-        if request is not None:
-            request.closed_at = now
+        self._close_open_correction(now)
         self.state = ResponseState.VALIDATED
         self.validated_at = now
         self.validated_by_id = user_id
+
+    def _close_open_correction(self, now: datetime):
+        request = self.open_correction
+        if request is not None:
+            request.closed_at = now
 
     def reopen(self):
         if not self.is_validated:
