@@ -1,7 +1,5 @@
 """The CLAS qualitative bilan: application factory."""
 from flask import Flask, render_template, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError
@@ -10,6 +8,7 @@ from . import db
 from .config import build_config
 from .definition import check_bundled_definitions
 from .questions.file import human_size
+from .ratelimit import GuessingGuard
 from .timefmt import format_date, format_datetime
 
 # No inline script or style anywhere: pages work without JavaScript and the
@@ -62,13 +61,10 @@ def create_app(overrides=None) -> Flask:
 
 def _limit_guessable_routes(app):
     """Slow down guessing of personal links and passwords, per client address."""
-    limiter = Limiter(get_remote_address, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"],
-                      strategy="moving-window")
-    app.extensions["survey_limiter"] = limiter
+    guard = GuessingGuard(app.config["RATELIMIT_STORAGE_URI"])
     for endpoint, setting, methods in (("partner.open_personal_link", "LINK_RATE_LIMIT", None),
                                        ("auth.sign_in", "SIGN_IN_RATE_LIMIT", ["POST"])):
-        view = app.view_functions[endpoint]
-        app.view_functions[endpoint] = limiter.limit(app.config[setting], methods=methods)(view)
+        app.view_functions[endpoint] = guard.limit(app.view_functions[endpoint], app.config[setting], methods)
 
 
 def _register_error_pages(app):

@@ -46,6 +46,10 @@ def build_config(overrides=None):
         # long as the session, and the session a whole campaign.
         "WTF_CSRF_TIME_LIMIT": None,
         "PERMANENT_SESSION_LIFETIME": timedelta(days=int(_env("SESSION_DAYS", 45))),
+        # The cookie is signed and sent again only when the session changes
+        # (opening a link, a message shown), not on every page: a partner's
+        # session lasts 45 days from then; reopening the link starts another.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env != "development",

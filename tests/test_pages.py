@@ -175,3 +175,13 @@ def test_personal_links_and_sign_in_are_rate_limited(app, storage, request):
              for _ in range(3)]
     assert posts[-1] == 429
     assert client.get("/connexion").status_code == 200  # reading the page is not limited
+
+
+def test_an_unreachable_rate_limit_store_lets_requests_through(app, caplog):
+    # Nothing listens on port 1: the guard logs the failure instead of closing the doors.
+    guarded = create_app({"ENV": "testing", "SECRET_KEY": "s", "DATABASE_URL": app.config["DATABASE_URL"],
+                          "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0", "LINK_RATE_LIMIT": "1 per minute"})
+    client = guarded.test_client()
+    codes = [client.get(f"/r/{'x' * 30}{n}").status_code for n in range(3)]
+    assert codes == [404, 404, 404]
+    assert "rate-limit store unavailable" in caplog.text
