@@ -10,6 +10,7 @@ from survey.operations import (
     send_invitations,
     send_receipt,
     send_reminders,
+    submit_response,
 )
 from tests.conftest import complete_clas_answers
 from tests.smtp import free_port
@@ -56,6 +57,25 @@ def test_the_receipt_goes_to_every_contact_with_the_reference_and_the_answers(ap
     assert "Association Les Petits Savants" in page and response.receipt in page
     receipts = {(log.kind, log.round, log.status) for log in logs(db)}
     assert receipts == {(EmailKind.RECEIPT, response.receipt, EmailStatus.SENT)}
+
+
+def test_the_receipts_are_committed_with_the_transmission_and_sent_even_if_the_worker_dies(
+        app, smtp, campaign, factory, partner_for, db, clock):
+    response_id, tokens = factory.project(campaign, contacts=("a@one.example", "b@one.example"))
+    partner = partner_for(tokens[0])
+    for number, data in complete_clas_answers().items():
+        partner.save_page(number, data)
+
+    def transmit_then_die(db):  # the transmission commits; the process stops before sending anything
+        response = db.get(Response, response_id)
+        submit_response(db, response, response.version, clock.now)
+    in_app(app, transmit_then_die)
+    assert smtp.messages == []
+    assert sorted((log.contact.email, log.kind, log.status) for log in logs(db)) == [
+        ("a@one.example", EmailKind.RECEIPT, EmailStatus.PENDING), ("b@one.example", EmailKind.RECEIPT, EmailStatus.PENDING)]
+    assert cli(app, "send-pending-emails", CODE).exit_code == 0
+    assert sorted(m["To"] for m in smtp.messages) == ["a@one.example", "b@one.example"]
+    assert all("Référence" in text_of(message) for message in smtp.messages)
 
 
 def test_an_smtp_failure_on_a_receipt_is_recorded_and_never_raises(app, smtp, campaign, factory, partner_for, db):

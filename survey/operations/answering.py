@@ -12,6 +12,7 @@ from ..definition import Definition, Page, campaign_definition
 from ..errors import IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
 from ..models import Contact, EventKind, Response, ResponseEvent, ResponseState, User
 from ..timefmt import format_datetime
+from .mail_occasions import plan_receipt
 
 STALE_MESSAGE = (
     "Ce bilan a été modifié ailleurs (par un autre contact, par la Caf ou dans un autre onglet) depuis que vous avez "
@@ -224,7 +225,10 @@ def submit_response(db: Session, response: Response, expected_version: int | Non
         raise IncompleteResponse("Le bilan ne peut pas encore être transmis : des réponses manquent ou sont à corriger.", problems)
     response.mark_submitted(now, new_receipt())
     try:
-        flush_then_commit(db, actor.event(response, EventKind.SUBMITTED, now, new_value=response.receipt))
+        db.flush()  # the guarded UPDATE first, as in flush_then_commit
+        db.add(actor.event(response, EventKind.SUBMITTED, now, new_value=response.receipt))
+        plan_receipt(db, response, now)
+        db.commit()
     except StaleDataError:
         db.rollback()
         db.refresh(response)

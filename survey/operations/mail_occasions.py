@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import String, insert, literal, select
 from sqlalchemy.orm import Session
 
 from ..errors import DomainError
-from ..models import Caf, Campaign, CorrectionRequest, EmailKind, EmailLog, EmailStatus, Response
+from ..models import Caf, Campaign, Contact, CorrectionRequest, EmailKind, EmailLog, EmailStatus, Response
 from ..models.types import utcnow
 from ..timefmt import local
 from .mailing import (
@@ -101,16 +101,32 @@ def send_due_reminders(db: Session, campaign: Campaign, schedule: list[int], now
 
 
 # -- after a partner's or a Caf's action ----------------------------------------
+def plan_receipt(db: Session, response: Response, now: datetime):
+    """Inside the transmission's transaction: a pending receipt for every contact of the project.
+
+    One statement, committed with the transmission itself: a receipt can be
+    late (``send-pending-emails`` sends what is left) but never forgotten.
+    """
+    columns = EmailLog.__table__.c
+    db.execute(insert(EmailLog).from_select(
+        ["kind", "round", "contact_id", "response_id", "status", "planned_at"],
+        select(literal(EmailKind.RECEIPT, columns.kind.type), literal(response.receipt, String),
+               Contact.id, literal(response.id), literal(EmailStatus.PENDING, columns.status.type),
+               literal(now, columns.planned_at.type))
+        .where(Contact.project_id == response.project_id)))
+
+
 def send_receipt(db: Session, response: Response, now: datetime | None = None) -> SendReport | None:
     """After a transmission is committed: the receipt, with the answers, to every contact of the project.
 
-    Logged like every email. Never raises: a failure is recorded and logged,
-    and the transmission stands.
+    Sends the rows :func:`plan_receipt` wrote with the transmission. Logged
+    like every email. Never raises: a failure is recorded and logged, and the
+    transmission stands.
     """
     if response.receipt is None:
         return None
     round_ = Round(response.campaign, EmailKind.RECEIPT, response.receipt, response_id=response.id)
-    return _send_now(db, round_, now)
+    return _send_now(db, round_, now, planned=True)
 
 
 def send_correction_notice(db: Session, request: CorrectionRequest, now: datetime | None = None) -> SendReport | None:
@@ -123,10 +139,11 @@ def send_correction_notice(db: Session, request: CorrectionRequest, now: datetim
     return _send_now(db, round_, now)
 
 
-def _send_now(db: Session, round_: Round, now: datetime | None) -> SendReport | None:
+def _send_now(db: Session, round_: Round, now: datetime | None, planned=False) -> SendReport | None:
     now = now or utcnow()
     try:
-        plan(db, round_, now)
+        if not planned:
+            plan(db, round_, now)
         logs = list(db.scalars(_scope(round_).where(EmailLog.status == EmailStatus.PENDING)))
         report = deliver(db, logs, now, stop_when_unavailable=False)
     except Exception:
