@@ -25,9 +25,34 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU time used so far (user + system) by process group id, and by every ``postgres`` process together.
+
+    Read from /proc (Linux): what the servers cost per completed bilan,
+    a steadier figure than a rate on a machine shared with other work.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        seconds = (int(fields[11]) + int(fields[12])) / ticks
+        key = "postgres" if name == "postgres" else fields[2]  # the process group
+        used[key] = used.get(key, 0.0) + seconds
+    return used
+
+
 @contextmanager
 def gunicorn(app: str, env: dict, workers: int = 2, threads: int = 1):
-    """Serve ``app`` with gunicorn on 127.0.0.1; yields the port; always stops it."""
+    """Serve ``app`` with gunicorn on 127.0.0.1; yields the port; always stops it.
+
+    The server runs in its own process group: ``port.group`` names it in :func:`cpu_seconds`.
+    """
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
                "--threads", str(threads), "--log-level", "warning", app]
@@ -42,13 +67,22 @@ def gunicorn(app: str, env: dict, workers: int = 2, threads: int = 1):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"gunicorn {app} did not start")
                 time.sleep(0.1)
-        yield port
+        yield Port(port, str(process.pid))
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+class Port(int):
+    """A port number that also names its server's process group."""
+
+    def __new__(cls, number: int, group: str):
+        port = super().__new__(cls, number)
+        port.group = group
+        return port
 
 
 class Client:
@@ -58,8 +92,8 @@ class Client:
     VERSION = re.compile(r'name="version" value="(\d+)"')
 
     def __init__(self, port: int):
-        self.port = port
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.port = int(port)
+        self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         self.cookies = {}
         self.html = ""
 

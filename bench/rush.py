@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from survey.db import build_engine
 from survey.models import Response, ResponseState
 
-from .common import clas_answers, gunicorn, machine, new_secret, percentile
+from .common import clas_answers, cpu_seconds, gunicorn, machine, new_secret, percentile
 from .journeys import Timings, complete_journey
 from .prepare import PG_BENCH, campaign_with_projects, ensure_pg_database, fresh_schema
 
@@ -42,10 +42,15 @@ def run_level(port, tokens, offset, concurrency, max_seconds):
             except queue.Empty:
                 return
             mine = Timings()
-            complete_journey(port, token, seed, mine)
+            try:
+                complete_journey(port, token, seed, mine)
+            except Exception as exc:  # noqa: BLE001 - a broken journey is an error, not a crash
+                mine.errors.append(("journey", repr(exc)))
+                seed = None
             with lock:
                 timings.merge(mine)
-                completed.append(seed)
+                if seed is not None:
+                    completed.append(seed)
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     started = time.monotonic()
@@ -110,24 +115,28 @@ def main(argv=None):
             done_seeds.extend(warm[2])
             for index, level in enumerate(levels):
                 offset = index * args.partners
+                before = cpu_seconds()
                 rate, timings, completed, elapsed = run_level(port, tokens[offset:offset + args.partners], offset, level,
                                                               args.max_seconds)
+                after = cpu_seconds()
                 done_seeds.extend(completed)
+                server_ms, database_ms = (1000 * (after.get(key, 0) - before.get(key, 0)) / max(1, len(completed))
+                                          for key in (port.group, "postgres"))
                 print(f"\n{app}, concurrency {level}: {len(completed)} bilans in {elapsed:.1f} s = {rate:.2f} completed/s, "
-                      f"errors {len(timings.errors)}")
+                      f"errors {len(timings.errors)}; CPU per bilan: gunicorn {server_ms:.0f} ms, PostgreSQL {database_ms:.0f} ms")
                 for kind, values in sorted(timings.latencies.items()):
                     print(f"  {kind:18} n={len(values):5}  p50 {1000 * percentile(values, .5):6.1f} ms  "
                           f"p95 {1000 * percentile(values, .95):6.1f} ms  p99 {1000 * percentile(values, .99):6.1f} ms")
-                worst = max(percentile(v, .99) for v in timings.latencies.values())
-                summary.append((app, level, rate, len(timings.errors), worst))
+                worst = max((percentile(v, .99) for v in timings.latencies.values()), default=0.0)
+                summary.append((app, level, rate, len(timings.errors), worst, server_ms))
                 failed |= bool(timings.errors)
         problems = check_database(url, done_seeds)
         print(f"{app}: database check: {'OK, ' + str(len(done_seeds)) + ' transmitted with their answers' if not problems else problems[:5]}")
         failed |= bool(problems)
     print(f"\nDeadline rush on {machine()}, {args.database}, gunicorn {args.workers} workers")
-    for app, level, rate, errors, worst in summary:
+    for app, level, rate, errors, worst, server_ms in summary:
         print(f"  {app:8} c={level:2}  {rate:6.2f} completed/s  ({5000 / rate / 60 if rate else float('inf'):5.1f} min for 5,000)  "
-              f"worst p99 {1000 * worst:6.1f} ms  errors {errors}")
+              f"worst p99 {1000 * worst:6.1f} ms  errors {errors}  server CPU {server_ms:5.0f} ms per bilan")
     return 1 if failed else 0
 
 

@@ -1,5 +1,5 @@
 """SQLAlchemy 2 wiring: one engine per application, one session per request."""
-from flask import current_app, g
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -36,13 +36,20 @@ def init_app(app):
     engine = build_engine(app.config["DATABASE_URL"])
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    # Pages that only read: each statement on its own, no BEGIN and ROLLBACK
+    # round trips around them (PostgreSQL's READ COMMITTED gives every
+    # statement its own snapshot either way). The one write a GET makes (a
+    # link's last use) is a single UPDATE.
+    app.extensions["db_read_sessionmaker"] = sessionmaker(
+        bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
     app.teardown_appcontext(_close_session)
 
 
 def get_session() -> Session:
     """The session of the current request (or CLI command)."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions["db_sessionmaker"]()
+        reading = has_request_context() and request.method in ("GET", "HEAD")
+        g.db_session = current_app.extensions["db_read_sessionmaker" if reading else "db_sessionmaker"]()
     return g.db_session
 
 
