@@ -35,9 +35,9 @@ def journey(client, token: str, seed: int, spent: dict, profiler=None, only=None
         profiled = profiler is not None and only in (None, kind)
         if profiled:
             profiler.enable()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = call(*args, **kwargs)
-        spent[kind].append(time.perf_counter() - started)
+        spent[kind].append((time.perf_counter() - started, time.process_time() - cpu))
         if profiled:
             profiler.disable()
         if result.status_code >= 400:
@@ -84,11 +84,12 @@ def main(argv=None):
     profiler = cProfile.Profile()
     for seed in range(args.partners):
         journey(app.test_client(), tokens[seed], seed, spent, None if args.no_profile else profiler, args.kind)
-    total = sum(sum(values) for values in spent.values())
-    print(f"{args.app}, {args.database}, {args.partners} journeys: {1000 * total / args.partners:.1f} ms per journey"
-          + ("" if args.no_profile else " (under the profiler)"))
+    wall, cpu = (sum(value[i] for values in spent.values() for value in values) for i in (0, 1))
+    print(f"{args.app}, {args.database}, {args.partners} journeys, per journey: {1000 * wall / args.partners:.1f} ms, "
+          f"CPU of this process {1000 * cpu / args.partners:.1f} ms" + ("" if args.no_profile else " (under the profiler)"))
     for kind, values in sorted(spent.items()):
-        print(f"  {kind:14} n={len(values):4}  mean {1000 * sum(values) / len(values):6.2f} ms")
+        print(f"  {kind:14} n={len(values):4}  mean {1000 * sum(v[0] for v in values) / len(values):6.2f} ms, "
+              f"CPU {1000 * sum(v[1] for v in values) / len(values):6.2f} ms")
     if args.no_profile:
         return
     stats = pstats.Stats(profiler)

@@ -4,8 +4,6 @@ import re
 import secrets
 
 from flask import session as browser_session
-from sqlalchemy import select
-
 from .db import get_session
 from .models import AccessLink
 
@@ -27,20 +25,14 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def find_link(token: str) -> AccessLink | None:
-    """The live link behind ``token``, or None whatever the reason."""
-    if not isinstance(token, str) or not TOKEN_FORMAT.fullmatch(token):
-        return None
-    link = get_session().scalar(select(AccessLink).where(AccessLink.token_hash == hash_token(token)))
-    if link is None or link.is_revoked:
-        return None
-    return link
+def well_formed(token) -> bool:
+    return isinstance(token, str) and TOKEN_FORMAT.fullmatch(token) is not None
 
 
-def bind_browser(link: AccessLink):
+def bind_browser(link_id: int):
     browser_session.clear()
     browser_session.permanent = True
-    browser_session["link_id"] = link.id
+    browser_session["link_id"] = link_id
 
 
 def current_link() -> AccessLink:

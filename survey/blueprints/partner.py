@@ -2,7 +2,7 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 
 from .. import clock, uploads
-from ..access import NoPartnerAccess, bind_browser, current_link, find_link
+from ..access import NoPartnerAccess, bind_browser, current_link
 from ..answers import find_problems, is_visible, stored_errors
 from ..db import get_session
 from ..errors import DomainError, IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
@@ -56,11 +56,10 @@ def _closed_message(response):
 
 @bp.get("/r/<path:token>")
 def open_personal_link(token):
-    link = find_link(token)
-    if link is None:
+    link_id = open_link(get_session(), token, clock.now())
+    if link_id is None:
         return render_template("partner/invalid_link.html"), 404
-    open_link(get_session(), link, clock.now())
-    bind_browser(link)
+    bind_browser(link_id)
     return redirect(url_for("partner.show_start"))
 
 

@@ -5,6 +5,11 @@ from wtforms import HiddenField
 class PageForm(FlaskForm):
     """Base of every questionnaire page: the response version it was opened on."""
 
+    class Meta:
+        # CSRFProtect checks every POST of the application before any view
+        # runs; checking the same token again in each page form is redundant.
+        csrf = False
+
     version = HiddenField()
 
     def expected_version(self) -> int | None:

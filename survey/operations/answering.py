@@ -113,7 +113,7 @@ def record_changes(db: Session, response: Response, before: dict, after: dict, a
                             new_value=after.get(code), reason=reason or None)
             for code in sorted(before.keys() | after.keys()) if before.get(code) != after.get(code)]
     if rows:
-        db.execute(insert(ResponseEvent), rows)
+        db.execute(insert(ResponseEvent.__table__), rows)  # the table: a plain INSERT, no ORM bulk machinery
 
 
 def save_page(db: Session, response: Response, page: Page, form, now: datetime, upload_dir: str, max_upload: int,

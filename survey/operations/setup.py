@@ -2,10 +2,10 @@
 import re
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..access import hash_token, new_token
+from ..access import hash_token, new_token, well_formed
 from ..answers import prefilled_answers
 from ..definition import definition_for, campaign_definition
 from ..errors import DomainError
@@ -78,6 +78,16 @@ def revoke_link(link: AccessLink, now: datetime):
     link.revoked_at = link.revoked_at or now
 
 
-def open_link(db: Session, link: AccessLink, now: datetime):
-    link.last_used_at = now
+def open_link(db: Session, token: str, now: datetime) -> int | None:
+    """Record that the personal link behind ``token`` was opened.
+
+    Returns the link's id, or None when no live link has this token (unknown,
+    malformed or revoked: the caller cannot tell which). One statement.
+    """
+    if not well_formed(token):
+        return None
+    links = AccessLink.__table__
+    link_id = db.scalar(update(links).where(links.c.token_hash == hash_token(token), links.c.revoked_at.is_(None))
+                        .values(last_used_at=now).returning(links.c.id))
     db.commit()
+    return link_id
