@@ -1,12 +1,15 @@
 """The deadline rush: simulated partners completing the whole bilan at once.
 
-    .venv/bin/python -m bench.rush [--partners 200] [--levels 1,4,16] [--workers 4] [--max-seconds 600]
+    .venv/bin/python -m bench.rush [--partners 200] [--levels 1,4,16] [--workers 4] [--slices 5] [--max-seconds 600]
 
 Each partner opens its personal link, answers every page (the file on the
 last one), reads the summary and transmits, against gunicorn and PostgreSQL
-on 127.0.0.1. Runs the engine and the hand-written baseline in the same run.
-Prints completed responses per second, p50/p95/p99 latency per kind of
-request and the error count, then checks the database.
+on 127.0.0.1; the engine sends each receipt to a real SMTP server on
+127.0.0.1. The engine and the hand-written baseline are served at once and
+alternated in slices at each level, so that a machine slowing down or
+speeding up weighs on both alike. Prints completed responses per second,
+p50/p95/p99 latency per kind of request, errors and the servers' CPU per
+completed bilan, then checks the database and the receipts.
 """
 import argparse
 import queue
@@ -17,9 +20,9 @@ import time
 from sqlalchemy import func, select
 
 from survey.db import build_engine
-from survey.models import Response, ResponseState
+from survey.models import EmailKind, EmailLog, EmailStatus, Response, ResponseState
 
-from .common import clas_answers, cpu_seconds, gunicorn, machine, new_secret, percentile
+from .common import clas_answers, cpu_seconds, free_port, gunicorn, machine, new_secret, percentile
 from .journeys import Timings, complete_journey
 from .prepare import PG_BENCH, campaign_with_projects, ensure_pg_database, fresh_schema
 
@@ -62,8 +65,28 @@ def run_level(port, tokens, offset, concurrency, max_seconds):
     return len(completed) / elapsed, timings, completed, elapsed
 
 
-def check_database(url, expected_seeds):
-    """Exactly the expected transmitted responses, each with the answers that were sent."""
+class ReceiptSink:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) that counts the receipts the engine sends."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+        self.received = 0
+        self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received += 1
+        return "250 Message accepted for delivery"
+
+    def __enter__(self):
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.controller.stop()
+
+
+def check_database(url, expected_seeds, expected_receipts):
+    """Exactly the expected transmitted responses, each with the answers that were sent, and their receipts."""
     engine = build_engine(url)
     problems = []
     with engine.connect() as connection:
@@ -81,6 +104,10 @@ def check_database(url, expected_seeds):
             elif answers.get("bilan_qualitatif") != sent[8]["bilan_qualitatif"].strip() or \
                     answers.get("situations_enfants", {}).get("langue_parents") != sent[4]["situations_enfants__langue_parents"]:
                 problems.append(f"partner {seed}: stored answers differ from those sent")
+        receipts = connection.execute(select(func.count()).select_from(EmailLog).where(
+            EmailLog.kind == EmailKind.RECEIPT, EmailLog.status == EmailStatus.SENT)).scalar_one()
+        if receipts != expected_receipts:
+            problems.append(f"{receipts} receipts sent, expected {expected_receipts}")
     engine.dispose()
     return problems
 
@@ -90,53 +117,79 @@ def main(argv=None):
     parser.add_argument("--partners", type=int, default=200, help="journeys per concurrency level and app")
     parser.add_argument("--levels", default="1,4,16")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--max-seconds", type=float, default=600, help="time bound per level")
+    parser.add_argument("--slices", type=int, default=5, help="alternations between the apps per level")
+    parser.add_argument("--max-seconds", type=float, default=600, help="time bound per slice")
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
-    parser.add_argument("--apps", default="engine,baseline")
     args = parser.parse_args(argv)
     levels = [int(level) for level in args.levels.split(",")]
     workdir = tempfile.mkdtemp(prefix="bench-rush-")
-    failed = False
-    summary = []
-    for app in args.apps.split(","):
-        if args.database == "postgresql":
-            ensure_pg_database()
-            url = PG_BENCH
-        else:
-            url = f"sqlite:///{workdir}/{app}.sqlite3"
-        fresh_schema(url)
-        tokens = campaign_with_projects(url, args.partners * len(levels) + WARM_UP)
-        env = {"SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": new_secret(), "SURVEY_UPLOAD_DIR": f"{workdir}/uploads-{app}",
-               "SURVEY_ENV": "development", "SURVEY_LINK_RATE_LIMIT": "1000000 per minute"}
-        done_seeds = []
-        with gunicorn(APPS[app], env, workers=args.workers) as port:
-            # Warm every worker up (imports, first queries) outside the measures.
-            warm = run_level(port, tokens[-WARM_UP:], len(tokens) - WARM_UP, args.workers, args.max_seconds)
-            done_seeds.extend(warm[2])
-            for index, level in enumerate(levels):
-                offset = index * args.partners
-                before = cpu_seconds()
-                rate, timings, completed, elapsed = run_level(port, tokens[offset:offset + args.partners], offset, level,
-                                                              args.max_seconds)
-                after = cpu_seconds()
-                done_seeds.extend(completed)
-                server_ms, database_ms = (1000 * (after.get(key, 0) - before.get(key, 0)) / max(1, len(completed))
-                                          for key in (port.group, "postgres"))
-                print(f"\n{app}, concurrency {level}: {len(completed)} bilans in {elapsed:.1f} s = {rate:.2f} completed/s, "
-                      f"errors {len(timings.errors)}; CPU per bilan: gunicorn {server_ms:.0f} ms, PostgreSQL {database_ms:.0f} ms")
+    if args.database == "postgresql":
+        ensure_pg_database()
+        url = PG_BENCH
+    else:
+        url = f"sqlite:///{workdir}/rush.sqlite3"
+    fresh_schema(url)
+    per_app = args.partners * len(levels) + WARM_UP
+    tokens = campaign_with_projects(url, 2 * per_app)
+    env = {"SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": new_secret(), "SURVEY_UPLOAD_DIR": f"{workdir}/uploads",
+           "SURVEY_ENV": "development", "SURVEY_LINK_RATE_LIMIT": "1000000 per minute"}
+    failed, summary, done_seeds = False, [], {app: [] for app in APPS}
+    with ReceiptSink() as sink, \
+            gunicorn(APPS["engine"], {**env, "SURVEY_SMTP_PORT": str(sink.controller.port)}, workers=args.workers) as engine, \
+            gunicorn(APPS["baseline"], env, workers=args.workers) as baseline:
+        servers = {"engine": engine, "baseline": baseline}
+        first = {app: index * per_app for index, app in enumerate(APPS)}  # each app its own partners
+        for app, port in servers.items():  # warm every worker up (imports, first queries) outside the measures
+            offset = first[app] + per_app - WARM_UP
+            done_seeds[app].extend(run_level(port, tokens[offset:offset + WARM_UP], offset, args.workers,
+                                             args.max_seconds)[2])
+        for index, level in enumerate(levels):
+            measured = {app: {"timings": Timings(), "completed": [], "elapsed": 0.0, "cpu": 0.0} for app in APPS}
+            bounds = [round(args.partners * k / args.slices) for k in range(args.slices + 1)]
+            for slice_number, (low, high) in enumerate(zip(bounds, bounds[1:])):
+                # Alternate which app goes first, so that neither always follows the other.
+                for app in (APPS if slice_number % 2 == 0 else list(reversed(list(APPS)))):
+                    offset = first[app] + index * args.partners + low
+                    before = cpu_seconds()
+                    _rate, timings, completed, elapsed = run_level(servers[app], tokens[offset:offset + high - low],
+                                                                   offset, level, args.max_seconds)
+                    used = cpu_seconds()
+                    result = measured[app]
+                    result["timings"].merge(timings)
+                    result["completed"] += completed
+                    result["elapsed"] += elapsed
+                    result["cpu"] += used.get(servers[app].group, 0) - before.get(servers[app].group, 0)
+            for app, result in measured.items():
+                timings, completed = result["timings"], result["completed"]
+                done_seeds[app].extend(completed)
+                rate = len(completed) / result["elapsed"] if result["elapsed"] else 0.0
+                server_ms = 1000 * result["cpu"] / max(1, len(completed))
+                print(f"\n{app}, concurrency {level}: {len(completed)} bilans in {result['elapsed']:.1f} s = {rate:.2f} "
+                      f"completed/s, errors {len(timings.errors)}; server CPU {server_ms:.0f} ms per bilan")
                 for kind, values in sorted(timings.latencies.items()):
                     print(f"  {kind:18} n={len(values):5}  p50 {1000 * percentile(values, .5):6.1f} ms  "
                           f"p95 {1000 * percentile(values, .95):6.1f} ms  p99 {1000 * percentile(values, .99):6.1f} ms")
+                if timings.errors:
+                    print(f"  first errors: {timings.errors[:3]}")
                 worst = max((percentile(v, .99) for v in timings.latencies.values()), default=0.0)
                 summary.append((app, level, rate, len(timings.errors), worst, server_ms))
                 failed |= bool(timings.errors)
-        problems = check_database(url, done_seeds)
-        print(f"{app}: database check: {'OK, ' + str(len(done_seeds)) + ' transmitted with their answers' if not problems else problems[:5]}")
-        failed |= bool(problems)
-    print(f"\nDeadline rush on {machine()}, {args.database}, gunicorn {args.workers} workers")
+        received = sink.received
+    seeds = done_seeds["engine"] + done_seeds["baseline"]
+    problems = check_database(url, seeds, len(done_seeds["engine"]))
+    if received != len(done_seeds["engine"]):
+        problems.append(f"the SMTP server received {received} receipts, expected {len(done_seeds['engine'])}")
+    print(f"database check: {'OK, ' + str(len(seeds)) + ' transmitted with their answers, every engine receipt sent' if not problems else problems[:5]}")
+    failed |= bool(problems)
+    print(f"\nDeadline rush on {machine()}, {args.database}, gunicorn {args.workers} workers each, "
+          f"apps alternated in {args.slices} slices per level")
     for app, level, rate, errors, worst, server_ms in summary:
         print(f"  {app:8} c={level:2}  {rate:6.2f} completed/s  ({5000 / rate / 60 if rate else float('inf'):5.1f} min for 5,000)  "
               f"worst p99 {1000 * worst:6.1f} ms  errors {errors}  server CPU {server_ms:5.0f} ms per bilan")
+    rates = {(app, level): rate for app, level, rate, *_ in summary}
+    for level in levels:
+        if rates.get(("baseline", level)):
+            print(f"  ratio engine / baseline at c={level}: {rates[('engine', level)] / rates[('baseline', level)]:.2f}")
     return 1 if failed else 0
 
 

@@ -184,6 +184,7 @@ class Partner:
         self.get("/bilan/recapitulatif")
         response = self.client.post("/bilan/transmettre", data=self.hidden())
         self.html = response.get_data(as_text=True)
+        response.close()  # as a WSGI server does once the answer is sent: the receipt leaves then
         return response
 
 

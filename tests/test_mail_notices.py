@@ -59,6 +59,20 @@ def test_the_receipt_goes_to_every_contact_with_the_reference_and_the_answers(ap
     assert receipts == {(EmailKind.RECEIPT, response.receipt, EmailStatus.SENT)}
 
 
+def test_the_receipt_leaves_once_the_partner_has_the_answer(app, smtp, campaign, factory, partner_for, db):
+    _response_id, tokens = factory.project(campaign, contacts=("a@one.example",))
+    partner = partner_for(tokens[0])
+    for number, data in complete_clas_answers().items():
+        partner.save_page(number, data)
+    partner.get("/bilan/recapitulatif")
+    answer = partner.client.post("/bilan/transmettre", data=partner.hidden())
+    assert answer.status_code == 302 and smtp.messages == []
+    assert [log.status for log in logs(db)] == [EmailStatus.PENDING]
+    answer.close()  # what the WSGI server does once the answer is sent
+    assert [m["To"] for m in smtp.messages] == ["a@one.example"]
+    assert [log.status for log in logs(db)] == [EmailStatus.SENT]
+
+
 def test_the_receipts_are_committed_with_the_transmission_and_sent_even_if_the_worker_dies(
         app, smtp, campaign, factory, partner_for, db, clock):
     response_id, tokens = factory.project(campaign, contacts=("a@one.example", "b@one.example"))
