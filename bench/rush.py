@@ -174,6 +174,10 @@ def main(argv=None):
                 worst = max((percentile(v, .99) for v in timings.latencies.values()), default=0.0)
                 summary.append((app, level, rate, len(timings.errors), worst, server_ms))
                 failed |= bool(timings.errors)
+        # Receipts leave after each transmission's answer: give the last ones a moment.
+        deadline = time.monotonic() + 30
+        while sink.received < len(done_seeds["engine"]) and time.monotonic() < deadline:
+            time.sleep(0.1)
         received = sink.received
     seeds = done_seeds["engine"] + done_seeds["baseline"]
     problems = check_database(url, seeds, len(done_seeds["engine"]))

@@ -36,10 +36,6 @@ def init_app(app):
     engine = build_engine(app.config["DATABASE_URL"])
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
-    # Pages that only read: each statement on its own, no BEGIN and ROLLBACK
-    # round trips around them (PostgreSQL's READ COMMITTED gives every
-    # statement its own snapshot either way). The one write a GET makes (a
-    # link's last use) is a single UPDATE.
     app.extensions["db_read_sessionmaker"] = sessionmaker(
         bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
     app.teardown_appcontext(_close_session)
@@ -48,9 +44,23 @@ def init_app(app):
 def get_session() -> Session:
     """The session of the current request (or CLI command)."""
     if "db_session" not in g:
-        reading = has_request_context() and request.method in ("GET", "HEAD")
+        reading = has_request_context() and request.method in ("GET", "HEAD") and \
+            getattr(current_app.view_functions.get(request.endpoint), "reads_statement_by_statement", False)
         g.db_session = current_app.extensions["db_read_sessionmaker" if reading else "db_sessionmaker"]()
     return g.db_session
+
+
+def statement_by_statement(view):
+    """Mark a view whose GET only reads with a few short queries (at most one single-statement write).
+
+    Its queries run in autocommit: no BEGIN and ROLLBACK round trips around
+    them (PostgreSQL's READ COMMITTED gives every statement its own snapshot
+    either way). Not for views that stream with server-side cursors
+    (``yield_per``), which need a transaction. The partner's pages, the busiest
+    at the deadline, are marked.
+    """
+    view.reads_statement_by_statement = True
+    return view
 
 
 def _close_session(_exc):

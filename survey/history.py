@@ -17,6 +17,8 @@ def partner_annotations(db: Session, response: Response) -> tuple[dict[str, list
     """What the partner's pages flag, in one query: the Caf's answer changes by
     question code (follow-ups under their question), and the codes whose answer
     is still the one carried over from the previous year."""
+    if not response.annotated:
+        return {}, set()
     owner = response_definition(response).owner_of
     query = (select(ResponseEvent.kind, ResponseEvent.code, ResponseEvent.at, ResponseEvent.old_value,
                     ResponseEvent.new_value, ResponseEvent.reason)

@@ -4,7 +4,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from .. import clock, uploads
 from ..access import NoPartnerAccess, bind_browser, current_link
 from ..answers import find_problems, is_visible, stored_errors
-from ..db import get_session
+from ..db import get_session, statement_by_statement
 from ..errors import DomainError, IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
 from ..forms.builder import initial_data, page_form_class
 from ..history import display_value, partner_annotations
@@ -56,6 +56,7 @@ def _closed_message(response):
 
 
 @bp.get("/r/<path:token>")
+@statement_by_statement
 def open_personal_link(token):
     link_id = open_link(get_session(), token, clock.now())
     if link_id is None:
@@ -65,6 +66,7 @@ def open_personal_link(token):
 
 
 @bp.get("/bilan")
+@statement_by_statement
 def show_start():
     link, response, definition = _context()
     closed = _closed_message(response)
@@ -110,6 +112,7 @@ def posted_texts(page, formdata) -> list[tuple[str, str]]:
 
 
 @bp.route("/bilan/page/<int:number>", methods=["GET", "POST"])
+@statement_by_statement
 def edit_page(number):
     link, response, definition = _context()
     page = definition.page(number) or abort(404)
@@ -164,6 +167,7 @@ def _destination(definition, number):
 
 
 @bp.get("/bilan/recapitulatif")
+@statement_by_statement
 def show_summary():
     _link, response, definition = _context()
     return _render_summary(response, definition)
@@ -210,6 +214,7 @@ def _receipt_sender(app, response_id):
 
 
 @bp.get("/bilan/accuse-de-reception")
+@statement_by_statement
 def show_receipt():
     _link, response, definition = _context()
     if response.receipt is None or response.state.value not in ("submitted", "validated"):
@@ -218,6 +223,7 @@ def show_receipt():
 
 
 @bp.get("/bilan/document/<code>")
+@statement_by_statement
 def download_document(code):
     _link, response, definition = _context()
     question = definition.questions.get(code)

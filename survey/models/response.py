@@ -1,7 +1,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, Enum, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base
@@ -77,6 +77,10 @@ class Response(Base):
     # A later deadline granted to this project alone.
     extended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Whether the partner's pages have anything to flag (an answer changed by
+    # the Caf, one carried over from last year): when not, they skip reading
+    # the history altogether.
+    annotated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     campaign: Mapped[Campaign] = relationship(lazy="joined")
     project: Mapped[Project] = relationship(lazy="joined")

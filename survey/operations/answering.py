@@ -154,9 +154,12 @@ def save_page(db: Session, response: Response, page: Page, form, now: datetime, 
             _delete_files(upload_dir, stored)
             result.saved = False
             return result
+        after = snapshot(answers, invalid)
+        if not actor.is_partner and after != before:
+            response.annotated = True  # the partner will see the Caf's change beside the question
         response.record_edit(answers, invalid, now)
         db.flush()
-        record_changes(db, response, before, snapshot(answers, invalid), actor, now, reason)
+        record_changes(db, response, before, after, actor, now, reason)
         db.commit()
     except StaleDataError:
         db.rollback()

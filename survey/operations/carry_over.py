@@ -65,6 +65,7 @@ def carry_over(db: Session, response: Response, expected_version, now: datetime,
     answers, invalid = dict(response.answers), dict(response.invalid)
     answers.update(plan)
     prune_hidden(response_definition(response), answers, invalid)
+    response.annotated = True  # the partner will see which answers were carried over
     response.record_edit(answers, invalid, now)
     source = previous.campaign.title
     try:
