@@ -91,9 +91,11 @@ class Client:
     TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
     VERSION = re.compile(r'name="version" value="(\d+)"')
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, source: str | None = None):
+        """``source``: another loopback address (127.x.y.z) to come from, as a partner elsewhere would."""
         self.port = int(port)
-        self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        self.source = (source, 0) if source else None
+        self.connection = self._connect()
         self.cookies = {}
         self.html = ""
 
@@ -109,7 +111,7 @@ class Client:
                 break
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 self.connection.close()
-                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                self.connection = self._connect()
                 if attempt:
                     raise
         for header in response.headers.get_all("Set-Cookie") or []:
@@ -118,6 +120,9 @@ class Client:
         if response.headers.get_content_type() == "text/html":
             self.html = data.decode("utf-8", "replace")
         return response.status, data
+
+    def _connect(self):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=60, source_address=self.source)
 
     def get(self, path):
         return self.request("GET", path)
@@ -149,6 +154,11 @@ def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
                      f'Content-Type: application/octet-stream\r\n\r\n'.encode() + content + b"\r\n")
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def loopback_address(seed: int) -> str:
+    """A distinct loopback address per simulated partner (Linux routes all of 127.0.0.0/8 to lo)."""
+    return f"127.{1 + seed // 62500 % 250}.{1 + seed // 250 % 250}.{1 + seed % 250}"
 
 
 def question(code):

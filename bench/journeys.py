@@ -2,7 +2,7 @@
 import time
 from collections import defaultdict
 
-from .common import PDF, Client, clas_answers
+from .common import PDF, Client, clas_answers, loopback_address
 
 
 class Timings:
@@ -44,8 +44,12 @@ def save_page(client: Client, number: int, data: dict, timings: Timings, with_fi
 
 
 def complete_journey(port: int, token: str, seed: int, timings: Timings):
-    """Open the link, answer every page (file on the last), read the summary, transmit."""
-    client = Client(port)
+    """Open the link, answer every page (file on the last), read the summary, transmit.
+
+    Each partner comes from its own loopback address, so that the link's rate
+    limit (per address) applies as it would to partners in different places.
+    """
+    client = Client(port, loopback_address(seed))
     try:
         open_link(client, token, timings)
         for number, data in clas_answers(seed).items():
