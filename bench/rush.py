@@ -12,7 +12,9 @@ p50/p95/p99 latency per kind of request, errors and the servers' CPU per
 completed bilan, then checks the database and the receipts.
 """
 import argparse
+import multiprocessing
 import queue
+import socket
 import tempfile
 import threading
 import time
@@ -65,24 +67,53 @@ def run_level(port, tokens, offset, concurrency, max_seconds):
     return len(completed) / elapsed, timings, completed, elapsed
 
 
-class ReceiptSink:
-    """A real SMTP server on 127.0.0.1 (aiosmtpd) that counts the receipts the engine sends."""
+class _Counter:
+    """The aiosmtpd handler of the sink: counts what it accepts."""
 
-    def __init__(self):
-        from aiosmtpd.controller import Controller
-        self.received = 0
-        self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
+    def __init__(self, received):
+        self.received = received
 
     async def handle_DATA(self, server, session, envelope):
-        self.received += 1
+        with self.received.get_lock():
+            self.received.value += 1
         return "250 Message accepted for delivery"
 
+
+def _serve(port, received, stop):
+    from aiosmtpd.controller import Controller
+    controller = Controller(_Counter(received), hostname="127.0.0.1", port=port)
+    controller.start()
+    stop.wait()
+    controller.stop()
+
+
+class ReceiptSink:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd, in its own process like a mail relay) counting the receipts."""
+
+    def __init__(self):
+        self.port = free_port()
+        self._received = multiprocessing.Value("i", 0)
+        self._stop = multiprocessing.Event()
+        self._process = multiprocessing.Process(target=_serve, args=(self.port, self._received, self._stop), daemon=True)
+
+    @property
+    def received(self) -> int:
+        return self._received.value
+
     def __enter__(self):
-        self.controller.start()
-        return self
+        self._process.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the SMTP sink did not start")
 
     def __exit__(self, *exc):
-        self.controller.stop()
+        self._stop.set()
+        self._process.join(timeout=10)
 
 
 def check_database(url, expected_seeds, expected_receipts):
@@ -135,7 +166,7 @@ def main(argv=None):
            "SURVEY_ENV": "development"}  # the real rate limit on links: each partner has its own address
     failed, summary, done_seeds = False, [], {app: [] for app in APPS}
     with ReceiptSink() as sink, \
-            gunicorn(APPS["engine"], {**env, "SURVEY_SMTP_PORT": str(sink.controller.port)}, workers=args.workers) as engine, \
+            gunicorn(APPS["engine"], {**env, "SURVEY_SMTP_PORT": str(sink.port)}, workers=args.workers) as engine, \
             gunicorn(APPS["baseline"], env, workers=args.workers) as baseline:
         servers = {"engine": engine, "baseline": baseline}
         first = {app: index * per_app for index, app in enumerate(APPS)}  # each app its own partners

@@ -8,6 +8,7 @@ from . import db
 from .config import build_config
 from .definition import check_bundled_definitions
 from .questions.file import human_size
+from .outbox import Outbox
 from .ratelimit import GuessingGuard
 from .timefmt import format_date, format_datetime
 
@@ -37,6 +38,7 @@ def create_app(overrides=None) -> Flask:
     app.config.update(build_config(overrides))
     check_bundled_definitions()
     db.init_app(app)
+    app.extensions["outbox"] = Outbox(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     app.jinja_env.filters["datetime_fr"] = format_datetime

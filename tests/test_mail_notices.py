@@ -1,6 +1,10 @@
 """Emails after an action: the receipt, the correction notice, pending ones, and sending from the Caf pages."""
+import asyncio
 import html
+import time
 from datetime import datetime
+
+from aiosmtpd.controller import Controller
 
 from survey.models import EmailKind, EmailStatus, Response, Role
 from survey.operations import (
@@ -13,7 +17,7 @@ from survey.operations import (
     submit_response,
 )
 from tests.conftest import complete_clas_answers
-from tests.smtp import free_port
+from tests.smtp import Mailbox, SmtpServer, free_port
 from tests.mail_support import (
     UTC,
     CODE,
@@ -59,18 +63,33 @@ def test_the_receipt_goes_to_every_contact_with_the_reference_and_the_answers(ap
     assert receipts == {(EmailKind.RECEIPT, response.receipt, EmailStatus.SENT)}
 
 
-def test_the_receipt_leaves_once_the_partner_has_the_answer(app, smtp, campaign, factory, partner_for, db):
-    _response_id, tokens = factory.project(campaign, contacts=("a@one.example",))
-    partner = partner_for(tokens[0])
-    for number, data in complete_clas_answers().items():
-        partner.save_page(number, data)
-    partner.get("/bilan/recapitulatif")
-    answer = partner.client.post("/bilan/transmettre", data=partner.hidden())
-    assert answer.status_code == 302 and smtp.messages == []
-    assert [log.status for log in logs(db)] == [EmailStatus.PENDING]
-    answer.close()  # what the WSGI server does once the answer is sent
-    assert [m["To"] for m in smtp.messages] == ["a@one.example"]
-    assert [log.status for log in logs(db)] == [EmailStatus.SENT]
+class SlowMailbox(Mailbox):
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(2)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_the_answer_does_not_wait_for_the_receipts_smtp_exchange(app, campaign, factory, partner_for, db):
+    slow = SmtpServer()
+    slow.mailbox = SlowMailbox()
+    slow.controller = Controller(slow.mailbox, hostname="127.0.0.1", port=slow.port)
+    slow.start()
+    app.config["SMTP_PORT"] = slow.port
+    try:
+        _response_id, tokens = factory.project(campaign, contacts=("a@one.example",))
+        partner = partner_for(tokens[0])
+        for number, data in complete_clas_answers().items():
+            partner.save_page(number, data)
+        partner.get("/bilan/recapitulatif")
+        started = time.monotonic()
+        assert partner.client.post("/bilan/transmettre", data=partner.hidden()).status_code == 302
+        assert time.monotonic() - started < 1.5  # the SMTP server takes 2 s to accept the message
+        assert slow.messages == []
+        assert app.extensions["outbox"].drain(10)
+        assert [m["To"] for m in slow.messages] == ["a@one.example"]
+        assert [log.status for log in logs(db)] == [EmailStatus.SENT]
+    finally:
+        slow.stop()
 
 
 def test_the_receipts_are_committed_with_the_transmission_and_sent_even_if_the_worker_dies(

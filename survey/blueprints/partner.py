@@ -8,7 +8,6 @@ from ..db import get_session, statement_by_statement
 from ..errors import DomainError, IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
 from ..forms.builder import initial_data, page_form_class
 from ..history import display_value, partner_annotations
-from ..models import Response
 from ..operations import (
     Actor,
     carry_over,
@@ -17,7 +16,6 @@ from ..operations import (
     open_link,
     response_definition,
     save_page,
-    send_receipt,
     submit_response,
 )
 
@@ -196,21 +194,10 @@ def transmit():
     except (QuestionnaireClosed, IncompleteResponse, StaleVersion) as exc:
         get_session().refresh(response)
         return _render_summary(response, definition, 409, exc.message)
-    reply = redirect(url_for("partner.show_receipt"))
     # The receipt rows were committed with the transmission; the email leaves
-    # once the partner has their answer (the server closes the response), so
-    # the SMTP exchange never delays the page. Whatever is left unsent (a
-    # worker stopped in between) goes with ``send-pending-emails``.
-    reply.call_on_close(_receipt_sender(current_app._get_current_object(), response.id))
-    return reply
-
-
-def _receipt_sender(app, response_id):
-    def send():
-        with app.app_context():
-            db = get_session()
-            send_receipt(db, db.get(Response, response_id), clock.now())  # never raises: failures are logged
-    return send
+    # from the process's sending thread, so the SMTP exchange delays nobody.
+    current_app.extensions["outbox"].post(response.id)
+    return redirect(url_for("partner.show_receipt"))
 
 
 @bp.get("/bilan/accuse-de-reception")

@@ -1,0 +1,58 @@
+"""Receipts leave in the background: one thread per server process sends those the transmissions planned.
+
+A transmission commits its receipt rows (``pending``) with itself, then hands
+the response to this outbox and answers at once: neither the partner nor the
+other partners waiting for a worker wait for the SMTP exchange. A process
+that stops lets its thread finish (for a few seconds); what is still pending
+after a crash goes with ``send-pending-emails``.
+"""
+import atexit
+import logging
+import queue
+import threading
+import time
+
+logger = logging.getLogger(__name__)
+
+
+class Outbox:
+    def __init__(self, app):
+        self.app = app
+        self.queue: queue.Queue[int] = queue.Queue()
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def post(self, response_id: int):
+        """Send the receipt of ``response_id`` soon, from this process's sending thread."""
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                # Started on first use: in each server process, after the fork.
+                self.thread = threading.Thread(target=self._run, name="receipts", daemon=True)
+                self.thread.start()
+                atexit.register(self.drain, 10)
+        self.queue.put(response_id)
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until everything posted has been handled; False if ``timeout`` seconds were not enough."""
+        deadline = time.monotonic() + timeout
+        while self.queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def _run(self):
+        from . import clock
+        from .db import get_session
+        from .models import Response
+        from .operations import send_receipt
+        while True:
+            response_id = self.queue.get()
+            try:
+                with self.app.app_context():
+                    db = get_session()
+                    send_receipt(db, db.get(Response, response_id), clock.now())  # records its own failures
+            except Exception:  # noqa: BLE001 - the thread must outlive any one receipt
+                logger.exception("receipt of response %s not sent; it stays pending", response_id)
+            finally:
+                self.queue.task_done()
