@@ -91,6 +91,17 @@ def test_a_caf_invites_only_its_own_projects(app, smtp, campaign, factory):
     assert unknown.exit_code == 1 and "Aucune Caf n'a le numéro 999" in unknown.output
 
 
+def test_invitations_are_refused_once_the_campaign_has_closed(app, smtp, campaign, factory, clock, db):
+    factory.project(campaign, contacts=("a@one.example",))
+    clock.now = datetime(2024, 7, 15, 21, 59, 59, tzinfo=UTC)  # the last second: still sent
+    assert cli(app, "send-invitations", CODE, "--dry-run").exit_code == 0
+    clock.now = datetime(2024, 7, 15, 22, 0, 0, tzinfo=UTC)
+    refused = cli(app, "send-invitations", CODE)
+    assert refused.exit_code == 1
+    assert "est close depuis le lundi 15 juillet 2024 à 23 h 59, heure de Paris" in refused.output
+    assert smtp.messages == [] and logs(db) == []
+
+
 def test_a_rerun_sends_nothing_twice_and_only_what_is_new(app, smtp, campaign, factory, db):
     response_id, _ = factory.project(campaign, contacts=("a@one.example", "b@one.example"))
     assert cli(app, "send-invitations", CODE).exit_code == 0

@@ -200,7 +200,7 @@ def test_transmitting_sends_the_receipt_and_a_correction_request_notifies(app, s
     assert "Précisez la salle." in text_of(notice)
 
 
-def test_a_caf_sends_from_its_pages_only_to_its_own_projects(app, smtp, factory, caf_user, db):
+def test_a_caf_sends_from_its_pages_only_to_its_own_projects(app, smtp, factory, caf_user, db, clock):
     campaign = factory.campaign()
     factory.project(campaign, contacts=("savoie@asso.example",))
     factory.project(campaign, contacts=("haute-savoie@asso.example",), caf_number="741", caf_name="Caf de la Haute-Savoie")
@@ -217,6 +217,11 @@ def test_a_caf_sends_from_its_pages_only_to_its_own_projects(app, smtp, factory,
     assert "0 message(s) envoyé(s)" in html.unescape(again.get_data(as_text=True)) and len(smtp.messages) == 1
     bad = reviewer.post(url, {"kind": "relance", "days_before": "-3", "mode": "apercu"}, from_page=url)
     assert bad.status_code == 400 and "nombre de jours" in html.unescape(bad.get_data(as_text=True))
+    clock.now = datetime(2024, 7, 16, 8, 0, tzinfo=UTC)  # the campaign has closed
+    late = reviewer.post(url, {"kind": "invitation", "mode": "envoyer"}, from_page=url)
+    assert late.status_code == 400 and "les invitations ne partent plus" in html.unescape(late.get_data(as_text=True))
+    assert len(smtp.messages) == 1
+    clock.now = datetime(2024, 7, 1, 8, 0, tzinfo=UTC)
     admin = caf_user("admin", None)
     everyone = admin.post(url, {"kind": "relance", "days_before": "7", "mode": "apercu"}, from_page=url)
     assert "2 message(s) partiraient" in html.unescape(everyone.get_data(as_text=True))

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ..errors import DomainError
 from ..models import Caf, Campaign, Contact, CorrectionRequest, EmailKind, EmailLog, EmailStatus, Response
 from ..models.types import utcnow
-from ..timefmt import local
+from ..timefmt import format_datetime, local
 from .mailing import (
     NATIONAL_TIMEZONE,
     Round,
@@ -37,8 +37,14 @@ def send_invitations(db: Session, campaign: Campaign, now: datetime, caf_number:
     """Invite every contact of the campaign's projects (one Caf's with ``caf_number``), once each.
 
     Each invitation carries a fresh personal link; links sent before stay valid.
+    Refused once the campaign has closed: nobody could answer any more.
     """
     _check_caf(db, caf_number)
+    if now > campaign.closes_at:
+        raise DomainError(
+            f"La campagne {campaign.code} est close depuis le {format_datetime(campaign.closes_at, NATIONAL_TIMEZONE)} : "
+            "les invitations ne partent plus (un projet dont le délai a été prolongé garde le lien qu'il a reçu)."
+        )
     return send_round(db, invitation_round(campaign, caf_number), now, **options)
 
 
