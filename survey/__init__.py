@@ -3,6 +3,7 @@ from flask import Flask, render_template, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import db
 from .config import build_config
@@ -37,6 +38,8 @@ def create_app(overrides=None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(build_config(overrides))
     check_bundled_definitions()
+    if app.config["PROXIES"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXIES"], x_proto=app.config["PROXIES"])
     db.init_app(app)
     app.extensions["outbox"] = Outbox(app)
     csrf.init_app(app)

@@ -33,6 +33,19 @@ def bind_browser(link_id: int):
     browser_session.clear()
     browser_session.permanent = True
     browser_session["link_id"] = link_id
+    browser_session["day"] = _today()
+
+
+def _today() -> str:
+    from .clock import now
+    return now().date().isoformat()
+
+
+def _keep_alive():
+    """Send the session cookie again once a day of use, so it lasts from the last day, not the first."""
+    today = _today()
+    if browser_session.get("day") != today:
+        browser_session["day"] = today
 
 
 def current_link() -> AccessLink:
@@ -41,6 +54,7 @@ def current_link() -> AccessLink:
     link = get_session().get(AccessLink, link_id) if isinstance(link_id, int) else None
     if link is None or link.is_revoked:
         raise NoPartnerAccess()
+    _keep_alive()
     return link
 
 

@@ -46,9 +46,9 @@ def build_config(overrides=None):
         # long as the session, and the session a whole campaign.
         "WTF_CSRF_TIME_LIMIT": None,
         "PERMANENT_SESSION_LIFETIME": timedelta(days=int(_env("SESSION_DAYS", 45))),
-        # The cookie is signed and sent again only when the session changes
-        # (opening a link, a message shown), not on every page: a partner's
-        # session lasts 45 days from then; reopening the link starts another.
+        # The cookie is signed and sent again when the session changes, not on
+        # every page; a partner's pages change it once a day of use
+        # (access._keep_alive), so it lasts 45 days from the last day of use.
         "SESSION_REFRESH_EACH_REQUEST": False,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -57,6 +57,9 @@ def build_config(overrides=None):
         # Rate limits: in memory by default, shared between processes with
         # SURVEY_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0.
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        # How many reverse proxies in front set X-Forwarded-For/-Proto: the
+        # client's address (rate limits) is read from them. 0 trusts none.
+        "PROXIES": int(_env("PROXIES", 0)),
         "LINK_RATE_LIMIT": _env("LINK_RATE_LIMIT", "30 per minute"),
         "SIGN_IN_RATE_LIMIT": _env("SIGN_IN_RATE_LIMIT", "30 per minute"),
         "SMTP_HOST": _env("SMTP_HOST", "127.0.0.1"),

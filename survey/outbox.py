@@ -3,8 +3,9 @@
 A transmission commits its receipt rows (``pending``) with itself, then hands
 the response to this outbox and answers at once: neither the partner nor the
 other partners waiting for a worker wait for the SMTP exchange. A process
-that stops lets its thread finish (for a few seconds); what is still pending
-after a crash goes with ``send-pending-emails``.
+that stops lets its thread finish the receipt it is sending, and leaves the
+ones not started ``pending``; those, and anything a crash left, go with
+``send-pending-emails`` (run it from cron).
 """
 import atexit
 import logging
@@ -21,6 +22,7 @@ class Outbox:
         self.queue: queue.Queue[int] = queue.Queue()
         self.thread: threading.Thread | None = None
         self.lock = threading.Lock()
+        self.stopping = threading.Event()
 
     def post(self, response_id: int):
         """Send the receipt of ``response_id`` soon, from this process's sending thread."""
@@ -29,8 +31,13 @@ class Outbox:
                 # Started on first use: in each server process, after the fork.
                 self.thread = threading.Thread(target=self._run, name="receipts", daemon=True)
                 self.thread.start()
-                atexit.register(self.drain, 10)
+                atexit.register(self.stop)
         self.queue.put(response_id)
+
+    def stop(self, timeout: float = 25):
+        """At exit: send nothing new, let the receipt being sent finish (gunicorn kills at 30 s)."""
+        self.stopping.set()
+        self.drain(timeout)
 
     def drain(self, timeout: float) -> bool:
         """Wait until everything posted has been handled; False if ``timeout`` seconds were not enough."""
@@ -48,6 +55,9 @@ class Outbox:
         from .operations import send_receipt
         while True:
             response_id = self.queue.get()
+            if self.stopping.is_set():  # left pending: send-pending-emails sends it
+                self.queue.task_done()
+                continue
             try:
                 with self.app.app_context():
                     db = get_session()

@@ -19,7 +19,8 @@ def test_the_profiler_runs_a_journey_in_its_own_process():
     import subprocess
     import sys
     # Its own process: it configures the application through the environment.
+    from bench.common import ROOT
     result = subprocess.run([sys.executable, "-m", "bench.profile", "--partners", "1", "--database", "sqlite", "--no-profile"],
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert "1 journeys, per journey" in result.stdout and "POST transmit" in result.stdout

@@ -178,10 +178,39 @@ def test_personal_links_and_sign_in_are_rate_limited(app, storage, request):
 
 
 def test_an_unreachable_rate_limit_store_lets_requests_through(app, caplog):
-    # Nothing listens on port 1: the guard logs the failure instead of closing the doors.
+    # Nothing listens on port 1: the guard logs the failure (once) instead of closing the doors.
     guarded = create_app({"ENV": "testing", "SECRET_KEY": "s", "DATABASE_URL": app.config["DATABASE_URL"],
                           "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0", "LINK_RATE_LIMIT": "1 per minute"})
     client = guarded.test_client()
     codes = [client.get(f"/r/{'x' * 30}{n}").status_code for n in range(3)]
+    guarded.extensions["db_engine"].dispose()
     assert codes == [404, 404, 404]
-    assert "rate-limit store unavailable" in caplog.text
+    assert caplog.text.count("rate-limit store unavailable") == 1
+
+
+def limited_app(app, **settings):
+    return create_app({"ENV": "testing", "SECRET_KEY": "s", "DATABASE_URL": app.config["DATABASE_URL"], **settings})
+
+
+def test_every_limit_of_a_setting_counts(app):
+    limited = limited_app(app, LINK_RATE_LIMIT="100 per minute; 2 per hour")
+    client = limited.test_client()
+    codes = [client.get(f"/r/{'x' * 30}{n}").status_code for n in range(3)]
+    limited.extensions["db_engine"].dispose()
+    assert codes == [404, 404, 429]  # the hourly limit, though the first one is far
+
+
+def test_behind_a_declared_proxy_each_client_has_its_own_limit_and_nobody_can_forge_one(app):
+    proxied = limited_app(app, LINK_RATE_LIMIT="2 per minute", PROXIES=1)
+    client = proxied.test_client()
+
+    def open_from(address, n):
+        return client.get(f"/r/{'x' * 30}{n}", headers={"X-Forwarded-For": address}).status_code
+    assert [open_from("203.0.113.1", n) for n in range(3)] == [404, 404, 429]
+    assert open_from("203.0.113.2", 9) == 404  # another partner behind the same proxy
+    proxied.extensions["db_engine"].dispose()
+    # Without a declared proxy the header is the client's word: ignored.
+    direct = limited_app(app, LINK_RATE_LIMIT="2 per minute").test_client()
+    codes = [direct.get(f"/r/{'y' * 30}{n}", headers={"X-Forwarded-For": f"198.51.100.{n}"}).status_code
+             for n in range(3)]
+    assert codes == [404, 404, 429]

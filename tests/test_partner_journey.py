@@ -42,6 +42,18 @@ def test_personal_link_binds_the_session_and_hides_the_token(factory, partner_fo
     assert opened.headers["Referrer-Policy"] == "no-referrer"
 
 
+def test_the_session_cookie_is_sent_again_once_a_day_of_use_not_on_every_page(factory, app, clock):
+    _, (token,) = factory.project(factory.campaign())
+    client = app.test_client()
+    assert "Expires=" in client.get(f"/r/{token}").headers["Set-Cookie"]
+    client.get("/bilan/page/1")  # the first form puts its CSRF token in the session
+    assert "Set-Cookie" not in client.get("/bilan/page/2").headers  # the same day: nothing to re-sign
+    clock.now += timedelta(days=30)
+    renewed = client.get("/bilan/page/1")
+    assert renewed.status_code == 200 and "Expires=" in renewed.headers["Set-Cookie"]  # 45 days from today
+    assert "Set-Cookie" not in client.get("/bilan/page/3").headers
+
+
 def test_only_the_hash_of_a_token_is_stored(factory, db):
     factory.project(factory.campaign())
     _, (token,) = factory.project(factory.campaign())
