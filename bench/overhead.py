@@ -13,7 +13,7 @@ from itertools import cycle
 
 from .common import Client, clas_answers, gunicorn, machine, new_secret
 from .journeys import Timings, open_link, save_page, view_page
-from .prepare import PG_BENCH, campaign_with_projects, ensure_pg_database, fresh_schema
+from .prepare import campaign_with_projects, empty_database
 
 APPS = {"engine": "wsgi:app", "baseline": "bench.baseline.app:app"}
 
@@ -69,12 +69,7 @@ def main(argv=None):
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="postgresql")
     args = parser.parse_args(argv)
     workdir = tempfile.mkdtemp(prefix="bench-overhead-")
-    if args.database == "postgresql":
-        ensure_pg_database()
-        url = PG_BENCH
-    else:
-        url = f"sqlite:///{workdir}/bench.sqlite3"
-    fresh_schema(url)
+    url = empty_database(args.database, workdir)
     tokens = campaign_with_projects(url, 4 * args.threads * args.rounds)
     env = {"SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": new_secret(), "SURVEY_UPLOAD_DIR": f"{workdir}/uploads",
            "SURVEY_ENV": "development", "SURVEY_LINK_RATE_LIMIT": "1000000 per minute"}

@@ -24,6 +24,17 @@ def ensure_pg_database(name="clas_bench"):
         subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
 
 
+def empty_database(database: str, workdir: str) -> str:
+    """The URL of an empty, migrated benchmark database: ``clas_bench`` on PostgreSQL, or a SQLite file in ``workdir``."""
+    if database == "postgresql":
+        ensure_pg_database()
+        url = PG_BENCH
+    else:
+        url = f"sqlite:///{workdir}/bench.sqlite3"
+    fresh_schema(url)
+    return url
+
+
 def fresh_schema(url: str):
     """Drop everything and rebuild the schema with the migrations."""
     engine = build_engine(url)

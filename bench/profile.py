@@ -18,7 +18,7 @@ import time
 from collections import defaultdict
 
 from .common import PDF, clas_answers, new_secret
-from .prepare import PG_BENCH, campaign_with_projects, ensure_pg_database, fresh_schema
+from .prepare import campaign_with_projects, empty_database
 
 TOKEN = re.compile(rb'name="csrf_token" value="([^"]+)"')
 VERSION = re.compile(rb'name="version" value="(\d+)"')
@@ -65,12 +65,7 @@ def main(argv=None):
     parser.add_argument("--kind", help='profile only this kind of request, e.g. "POST transmit"')
     args = parser.parse_args(argv)
     workdir = tempfile.mkdtemp(prefix="bench-profile-")
-    if args.database == "postgresql":
-        ensure_pg_database()
-        url = PG_BENCH
-    else:
-        url = f"sqlite:///{workdir}/profile.sqlite3"
-    fresh_schema(url)
+    url = empty_database(args.database, workdir)
     tokens = campaign_with_projects(url, args.partners + 2)
     os.environ.update({"SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": new_secret(), "SURVEY_ENV": "development",
                        "SURVEY_UPLOAD_DIR": f"{workdir}/uploads", "SURVEY_LINK_RATE_LIMIT": "1000000 per minute"})

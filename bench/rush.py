@@ -26,7 +26,7 @@ from survey.models import EmailKind, EmailLog, EmailStatus, Response, ResponseSt
 
 from .common import clas_answers, cpu_seconds, free_port, gunicorn, machine, new_secret, percentile
 from .journeys import Timings, complete_journey
-from .prepare import PG_BENCH, campaign_with_projects, ensure_pg_database, fresh_schema
+from .prepare import campaign_with_projects, empty_database
 
 APPS = {"engine": "wsgi:app", "baseline": "bench.baseline.app:app"}
 WARM_UP = 8
@@ -154,12 +154,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     levels = [int(level) for level in args.levels.split(",")]
     workdir = tempfile.mkdtemp(prefix="bench-rush-")
-    if args.database == "postgresql":
-        ensure_pg_database()
-        url = PG_BENCH
-    else:
-        url = f"sqlite:///{workdir}/rush.sqlite3"
-    fresh_schema(url)
+    url = empty_database(args.database, workdir)
     per_app = args.partners * len(levels) + WARM_UP
     tokens = campaign_with_projects(url, 2 * per_app)
     env = {"SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": new_secret(), "SURVEY_UPLOAD_DIR": f"{workdir}/uploads",

@@ -4,6 +4,8 @@ import re
 import secrets
 
 from flask import session as browser_session
+
+from . import clock
 from .db import get_session
 from .models import AccessLink
 
@@ -37,8 +39,7 @@ def bind_browser(link_id: int):
 
 
 def _today() -> str:
-    from .clock import now
-    return now().date().isoformat()
+    return clock.now().date().isoformat()
 
 
 def _keep_alive():

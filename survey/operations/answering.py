@@ -198,8 +198,8 @@ def _delete_files(upload_dir, keys):
         uploads.delete_stored(upload_dir, key)
 
 
-def flush_then_commit(db: Session, *events: ResponseEvent):
-    """Write the response's guarded UPDATE first, then its history lines, then commit.
+def flush_then_commit(db: Session, *events: ResponseEvent, also=None):
+    """Write the response's guarded UPDATE first, then its history lines (and ``also(db)``), then commit.
 
     Taking the response row's lock before inserting rows that reference it
     keeps two simultaneous writers from deadlocking on PostgreSQL: the second
@@ -207,6 +207,8 @@ def flush_then_commit(db: Session, *events: ResponseEvent):
     """
     db.flush()
     db.add_all(events)
+    if also is not None:
+        also(db)
     db.commit()
 
 
@@ -232,10 +234,8 @@ def submit_response(db: Session, response: Response, expected_version: int | Non
         raise IncompleteResponse("Le bilan ne peut pas encore être transmis : des réponses manquent ou sont à corriger.", problems)
     response.mark_submitted(now, new_receipt())
     try:
-        db.flush()  # the guarded UPDATE first, as in flush_then_commit
-        db.add(actor.event(response, EventKind.SUBMITTED, now, new_value=response.receipt))
-        plan_receipt(db, response, now)
-        db.commit()
+        flush_then_commit(db, actor.event(response, EventKind.SUBMITTED, now, new_value=response.receipt),
+                          also=lambda db: plan_receipt(db, response, now))
     except StaleDataError:
         db.rollback()
         db.refresh(response)
