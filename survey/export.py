@@ -11,12 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import uploads
+from . import uploads, xlsx
 from .definition import Definition, campaign_definition
 from .models import Caf, Campaign, Project, Response
 
@@ -145,33 +143,18 @@ def codebook_lines(definition: Definition, separator=";"):
         first = False
 
 
-def _text_cell(sheet, value):
-    """Plain values go as they are (empty ones are left out); a text starting with "=" is
-    forced to text, never a formula."""
-    if value == "":
-        return None
-    if value.__class__ is str and value[:1] == "=":
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.data_type = "s"
-        return cell
-    return value
-
-
 def write_xlsx(target, db: Session, campaign: Campaign, caf_id: int | None, options: ExportOptions):
-    """The same content as the CSV, plus the codebook sheet, in write-only mode."""
+    """The same content as the CSV (texts stay texts, never formulas), plus the codebook sheet, streamed."""
     definition = campaign_definition(campaign)
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("Réponses")
     heads = columns(definition)
-    sheet.append([code for code, _ in heads])
-    if options.wording_row:
-        sheet.append([_text_cell(sheet, label) for _, label in heads])
-    for row in iter_rows(db, campaign, caf_id, options.labels):
-        sheet.append([_text_cell(sheet, cell) for cell in row])
-    codebook = book.create_sheet("Dictionnaire")
-    for row in codebook_rows(definition):
-        codebook.append([_text_cell(codebook, cell) for cell in row])
-    book.save(target)
+
+    def answers():
+        yield [code for code, _ in heads]
+        if options.wording_row:
+            yield [label for _, label in heads]
+        yield from iter_rows(db, campaign, caf_id, options.labels)
+
+    xlsx.write_workbook(target, [("Réponses", answers()), ("Dictionnaire", codebook_rows(definition))])
 
 
 def write_attachments_zip(target, db: Session, campaign: Campaign, caf_id: int | None, upload_dir: str) -> int:

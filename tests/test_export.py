@@ -8,6 +8,7 @@ import pytest
 
 from survey.export import neutralise
 from tests.conftest import complete_clas_answers
+from tests.spreadsheet import calc_sheets
 
 PDF = b"%PDF-1.4 bilan"
 
@@ -113,6 +114,18 @@ def test_the_xlsx_holds_the_same_content_and_a_codebook(campaign_with_answers, c
     assert entries["statut_structure"][5] == "associatif = Associatif | public = Public | autre = Autre"
     assert entries["situations_enfants.langue_parents"][1] == "situations_enfants"
     assert set(entries) == set(csv_rows[0])
+
+
+def test_libreoffice_calc_reads_the_xlsx_export_as_openpyxl_does(campaign_with_answers, caf_user, tmp_path):
+    admin = caf_user("admin")
+    data = admin.get(f"/caf/campagnes/{campaign_with_answers}/export.xlsx?libelles=1").data
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    by_openpyxl = {name: [["" if value is None else str(value) for value in row]
+                          for row in book[name].iter_rows(values_only=True)] for name in book.sheetnames}
+    by_calc = calc_sheets(data, tmp_path)
+    assert by_calc == by_openpyxl
+    assert len(by_calc["Réponses"]) == 2 + 4, "two header rows (codes, wording) and the four projects"
+    assert any(cell.startswith("=HYPERLINK") for cell in sum(by_calc["Réponses"], [])), "kept as text, not run"
 
 
 def test_the_codebook_csv_lists_every_column(campaign_with_answers, caf_user):

@@ -1,0 +1,124 @@
+"""A streaming XLSX writer: rows go straight into the compressed archive.
+
+Just what the exports need: several sheets of plain values, texts as inline
+strings (so nothing is ever a formula), numbers as numbers, no styling. Memory
+does not grow with the number of rows. We write the sheet XML ourselves
+because openpyxl's write-only cell writer cost about 13 µs a cell, six times
+the whole raw dump of the same rows (``bench/RESULTS.md``); openpyxl still
+reads every export back in the tests.
+"""
+import math
+import re
+import zipfile
+from collections.abc import Iterable
+
+EXCEL_MAX_TEXT = 32_767
+CUT_MARK = " […] (texte coupé : Excel limite une cellule à 32 767 caractères, l'export CSV le donne en entier)"
+# What XML 1.0 cannot carry (control characters but tab and line breaks, lone surrogates, U+FFFE/FFFF).
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PACKAGE_RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relationships"
+CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+HEADER = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+
+STYLES = (HEADER + f'<styleSheet xmlns="{MAIN}">'
+          '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+          '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+          '<fill><patternFill patternType="gray125"/></fill></fills>'
+          '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+          '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+          '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
+          '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+          '</styleSheet>')
+
+
+def write_workbook(target, sheets: list[tuple[str, Iterable[Iterable]]]):
+    """Write ``sheets``, (name, rows) pairs, as an XLSX file into ``target`` (a binary file).
+
+    A cell is a ``str`` (always text, even "=1+1"), an ``int`` or ``float`` (a
+    number), or ``None`` / ``""`` (left empty). Rows are read once, in order.
+    """
+    names = [name for name, _ in sheets]
+    for name in names:
+        if not 0 < len(name) <= 31 or SHEET_NAME_FORBIDDEN.search(name):
+            raise ValueError(f"nom de feuille impossible dans Excel : {name!r}")
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for part, content in _package_parts(names):
+            archive.writestr(part, content)
+        for number, (_, rows) in enumerate(sheets, 1):
+            with archive.open(f"xl/worksheets/sheet{number}.xml", "w") as part:
+                _write_sheet(part, rows)
+
+
+def _package_parts(names: list[str]):
+    count = len(names)
+    yield "[Content_Types].xml", (
+        HEADER + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{CONTENT_TYPE}.sheet.main+xml"/>'
+        f'<Override PartName="/xl/styles.xml" ContentType="{CONTENT_TYPE}.styles+xml"/>'
+        + "".join(f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="{CONTENT_TYPE}.worksheet+xml"/>'
+                  for n in range(1, count + 1))
+        + "</Types>")
+    yield "_rels/.rels", (
+        HEADER + f'<Relationships xmlns="{PACKAGE_RELATIONSHIPS}">'
+        f'<Relationship Id="rId1" Type="{RELATIONSHIPS}/officeDocument" Target="xl/workbook.xml"/>'
+        "</Relationships>")
+    yield "xl/workbook.xml", (
+        HEADER + f'<workbook xmlns="{MAIN}" xmlns:r="{RELATIONSHIPS}"><sheets>'
+        + "".join(f'<sheet name="{_escape(name)}" sheetId="{n}" r:id="rId{n}"/>' for n, name in enumerate(names, 1))
+        + "</sheets></workbook>")
+    yield "xl/_rels/workbook.xml.rels", (
+        HEADER + f'<Relationships xmlns="{PACKAGE_RELATIONSHIPS}">'
+        + "".join(f'<Relationship Id="rId{n}" Type="{RELATIONSHIPS}/worksheet" Target="worksheets/sheet{n}.xml"/>'
+                  for n in range(1, count + 1))
+        + f'<Relationship Id="rId{count + 1}" Type="{RELATIONSHIPS}/styles" Target="styles.xml"/>'
+        "</Relationships>")
+    yield "xl/styles.xml", STYLES
+
+
+def _write_sheet(part, rows: Iterable[Iterable]):
+    part.write(f'{HEADER}<worksheet xmlns="{MAIN}"><sheetData>'.encode())
+    letters: list[str] = []
+    for number, row in enumerate(rows, 1):
+        cells = [f'<row r="{number}">']
+        for column, value in enumerate(row):
+            if value is None or value == "":
+                continue
+            if column >= len(letters):
+                letters.extend(column_letter(n) for n in range(len(letters), column + 1))
+            cells.append(_cell(f"{letters[column]}{number}", value))
+        cells.append("</row>")
+        part.write("".join(cells).encode())
+    part.write(b"</sheetData></worksheet>")
+
+
+def _cell(reference: str, value) -> str:
+    if value.__class__ is not str:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            value = str(value)
+        else:
+            number = int(value) if isinstance(value, int) else float(value)
+            return f'<c r="{reference}"><v>{number!r}</v></c>'
+    if len(value) > EXCEL_MAX_TEXT:
+        value = value[:EXCEL_MAX_TEXT - len(CUT_MARK)] + CUT_MARK
+    space = ' xml:space="preserve"' if value[:1].isspace() or value[-1:].isspace() else ""
+    return f'<c r="{reference}" t="inlineStr"><is><t{space}>{_escape(value)}</t></is></c>'
+
+
+def _escape(text: str) -> str:
+    return NOT_XML.sub("", text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def column_letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
