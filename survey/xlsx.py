@@ -9,6 +9,7 @@ reads every export back in the tests.
 """
 import math
 import re
+import time
 import zipfile
 from collections.abc import Iterable
 
@@ -49,7 +50,9 @@ def write_workbook(target, sheets: list[tuple[str, Iterable[Iterable]]]):
         for part, content in _package_parts(names):
             archive.writestr(part, content)
         for number, (_, rows) in enumerate(sheets, 1):
-            with archive.open(f"xl/worksheets/sheet{number}.xml", "w") as part:
+            entry = zipfile.ZipInfo(f"xl/worksheets/sheet{number}.xml", date_time=time.localtime()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(entry, "w") as part:
                 _write_sheet(part, rows)
 
 

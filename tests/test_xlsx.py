@@ -1,5 +1,6 @@
 """The streaming XLSX writer, read back by openpyxl and by LibreOffice Calc."""
 import io
+import zipfile
 
 import openpyxl
 import pytest
@@ -72,3 +73,11 @@ def test_libreoffice_calc_reads_what_was_written(tmp_path):
     expected = [["" if value is None else str(value) for value in row] for row in READ]
     assert sheets["Réponses"] == expected
     assert sheets["Dictionnaire"] == CODEBOOK
+
+
+def test_the_sheets_are_compressed_and_dated():
+    with zipfile.ZipFile(io.BytesIO(written([("Réponses", [["même texte"]] * 2000)]))) as archive:
+        sheet = archive.getinfo("xl/worksheets/sheet1.xml")
+        assert sheet.compress_type == zipfile.ZIP_DEFLATED and sheet.compress_size < sheet.file_size / 10
+        assert sheet.date_time[0] >= 2024
+        assert archive.testzip() is None
