@@ -13,11 +13,21 @@ import time
 import zipfile
 from collections.abc import Iterable
 
-EXCEL_MAX_TEXT = 32_767
+EXCEL_MAX_TEXT = 32_767  # counted in UTF-16 units, as Excel does: an emoji counts twice
 CUT_MARK = " […] (texte coupé : Excel limite une cellule à 32 767 caractères, l'export CSV le donne en entier)"
+# Past this, a sheet part would need ZIP64 extensions, which Excel reads only in its own strict
+# flavour (kept 1 MiB below zipfile's limit, so that the archive still closes cleanly).
+SHEET_MAX_BYTES = zipfile.ZIP64_LIMIT - 2**20
 # What XML 1.0 cannot carry (control characters but tab and line breaks, lone surrogates, U+FFFE/FFFF).
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Excel reads "_x0041_" in a text as "A": such a sequence is written with its "_" escaped.
+EXCEL_ESCAPE = re.compile("_(?=x[0-9A-Fa-f]{4}_)")
 SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+class TooLargeForExcel(Exception):
+    """The rows would make a sheet bigger than an XLSX file can hold for Excel."""
+
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -36,16 +46,18 @@ STYLES = (HEADER + f'<styleSheet xmlns="{MAIN}">'
           '</styleSheet>')
 
 
-def write_workbook(target, sheets: list[tuple[str, Iterable[Iterable]]]):
+def write_workbook(target, sheets: Iterable[tuple[str, Iterable[Iterable]]]):
     """Write ``sheets``, (name, rows) pairs, as an XLSX file into ``target`` (a binary file).
 
     A cell is a ``str`` (always text, even "=1+1"), an ``int`` or ``float`` (a
-    number), or ``None`` / ``""`` (left empty). Rows are read once, in order.
+    number), a ``bool``, or ``None`` / ``""`` (left empty). Rows are read once,
+    in order. Raises :class:`TooLargeForExcel` past ``SHEET_MAX_BYTES`` of XML
+    in one sheet, and ``ValueError`` for sheet names Excel refuses (before
+    writing anything).
     """
+    sheets = list(sheets)
     names = [name for name, _ in sheets]
-    for name in names:
-        if not 0 < len(name) <= 31 or SHEET_NAME_FORBIDDEN.search(name):
-            raise ValueError(f"nom de feuille impossible dans Excel : {name!r}")
+    _check_sheet_names(names)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for part, content in _package_parts(names):
             archive.writestr(part, content)
@@ -54,6 +66,17 @@ def write_workbook(target, sheets: list[tuple[str, Iterable[Iterable]]]):
             entry.compress_type = zipfile.ZIP_DEFLATED
             with archive.open(entry, "w") as part:
                 _write_sheet(part, rows)
+
+
+def _check_sheet_names(names: list[str]):
+    if not names:
+        raise ValueError("un classeur Excel a au moins une feuille")
+    for name in names:
+        if (not 0 < len(name) <= 31 or SHEET_NAME_FORBIDDEN.search(name) or name[0] == "'" or name[-1] == "'"
+                or name.lower() == "history"):
+            raise ValueError(f"nom de feuille impossible dans Excel : {name!r}")
+    if len({name.lower() for name in names}) < len(names):
+        raise ValueError(f"deux feuilles ont le même nom : {names}")
 
 
 def _package_parts(names: list[str]):
@@ -73,7 +96,7 @@ def _package_parts(names: list[str]):
         "</Relationships>")
     yield "xl/workbook.xml", (
         HEADER + f'<workbook xmlns="{MAIN}" xmlns:r="{RELATIONSHIPS}"><sheets>'
-        + "".join(f'<sheet name="{_escape(name)}" sheetId="{n}" r:id="rId{n}"/>' for n, name in enumerate(names, 1))
+        + "".join(f'<sheet name="{_escape(NOT_XML.sub("", name))}" sheetId="{n}" r:id="rId{n}"/>' for n, name in enumerate(names, 1))
         + "</sheets></workbook>")
     yield "xl/_rels/workbook.xml.rels", (
         HEADER + f'<Relationships xmlns="{PACKAGE_RELATIONSHIPS}">'
@@ -85,7 +108,7 @@ def _package_parts(names: list[str]):
 
 
 def _write_sheet(part, rows: Iterable[Iterable]):
-    part.write(f'{HEADER}<worksheet xmlns="{MAIN}"><sheetData>'.encode())
+    written = part.write(f'{HEADER}<worksheet xmlns="{MAIN}"><sheetData>'.encode())
     letters: list[str] = []
     for number, row in enumerate(rows, 1):
         cells = [f'<row r="{number}">']
@@ -96,25 +119,41 @@ def _write_sheet(part, rows: Iterable[Iterable]):
                 letters.extend(column_letter(n) for n in range(len(letters), column + 1))
             cells.append(_cell(f"{letters[column]}{number}", value))
         cells.append("</row>")
-        part.write("".join(cells).encode())
+        data = "".join(cells).encode()
+        if written + len(data) > SHEET_MAX_BYTES:
+            raise TooLargeForExcel()
+        written += part.write(data)
     part.write(b"</sheetData></worksheet>")
 
 
 def _cell(reference: str, value) -> str:
+    """One cell's XML; empty when nothing is left to write."""
     if value.__class__ is not str:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            value = str(value)
-        else:
+        if isinstance(value, bool):
+            return f'<c r="{reference}" t="b"><v>{int(value)}</v></c>'
+        if isinstance(value, (int, float)) and math.isfinite(value):
             number = int(value) if isinstance(value, int) else float(value)
             return f'<c r="{reference}"><v>{number!r}</v></c>'
-    if len(value) > EXCEL_MAX_TEXT:
-        value = value[:EXCEL_MAX_TEXT - len(CUT_MARK)] + CUT_MARK
-    space = ' xml:space="preserve"' if value[:1].isspace() or value[-1:].isspace() else ""
+        value = str(value)
+    value = NOT_XML.sub("", value)
+    if len(value) > EXCEL_MAX_TEXT // 2 and _utf16_units(value) > EXCEL_MAX_TEXT:
+        keep = 2 * (EXCEL_MAX_TEXT - _utf16_units(CUT_MARK))
+        value = value.encode("utf-16-le")[:keep].decode("utf-16-le", "ignore") + CUT_MARK
+    if not value:
+        return ""
+    if "_x" in value:
+        value = EXCEL_ESCAPE.sub("_x005F_", value)
+    space = ' xml:space="preserve"' if value[0].isspace() or value[-1].isspace() else ""
     return f'<c r="{reference}" t="inlineStr"><is><t{space}>{_escape(value)}</t></is></c>'
 
 
+def _utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
 def _escape(text: str) -> str:
-    return NOT_XML.sub("", text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    """For XML text and attributes; ``text`` holds only what XML can carry."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 def column_letter(index: int) -> str:

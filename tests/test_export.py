@@ -6,6 +6,7 @@ import zipfile
 import openpyxl
 import pytest
 
+from survey import xlsx
 from survey.export import neutralise
 from tests.conftest import complete_clas_answers
 from tests.spreadsheet import calc_sheets
@@ -126,6 +127,18 @@ def test_libreoffice_calc_reads_the_xlsx_export_as_openpyxl_does(campaign_with_a
     assert by_calc == by_openpyxl
     assert len(by_calc["Réponses"]) == 2 + 4, "two header rows (codes, wording) and the four projects"
     assert any(cell.startswith("=HYPERLINK") for cell in sum(by_calc["Réponses"], [])), "kept as text, not run"
+
+
+def test_an_xlsx_too_big_for_excel_sends_back_to_the_list_with_a_message(campaign_with_answers, caf_user,
+                                                                         monkeypatch):
+    monkeypatch.setattr(xlsx, "SHEET_MAX_BYTES", 2_000)  # stands for the 2 GiB a sheet may hold
+    admin = caf_user("admin")
+    answer = admin.get(f"/caf/campagnes/{campaign_with_answers}/export.xlsx")
+    assert answer.status_code == 302 and answer.location.endswith(f"/caf/campagnes/{campaign_with_answers}")
+    page = admin.get(answer.location).get_data(as_text=True)
+    assert 'role="alert"' in page and "téléchargez le CSV" in page
+    monkeypatch.setattr(xlsx, "SHEET_MAX_BYTES", 2**30)
+    assert admin.get(f"/caf/campagnes/{campaign_with_answers}/export.xlsx").status_code == 200
 
 
 def test_the_codebook_csv_lists_every_column(campaign_with_answers, caf_user):

@@ -82,7 +82,7 @@ def carry_over_answers():
         codes = carry_over(get_session(), response, posted_version(), clock.now(), Actor(contact=link.contact))
     except DomainError as exc:
         get_session().rollback()
-        flash(exc.message)
+        flash(exc.message, "error")
         return redirect(url_for("partner.show_start"))
     flash(f"{len(codes)} réponse(s) de l'année précédente ont été reprises : vérifiez-les page par page.")
     return redirect(url_for("partner.show_summary"))

@@ -4,12 +4,13 @@ A reviewer always works on their own Caf; an administrator on every Caf, or one.
 """
 import tempfile
 
-from flask import Blueprint, Response as HttpResponse, abort, current_app, render_template, request, send_file
+from flask import Blueprint, Response as HttpResponse, abort, current_app, flash, redirect, render_template, request
+from flask import send_file, url_for
 from flask import stream_with_context
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import clock, dashboard, export
+from .. import clock, dashboard, export, xlsx
 from ..db import get_session
 from ..definition import campaign_definition
 from ..errors import DomainError
@@ -52,7 +53,11 @@ def _export_options():
 def _send_built(write, mimetype, name):
     """Write a file into a temporary file (never held in memory) and send it as a download."""
     target = tempfile.TemporaryFile()
-    write(target)
+    try:
+        write(target)
+    except BaseException:
+        target.close()
+        raise
     target.seek(0)
     return send_file(target, mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
 
@@ -74,9 +79,14 @@ def export_csv(campaign_id):
 @bp.get("/campagnes/<int:campaign_id>/export.xlsx")
 def export_xlsx(campaign_id):
     campaign, caf_id, caf_label = _export_scope(campaign_id)
-    return _send_built(lambda target: export.write_xlsx(target, get_session(), campaign, caf_id, _export_options()),
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       _filename(campaign, caf_label, "xlsx"))
+    try:
+        return _send_built(lambda target: export.write_xlsx(target, get_session(), campaign, caf_id, _export_options()),
+                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           _filename(campaign, caf_label, "xlsx"))
+    except xlsx.TooLargeForExcel:
+        flash("Ces réponses dépassent ce qu'un fichier Excel peut contenir : téléchargez le CSV, "
+              "ou exportez Caf par Caf.", "error")
+        return redirect(url_for("review.list_responses", campaign_id=campaign.id))
 
 
 @bp.get("/campagnes/<int:campaign_id>/dictionnaire.csv")
