@@ -154,7 +154,9 @@ def write_xlsx(target, db: Session, campaign: Campaign, caf_id: int | None, opti
             yield [label for _, label in heads]
         yield from iter_rows(db, campaign, caf_id, options.labels)
 
-    xlsx.write_workbook(target, [("Réponses", answers()), ("Dictionnaire", codebook_rows(definition))])
+    header_rows = 2 if options.wording_row else 1
+    xlsx.write_workbook(target, [xlsx.Sheet("Réponses", answers(), frozen_rows=header_rows, frozen_columns=1),
+                                 xlsx.Sheet("Dictionnaire", codebook_rows(definition), frozen_rows=1)])
 
 
 def write_attachments_zip(target, db: Session, campaign: Campaign, caf_id: int | None, upload_dir: str) -> int:

@@ -12,6 +12,7 @@ import re
 import time
 import zipfile
 from collections.abc import Iterable
+from typing import NamedTuple
 
 EXCEL_MAX_TEXT = 32_767  # counted in UTF-16 units, as Excel does: an emoji counts twice
 CUT_MARK = " […] (texte coupé : Excel limite une cellule à 32 767 caractères, l'export CSV le donne en entier)"
@@ -23,6 +24,14 @@ NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Excel reads "_x0041_" in a text as "A": such a sequence is written with its "_" escaped.
 EXCEL_ESCAPE = re.compile("_(?=x[0-9A-Fa-f]{4}_)")
 SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+class Sheet(NamedTuple):
+    """A sheet to write: its name, its rows, and the first rows and columns that stay in view when scrolling."""
+    name: str
+    rows: Iterable[Iterable]
+    frozen_rows: int = 0
+    frozen_columns: int = 0
 
 
 class TooLargeForExcel(Exception):
@@ -46,8 +55,8 @@ STYLES = (HEADER + f'<styleSheet xmlns="{MAIN}">'
           '</styleSheet>')
 
 
-def write_workbook(target, sheets: Iterable[tuple[str, Iterable[Iterable]]]):
-    """Write ``sheets``, (name, rows) pairs, as an XLSX file into ``target`` (a binary file).
+def write_workbook(target, sheets: Iterable[Sheet | tuple]):
+    """Write ``sheets`` (:class:`Sheet`, or (name, rows) pairs) as an XLSX file into ``target`` (a binary file).
 
     A cell is a ``str`` (always text, even "=1+1"), an ``int`` or ``float`` (a
     number), a ``bool``, or ``None`` / ``""`` (left empty). Rows are read once,
@@ -55,17 +64,17 @@ def write_workbook(target, sheets: Iterable[tuple[str, Iterable[Iterable]]]):
     in one sheet, and ``ValueError`` for sheet names Excel refuses (before
     writing anything).
     """
-    sheets = list(sheets)
-    names = [name for name, _ in sheets]
+    sheets = [Sheet(*sheet) for sheet in sheets]
+    names = [sheet.name for sheet in sheets]
     _check_sheet_names(names)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for part, content in _package_parts(names):
             archive.writestr(part, content)
-        for number, (_, rows) in enumerate(sheets, 1):
+        for number, sheet in enumerate(sheets, 1):
             entry = zipfile.ZipInfo(f"xl/worksheets/sheet{number}.xml", date_time=time.localtime()[:6])
             entry.compress_type = zipfile.ZIP_DEFLATED
             with archive.open(entry, "w") as part:
-                _write_sheet(part, rows)
+                _write_sheet(part, sheet)
 
 
 def _check_sheet_names(names: list[str]):
@@ -107,10 +116,10 @@ def _package_parts(names: list[str]):
     yield "xl/styles.xml", STYLES
 
 
-def _write_sheet(part, rows: Iterable[Iterable]):
-    written = part.write(f'{HEADER}<worksheet xmlns="{MAIN}"><sheetData>'.encode())
+def _write_sheet(part, sheet: Sheet):
+    written = part.write(f'{HEADER}<worksheet xmlns="{MAIN}">{_frozen_pane(sheet)}<sheetData>'.encode())
     letters: list[str] = []
-    for number, row in enumerate(rows, 1):
+    for number, row in enumerate(sheet.rows, 1):
         cells = [f'<row r="{number}">']
         for column, value in enumerate(row):
             if value is None or value == "":
@@ -124,6 +133,16 @@ def _write_sheet(part, rows: Iterable[Iterable]):
             raise TooLargeForExcel()
         written += part.write(data)
     part.write(b"</sheetData></worksheet>")
+
+
+def _frozen_pane(sheet: Sheet) -> str:
+    rows, columns = sheet.frozen_rows, sheet.frozen_columns
+    if not rows and not columns:
+        return ""
+    active = {(True, True): "bottomRight", (True, False): "bottomLeft", (False, True): "topRight"}[bool(rows), bool(columns)]
+    split = (f' xSplit="{columns}"' if columns else "") + (f' ySplit="{rows}"' if rows else "")
+    return (f'<sheetViews><sheetView workbookViewId="0"><pane{split} topLeftCell="{column_letter(columns)}{rows + 1}"'
+            f' activePane="{active}" state="frozen"/><selection pane="{active}"/></sheetView></sheetViews>')
 
 
 def _cell(reference: str, value) -> str:

@@ -104,6 +104,7 @@ def test_the_xlsx_holds_the_same_content_and_a_codebook(campaign_with_answers, c
     book = openpyxl.load_workbook(io.BytesIO(answer.data))
     assert book.sheetnames == ["Réponses", "Dictionnaire"]
     sheet = book["Réponses"]
+    assert sheet.freeze_panes == "B2", "the header row and the project reference stay in view"
     values = [["" if cell is None else str(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
     assert values[0] == csv_rows[0]
     xlsx_rows = {row[0]: dict(zip(values[0], row)) for row in values[1:]}
@@ -121,6 +122,7 @@ def test_libreoffice_calc_reads_the_xlsx_export_as_openpyxl_does(campaign_with_a
     admin = caf_user("admin")
     data = admin.get(f"/caf/campagnes/{campaign_with_answers}/export.xlsx?libelles=1").data
     book = openpyxl.load_workbook(io.BytesIO(data))
+    assert book["Réponses"].freeze_panes == "B3", "both header rows stay in view"
     by_openpyxl = {name: [["" if value is None else str(value) for value in row]
                           for row in book[name].iter_rows(values_only=True)] for name in book.sheetnames}
     by_calc = calc_sheets(data, tmp_path)

@@ -150,3 +150,11 @@ def test_the_sheets_are_compressed_and_dated():
         assert sheet.compress_type == zipfile.ZIP_DEFLATED and sheet.compress_size < sheet.file_size / 10
         assert sheet.date_time[0] >= 2024
         assert archive.testzip() is None
+
+
+@pytest.mark.parametrize("rows, columns, top_left", [(1, 0, "A2"), (2, 1, "B3"), (0, 1, "B1")])
+def test_header_rows_and_first_columns_stay_in_view(rows, columns, top_left):
+    sheet = xlsx.Sheet("Réponses", WRITTEN, frozen_rows=rows, frozen_columns=columns)
+    book = openpyxl.load_workbook(io.BytesIO(written([sheet, ("Dictionnaire", CODEBOOK)])))
+    assert book["Réponses"].freeze_panes == top_left
+    assert book["Dictionnaire"].freeze_panes is None
