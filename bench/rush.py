@@ -13,6 +13,7 @@ completed bilan, then checks the database and the receipts.
 """
 import argparse
 import multiprocessing
+import os
 import queue
 import socket
 import tempfile
@@ -65,6 +66,14 @@ def run_level(port, tokens, offset, concurrency, max_seconds):
         thread.join()
     elapsed = time.monotonic() - started
     return len(completed) / elapsed, timings, completed, elapsed
+
+
+DRIVER = str(os.getpgrp())  # this process, its threads and the SMTP sink it starts
+
+
+def _ceiling(cpu_ms_per_bilan: float) -> float:
+    """Bilans per second when every core is busy with this CPU cost per bilan."""
+    return 1000 * (os.cpu_count() or 1) / cpu_ms_per_bilan if cpu_ms_per_bilan else float("inf")
 
 
 class _Counter:
@@ -170,7 +179,8 @@ def main(argv=None):
             done_seeds[app].extend(run_level(port, tokens[offset:offset + WARM_UP], offset, args.workers,
                                              args.max_seconds)[2])
         for index, level in enumerate(levels):
-            measured = {app: {"timings": Timings(), "completed": [], "elapsed": 0.0, "cpu": 0.0} for app in APPS}
+            measured = {app: {"timings": Timings(), "completed": [], "elapsed": 0.0, "cpu": 0.0, "pg": 0.0, "driver": 0.0}
+                        for app in APPS}
             bounds = [round(args.partners * k / args.slices) for k in range(args.slices + 1)]
             for slice_number, (low, high) in enumerate(zip(bounds, bounds[1:])):
                 # Alternate which app goes first, so that neither always follows the other.
@@ -184,21 +194,24 @@ def main(argv=None):
                     result["timings"].merge(timings)
                     result["completed"] += completed
                     result["elapsed"] += elapsed
-                    result["cpu"] += used.get(servers[app].group, 0) - before.get(servers[app].group, 0)
+                    for key, group in (("cpu", servers[app].group), ("pg", "postgres"), ("driver", DRIVER)):
+                        result[key] += used.get(group, 0) - before.get(group, 0)
             for app, result in measured.items():
                 timings, completed = result["timings"], result["completed"]
                 done_seeds[app].extend(completed)
                 rate = len(completed) / result["elapsed"] if result["elapsed"] else 0.0
-                server_ms = 1000 * result["cpu"] / max(1, len(completed))
+                server_ms, pg_ms, driver_ms = (1000 * result[key] / max(1, len(completed)) for key in ("cpu", "pg", "driver"))
                 print(f"\n{app}, concurrency {level}: {len(completed)} bilans in {result['elapsed']:.1f} s = {rate:.2f} "
-                      f"completed/s, errors {len(timings.errors)}; server CPU {server_ms:.0f} ms per bilan")
+                      f"completed/s, errors {len(timings.errors)}; CPU per bilan: server {server_ms:.0f} ms, "
+                      f"PostgreSQL {pg_ms:.0f} ms, driver and SMTP sink {driver_ms:.0f} ms "
+                      f"(all {os.cpu_count()} cores busy: at most {_ceiling(server_ms + pg_ms + driver_ms):.1f} bilans/s)")
                 for kind, values in sorted(timings.latencies.items()):
                     print(f"  {kind:18} n={len(values):5}  p50 {1000 * percentile(values, .5):6.1f} ms  "
                           f"p95 {1000 * percentile(values, .95):6.1f} ms  p99 {1000 * percentile(values, .99):6.1f} ms")
                 if timings.errors:
                     print(f"  first errors: {timings.errors[:3]}")
                 worst = max((percentile(v, .99) for v in timings.latencies.values()), default=0.0)
-                summary.append((app, level, rate, len(timings.errors), worst, server_ms))
+                summary.append((app, level, rate, len(timings.errors), worst, server_ms, pg_ms + driver_ms))
                 failed |= bool(timings.errors)
         # Receipts leave after each transmission's answer: give the last ones a moment.
         deadline = time.monotonic() + 30
@@ -213,9 +226,10 @@ def main(argv=None):
     failed |= bool(problems)
     print(f"\nDeadline rush on {machine()}, {args.database}, gunicorn {args.workers} workers each, "
           f"apps alternated in {args.slices} slices per level")
-    for app, level, rate, errors, worst, server_ms in summary:
+    for app, level, rate, errors, worst, server_ms, others_ms in summary:
         print(f"  {app:8} c={level:2}  {rate:6.2f} completed/s  ({5000 / rate / 60 if rate else float('inf'):5.1f} min for 5,000)  "
-              f"worst p99 {1000 * worst:6.1f} ms  errors {errors}  server CPU {server_ms:5.0f} ms per bilan")
+              f"worst p99 {1000 * worst:6.1f} ms  errors {errors}  CPU per bilan: server {server_ms:3.0f} ms, "
+              f"PostgreSQL + driver {others_ms:3.0f} ms, ceiling {_ceiling(server_ms + others_ms):4.1f}/s")
     rates = {(app, level): rate for app, level, rate, *_ in summary}
     for level in levels:
         if rates.get(("baseline", level)):
