@@ -84,8 +84,9 @@ def export_xlsx(campaign_id):
                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                            _filename(campaign, caf_label, "xlsx"))
     except xlsx.TooLargeForExcel:
-        flash("Ces réponses dépassent ce qu'un fichier Excel peut contenir : téléchargez le CSV, "
-              "ou exportez Caf par Caf.", "error")
+        one_caf_at_a_time = ", ou exportez Caf par Caf" if caf_id is None else ""
+        flash(f"Ces réponses dépassent ce qu'un fichier Excel peut contenir : téléchargez le CSV{one_caf_at_a_time}.",
+              "error")
         return redirect(url_for("review.list_responses", campaign_id=campaign.id))
 
 
