@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 EXCEL_MAX_TEXT = 32_767  # counted in UTF-16 units, as Excel does: an emoji counts twice
 CUT_MARK = " […] (texte coupé : Excel limite une cellule à 32 767 caractères, l'export CSV le donne en entier)"
+_KEPT_BYTES = 2 * EXCEL_MAX_TEXT - len(CUT_MARK.encode("utf-16-le"))  # of a text cut, in UTF-16
 # Past this, a sheet part would need ZIP64 extensions, which Excel reads only in its own strict
 # flavour (kept 1 MiB below zipfile's limit, so that the archive still closes cleanly).
 SHEET_MAX_BYTES = zipfile.ZIP64_LIMIT - 2**20
@@ -155,19 +156,16 @@ def _cell(reference: str, value) -> str:
             return f'<c r="{reference}"><v>{number!r}</v></c>'
         value = str(value)
     value = NOT_XML.sub("", value)
-    if len(value) > EXCEL_MAX_TEXT // 2 and _utf16_units(value) > EXCEL_MAX_TEXT:
-        keep = 2 * (EXCEL_MAX_TEXT - _utf16_units(CUT_MARK))
-        value = value.encode("utf-16-le")[:keep].decode("utf-16-le", "ignore") + CUT_MARK
+    if len(value) > EXCEL_MAX_TEXT // 2:  # else it fits even if every character took two UTF-16 units
+        encoded = value.encode("utf-16-le")
+        if len(encoded) > 2 * EXCEL_MAX_TEXT:
+            value = encoded[:_KEPT_BYTES].decode("utf-16-le", "ignore") + CUT_MARK
     if not value:
         return ""
     if "_x" in value:
         value = EXCEL_ESCAPE.sub("_x005F_", value)
     space = ' xml:space="preserve"' if value[0].isspace() or value[-1].isspace() else ""
     return f'<c r="{reference}" t="inlineStr"><is><t{space}>{_escape(value)}</t></is></c>'
-
-
-def _utf16_units(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def _escape(text: str) -> str:
