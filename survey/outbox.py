@@ -51,7 +51,6 @@ class Outbox:
     def _run(self):
         from . import clock
         from .db import get_session
-        from .models import Response
         from .operations import send_receipt
         while True:
             response_id = self.queue.get()
@@ -60,8 +59,7 @@ class Outbox:
                 continue
             try:
                 with self.app.app_context():
-                    db = get_session()
-                    send_receipt(db, db.get(Response, response_id), clock.now())  # records its own failures
+                    send_receipt(get_session(), response_id, clock.now())  # records its own failures
             except Exception:  # noqa: BLE001 - the thread must outlive any one receipt
                 logger.exception("receipt of response %s not sent; it stays pending", response_id)
             finally:

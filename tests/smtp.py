@@ -27,6 +27,7 @@ class Mailbox:
 
     async def handle_DATA(self, server, session, envelope):
         message = message_from_bytes(envelope.content, policy=policy.default)
+        message.raw = envelope.content  # the bytes as they came over the wire
         self.messages.append((list(envelope.rcpt_tos), message))
         return "250 Message accepted for delivery"
 

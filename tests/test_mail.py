@@ -82,6 +82,20 @@ def test_the_deadline_shown_includes_the_projects_extension(app, smtp, campaign,
     assert "mercredi 31 juillet 2024 à 23 h 59, heure de Paris" in text_of(smtp.messages[0])
 
 
+def test_a_sender_name_and_a_subject_in_french_arrive_encoded_and_intact(app, smtp, campaign, factory):
+    app.config["MAIL_FROM"] = "Caf – Bilans CLAS <bilan-clas@caf.example>"
+    factory.project(campaign, contacts=("a@one.example",))
+    assert cli(app, "send-invitations", CODE).exit_code == 0
+    (message,) = smtp.messages
+    assert message["From"].addresses[0].display_name == "Caf – Bilans CLAS"
+    assert message["From"].addresses[0].addr_spec == "bilan-clas@caf.example"
+    assert message["Subject"] == "Clas 2023-2024 : bilan qualitatif – votre lien personnel"
+    assert message.raw.isascii()  # headers encoded (RFC 2047), bodies quoted-printable
+    assert message["MIME-Version"] == "1.0"
+    assert [part["MIME-Version"] for part in message.iter_parts()] == [None, None]
+    assert [part["Content-Transfer-Encoding"] for part in message.iter_parts()] == ["quoted-printable"] * 2
+
+
 def test_a_caf_invites_only_its_own_projects(app, smtp, campaign, factory):
     factory.project(campaign, contacts=("savoie@one.example",))
     factory.project(campaign, contacts=("haute-savoie@two.example",), caf_number="741", caf_name="Caf 741")

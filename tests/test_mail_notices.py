@@ -46,7 +46,7 @@ def test_the_receipt_goes_to_every_contact_with_the_reference_and_the_answers(ap
     response_id = transmit_through_the_web(factory, partner_for, campaign, ("a@one.example", "b@one.example"))
     # What the transmission view calls after its commit (calling it again sends nothing more).
     for _ in range(2):
-        assert not in_app(app, lambda db: send_receipt(db, db.get(Response, response_id))).failed
+        assert not in_app(app, lambda db: send_receipt(db, response_id)).failed
     response = db.get(Response, response_id)
     assert sorted(m["To"] for m in smtp.messages) == ["a@one.example", "b@one.example"]
     message = smtp.messages[0]
@@ -61,6 +61,9 @@ def test_the_receipt_goes_to_every_contact_with_the_reference_and_the_answers(ap
     assert "Association Les Petits Savants" in page and response.receipt in page
     receipts = {(log.kind, log.round, log.status) for log in logs(db)}
     assert receipts == {(EmailKind.RECEIPT, response.receipt, EmailStatus.SENT)}
+    # The Message-ID recorded when the row was claimed is the one each message carried.
+    assert sorted(log.message_id for log in logs(db)) == sorted(m["Message-ID"] for m in smtp.messages)
+    assert len({m["Message-ID"] for m in smtp.messages}) == 2
 
 
 class SlowMailbox(Mailbox):
@@ -123,14 +126,14 @@ def test_the_receipts_are_committed_with_the_transmission_and_sent_even_if_the_w
 def test_an_smtp_failure_on_a_receipt_is_recorded_and_never_raises(app, smtp, campaign, factory, partner_for, db):
     smtp.refuse("refused@one.example", "554 5.7.1 Rejected")
     response_id = transmit_through_the_web(factory, partner_for, campaign, ("a@one.example", "refused@one.example"))
-    in_app(app, lambda db: send_receipt(db, db.get(Response, response_id)))
+    in_app(app, lambda db: send_receipt(db, response_id))
     assert [m["To"] for m in smtp.messages] == ["a@one.example"]
     refused = logs(db, status=EmailStatus.FAILED)
     assert [(log.contact.email, log.error) for log in refused] == [("refused@one.example", "554 5.7.1 Rejected")]
     # With the server down, every contact's row says why, and the transmission stands.
     app.config["SMTP_PORT"] = free_port()
     other = transmit_through_the_web(factory, partner_for, campaign, ("x@two.example", "y@two.example"))
-    in_app(app, lambda db: send_receipt(db, db.get(Response, other)))
+    in_app(app, lambda db: send_receipt(db, other))
     down = [log for log in logs(db) if log.response_id == other]
     assert len(down) == 2 and all(log.status is EmailStatus.FAILED and "serveur SMTP" in log.error for log in down)
     assert db.get(Response, other).is_submitted
@@ -171,7 +174,7 @@ def test_the_correction_notice_carries_the_cafs_messages_the_delay_and_a_link(ap
 def test_pending_emails_of_any_kind_can_be_sent_later(app, smtp, campaign, factory, partner_for, db):
     app.config["SMTP_PORT"] = free_port()
     response_id = transmit_through_the_web(factory, partner_for, campaign, ("a@one.example",))
-    in_app(app, lambda db: send_receipt(db, db.get(Response, response_id)))
+    in_app(app, lambda db: send_receipt(db, response_id))
     app.config["SMTP_PORT"] = smtp.port
     preview = cli(app, "send-pending-emails", CODE, "--retry-failed", "--dry-run")
     assert "a@one.example\taccusé de réception" in preview.output and smtp.messages == []

@@ -122,17 +122,19 @@ def plan_receipt(db: Session, response: Response, now: datetime):
         .where(Contact.project_id == response.project_id)))
 
 
-def send_receipt(db: Session, response: Response, now: datetime | None = None) -> SendReport | None:
+def send_receipt(db: Session, response_id: int, now: datetime | None = None) -> SendReport | None:
     """After a transmission is committed: the receipt, with the answers, to every contact of the project.
 
-    Sends the rows :func:`plan_receipt` wrote with the transmission. Logged
-    like every email. Never raises: a failure is recorded and logged, and the
-    transmission stands.
+    Sends the rows :func:`plan_receipt` wrote with the transmission, found
+    (with the response they need) in one query: this runs after every
+    transmission. Logged like every email. Never raises: a failure is
+    recorded and logged, and the transmission stands.
     """
-    if response.receipt is None:
-        return None
-    round_ = Round(response.campaign, EmailKind.RECEIPT, response.receipt, response_id=response.id)
-    return _send_now(db, round_, now, planned=True)
+    receipt = select(Response.receipt).where(Response.id == response_id).scalar_subquery()
+    pending = select(EmailLog).where(
+        EmailLog.response_id == response_id, EmailLog.kind == EmailKind.RECEIPT, EmailLog.round == receipt,
+        EmailLog.status == EmailStatus.PENDING).order_by(EmailLog.id)
+    return _send_pending(db, lambda: db.scalars(pending), now or utcnow(), f"receipt of response {response_id}")
 
 
 def send_correction_notice(db: Session, request: CorrectionRequest, now: datetime | None = None) -> SendReport | None:
@@ -142,19 +144,21 @@ def send_correction_notice(db: Session, request: CorrectionRequest, now: datetim
     """
     response = db.get(Response, request.response_id)
     round_ = Round(response.campaign, EmailKind.CORRECTION, f"correction-{request.id}", response_id=response.id)
-    return _send_now(db, round_, now)
-
-
-def _send_now(db: Session, round_: Round, now: datetime | None, planned=False) -> SendReport | None:
     now = now or utcnow()
+
+    def planned_rows():
+        plan(db, round_, now)
+        return db.scalars(_scope(round_).where(EmailLog.status == EmailStatus.PENDING))
+    return _send_pending(db, planned_rows, now, f"correction notice {request.id}")
+
+
+def _send_pending(db: Session, find_rows, now: datetime, what: str) -> SendReport | None:
+    """Send the rows ``find_rows()`` gives, now; a failure is recorded and logged, never raised."""
     try:
-        if not planned:
-            plan(db, round_, now)
-        logs = list(db.scalars(_scope(round_).where(EmailLog.status == EmailStatus.PENDING)))
-        report = deliver(db, logs, now, stop_when_unavailable=False)
+        report = deliver(db, list(find_rows()), now, stop_when_unavailable=False)
     except Exception:
         db.rollback()
-        logger.exception("%s emails (%s) could not be sent", round_.kind.value, round_.label)
+        logger.exception("%s: emails could not be sent", what)
         return None
     for log in report.failed:
         logger.warning("%s email to %s failed: %s", log.kind.value, log.contact.email, log.error)

@@ -203,10 +203,10 @@ def _settle(db: Session, log: EmailLog, from_statuses, **values) -> bool:
     return result.rowcount == 1
 
 
-def _claim(db: Session, log: EmailLog, claimable) -> bool:
-    """Mark the row ``sending`` if nobody else did; the caller commits."""
+def _claim(db: Session, log: EmailLog, claimable, message_id: str) -> bool:
+    """Mark the row ``sending``, with the Message-ID it will carry, if nobody else did; the caller commits."""
     result = db.execute(update(EmailLog).where(EmailLog.id == log.id, EmailLog.status.in_(claimable))
-                        .values(status=EmailStatus.SENDING, attempted_at=utcnow(), error=None))
+                        .values(status=EmailStatus.SENDING, attempted_at=utcnow(), error=None, message_id=message_id))
     if result.rowcount != 1:
         db.rollback()
         return False
@@ -217,7 +217,7 @@ def _compose(db: Session, log: EmailLog, link: str | None):
     request = None
     if log.kind is EmailKind.CORRECTION:
         request = db.get(CorrectionRequest, int(log.round.removeprefix("correction-")))
-    return mail.compose(log.kind, log.response, log.contact.email, link, request)
+    return mail.compose(log.kind, log.response, log.contact.email, link, request, log.message_id)
 
 
 def _personal_link(db: Session, log: EmailLog) -> str:
@@ -274,12 +274,11 @@ def _deliver_one(db, postman, log, now, claimable, throttle, report, stop_when_u
         if _settle(db, log, claimable, status=EmailStatus.FAILED, error=report.unavailable):
             report.failed.append(log)
         return True
-    if not _claim(db, log, claimable):
+    if not _claim(db, log, claimable, mail.new_message_id()):
         return True
     try:
         link = _personal_link(db, log) if log.kind in _WITH_LINK else None
         message = _compose(db, log, link)
-        log.message_id = message["Message-ID"]
         db.commit()
     except Exception as exc:  # a broken template or row must not stop the other messages
         db.rollback()
