@@ -4,6 +4,8 @@ from collections import defaultdict
 
 from .common import PDF, Client, clas_answers, loopback_address
 
+FILE_PAGE = 8  # the page where the partner attaches the document
+
 
 class Timings:
     def __init__(self):
@@ -43,6 +45,17 @@ def save_page(client: Client, number: int, data: dict, timings: Timings, with_fi
     timings.record("POST page" if not with_file else "POST page + file", started, status, (302, 303), body)
 
 
+def request_kind(method: str, path: str) -> str | None:
+    """The kind, as :class:`Timings` names it, of a request the journey sends (read back from the server's log)."""
+    if path.startswith("/r/"):
+        return "open link"
+    if path.startswith("/bilan/page/"):
+        if method == "GET":
+            return "GET page"
+        return "POST page + file" if path == f"/bilan/page/{FILE_PAGE}" else "POST page"
+    return {"/bilan/recapitulatif": "GET summary", "/bilan/transmettre": "POST transmit"}.get(path)
+
+
 def complete_journey(port: int, token: str, seed: int, timings: Timings):
     """Open the link, answer every page (file on the last), read the summary, transmit.
 
@@ -54,7 +67,7 @@ def complete_journey(port: int, token: str, seed: int, timings: Timings):
         open_link(client, token, timings)
         for number, data in clas_answers(seed).items():
             view_page(client, number, timings)
-            save_page(client, number, data, timings, with_file=number == 8)
+            save_page(client, number, data, timings, with_file=number == FILE_PAGE)
         started = time.perf_counter()
         status, _ = client.get("/bilan/recapitulatif")
         timings.record("GET summary", started, status, (200,))

@@ -19,6 +19,7 @@ import socket
 import tempfile
 import threading
 import time
+from collections import defaultdict
 
 from sqlalchemy import func, select
 
@@ -26,7 +27,7 @@ from survey.db import build_engine
 from survey.models import EmailKind, EmailLog, EmailStatus, Response, ResponseState
 
 from .common import clas_answers, cpu_seconds, free_port, gunicorn, machine, new_secret, percentile
-from .journeys import Timings, complete_journey
+from .journeys import Timings, complete_journey, request_kind
 from .prepare import campaign_with_projects, empty_database
 
 APPS = {"engine": "wsgi:app", "baseline": "bench.baseline.app:app"}
@@ -125,6 +126,33 @@ class ReceiptSink:
         self._process.join(timeout=10)
 
 
+class ServerTimes:
+    """Each request's own time as gunicorn logged it; the rest of a latency is the wait for a free worker."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.offset = 0
+
+    def skip(self):
+        """Ignore what was logged so far."""
+        self.offset = os.path.getsize(self.path) if os.path.exists(self.path) else 0
+
+    def read(self) -> dict[str, list[float]]:
+        """Seconds per kind of request, for the lines logged since the last call."""
+        with open(self.path, "rb") as log:
+            log.seek(self.offset)
+            data = log.read()
+        complete = data[:data.rfind(b"\n") + 1]
+        self.offset += len(complete)
+        found = defaultdict(list)
+        for line in complete.decode().splitlines():
+            method, path, micros = line.split()
+            kind = request_kind(method, path)
+            if kind:
+                found[kind].append(int(micros) / 1e6)
+        return found
+
+
 def check_database(url, expected_seeds, expected_receipts):
     """Exactly the expected transmitted responses, each with the answers that were sent, and their receipts."""
     engine = build_engine(url)
@@ -169,15 +197,20 @@ def main(argv=None):
     env = {"SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": new_secret(), "SURVEY_UPLOAD_DIR": f"{workdir}/uploads",
            "SURVEY_ENV": "development"}  # the real rate limit on links: each partner has its own address
     failed, summary, done_seeds = False, [], {app: [] for app in APPS}
+    logs = {app: ServerTimes(f"{workdir}/access-{app}.log") for app in APPS}
     with ReceiptSink() as sink, \
-            gunicorn(APPS["engine"], {**env, "SURVEY_SMTP_PORT": str(sink.port)}, workers=args.workers) as engine, \
-            gunicorn(APPS["baseline"], env, workers=args.workers) as baseline:
+            gunicorn(APPS["engine"], {**env, "SURVEY_SMTP_PORT": str(sink.port)}, workers=args.workers,
+                     access_log=logs["engine"].path) as engine, \
+            gunicorn(APPS["baseline"], env, workers=args.workers, access_log=logs["baseline"].path) as baseline:
         servers = {"engine": engine, "baseline": baseline}
         first = {app: index * per_app for index, app in enumerate(APPS)}  # each app its own partners
         for app, port in servers.items():  # warm every worker up (imports, first queries) outside the measures
             offset = first[app] + per_app - WARM_UP
             done_seeds[app].extend(run_level(port, tokens[offset:offset + WARM_UP], offset, args.workers,
                                              args.max_seconds)[2])
+        time.sleep(0.2)  # gunicorn logs a request just after answering it
+        for log in logs.values():
+            log.skip()
         for index, level in enumerate(levels):
             measured = {app: {"timings": Timings(), "completed": [], "elapsed": 0.0, "cpu": 0.0, "pg": 0.0, "driver": 0.0}
                         for app in APPS}
@@ -196,8 +229,9 @@ def main(argv=None):
                     result["elapsed"] += elapsed
                     for key, group in (("cpu", servers[app].group), ("pg", "postgres"), ("driver", DRIVER)):
                         result[key] += used.get(group, 0) - before.get(group, 0)
+            time.sleep(0.2)
             for app, result in measured.items():
-                timings, completed = result["timings"], result["completed"]
+                timings, completed, served = result["timings"], result["completed"], logs[app].read()
                 done_seeds[app].extend(completed)
                 rate = len(completed) / result["elapsed"] if result["elapsed"] else 0.0
                 server_ms, pg_ms, driver_ms = (1000 * result[key] / max(1, len(completed)) for key in ("cpu", "pg", "driver"))
@@ -206,8 +240,10 @@ def main(argv=None):
                       f"PostgreSQL {pg_ms:.0f} ms, driver and SMTP sink {driver_ms:.0f} ms "
                       f"(all {os.cpu_count()} cores busy: at most {_ceiling(server_ms + pg_ms + driver_ms):.1f} bilans/s)")
                 for kind, values in sorted(timings.latencies.items()):
+                    own = served.get(kind, [])
                     print(f"  {kind:18} n={len(values):5}  p50 {1000 * percentile(values, .5):6.1f} ms  "
-                          f"p95 {1000 * percentile(values, .95):6.1f} ms  p99 {1000 * percentile(values, .99):6.1f} ms")
+                          f"p95 {1000 * percentile(values, .95):6.1f} ms  p99 {1000 * percentile(values, .99):6.1f} ms"
+                          f"   in the server: p50 {1000 * percentile(own, .5):6.1f} ms  p95 {1000 * percentile(own, .95):6.1f} ms")
                 if timings.errors:
                     print(f"  first errors: {timings.errors[:3]}")
                 worst = max((percentile(v, .99) for v in timings.latencies.values()), default=0.0)

@@ -24,3 +24,14 @@ def test_the_profiler_runs_a_journey_in_its_own_process():
                             capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert "1 journeys, per journey" in result.stdout and "POST transmit" in result.stdout
+
+
+def test_the_rush_reads_each_kind_of_request_back_from_the_servers_log(capsys):
+    assert rush.main(["--partners", "2", "--levels", "1", "--workers", "1", "--slices", "1", "--database", "sqlite"]) == 0
+    output = capsys.readouterr().out
+    for kind, count in (("GET page", 16), ("POST page", 14), ("POST page + file", 2), ("POST transmit", 2),
+                        ("open link", 2), ("GET summary", 2)):
+        line = next(line for line in output.splitlines() if line.startswith(f"  {kind:18} n="))
+        assert f"n={count:5}" in line
+        server_p50 = float(line.split("in the server: p50")[1].split("ms")[0])
+        assert server_p50 > 0, line  # a time read from gunicorn's log, for every kind
