@@ -141,6 +141,9 @@ def build_message(recipient: str, subject: str, text: str, html: str, message_id
     (the receipt) that runs at every transmission of the deadline rush.
     Non-ASCII subjects and sender names are still encoded (RFC 2047).
     """
+    for name, value in (("Subject", subject), ("To", recipient)):
+        if "\r" in value or "\n" in value:  # would break the header block (or add headers)
+            raise ValueError(f"saut de ligne dans l'en-tête {name}")
     message = MIMEMultipart("alternative")
     message["Subject"] = subject
     message["From"] = formataddr(parseaddr(current_app.config["MAIL_FROM"]))

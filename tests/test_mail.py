@@ -96,6 +96,18 @@ def test_a_sender_name_and_a_subject_in_french_arrive_encoded_and_intact(app, sm
     assert [part["Content-Transfer-Encoding"] for part in message.iter_parts()] == ["quoted-printable"] * 2
 
 
+def test_a_line_break_in_a_header_fails_the_message_and_sends_nothing(app, smtp, campaign, factory, db):
+    factory.project(campaign, contacts=("a@one.example",))
+    campaign_of(db, campaign).title = "Clas 2023-2024\nBcc: someone@else.example"
+    db.commit()
+    result = cli(app, "send-invitations", CODE)
+    assert "Envoyés : 0. Échecs : 1." in result.output
+    assert smtp.messages == []
+    (log,) = logs(db)
+    assert log.status is EmailStatus.FAILED
+    assert log.error == "message impossible à composer : saut de ligne dans l'en-tête Subject"
+
+
 def test_a_caf_invites_only_its_own_projects(app, smtp, campaign, factory):
     factory.project(campaign, contacts=("savoie@one.example",))
     factory.project(campaign, contacts=("haute-savoie@two.example",), caf_number="741", caf_name="Caf 741")
