@@ -24,6 +24,7 @@ def test_the_profiler_runs_a_journey_in_its_own_process():
                             capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert "1 journeys, per journey" in result.stdout and "POST transmit" in result.stdout
+    assert "  receipt        n=   1" in result.stdout  # sent to the SMTP server, checked there
 
 
 def test_the_rush_reads_each_kind_of_request_back_from_the_servers_log(capsys):
