@@ -145,9 +145,10 @@ class ServerTimes:
         complete = data[:data.rfind(b"\n") + 1]
         self.offset += len(complete)
         found = defaultdict(list)
-        for line in complete.decode().splitlines():
-            method, path, micros = line.split()
-            kind = request_kind(method, path)
+        for line in complete.decode(errors="replace").splitlines():
+            method, _, rest = line.partition(" ")
+            path, _, micros = rest.rpartition(" ")  # the decoded path may hold spaces
+            kind = request_kind(method, path) if micros.isdigit() else None
             if kind:
                 found[kind].append(int(micros) / 1e6)
         return found

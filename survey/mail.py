@@ -3,6 +3,7 @@
 Nothing here writes to the database: :mod:`survey.operations.mailing` plans
 and logs every message, commits, and only then hands it to a :class:`Postman`.
 """
+import email.policy
 import smtplib
 import ssl
 import time
@@ -12,6 +13,7 @@ from email.charset import QP, Charset
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import format_datetime as rfc5322_date
 from email.utils import formataddr, make_msgid, parseaddr
 
@@ -136,15 +138,19 @@ def new_message_id() -> str:
 def build_message(recipient: str, subject: str, text: str, html: str, message_id: str | None = None) -> Message:
     """A MIME message with both alternatives; no tracking of any kind.
 
-    Built with the email package's classic MIME classes: ``EmailMessage``
-    parses back every header it is given and cost twice the CPU, on a path
-    (the receipt) that runs at every transmission of the deadline rush.
-    Non-ASCII subjects and sender names are still encoded (RFC 2047).
+    Built with the email package's classic MIME classes and their compat32
+    policy: ``EmailMessage`` parses back every header it is given and cost
+    twice the CPU, on a path (the receipt) that runs at every transmission of
+    the deadline rush. Non-ASCII subjects and sender names are still encoded
+    (RFC 2047). An address with non-ASCII characters (``andré@…``) cannot be
+    encoded that way: its message takes the modern policy, and smtplib sends
+    it only to a server that offers SMTPUTF8.
     """
     for name, value in (("Subject", subject), ("To", recipient)):
         if "\r" in value or "\n" in value:  # would break the header block (or add headers)
             raise ValueError(f"saut de ligne dans l'en-tête {name}")
-    message = MIMEMultipart("alternative")
+    policy = compat32 if recipient.isascii() else email.policy.default
+    message = MIMEMultipart("alternative", policy=policy)
     message["Subject"] = subject
     message["From"] = formataddr(parseaddr(current_app.config["MAIL_FROM"]))
     message["To"] = recipient
@@ -153,7 +159,7 @@ def build_message(recipient: str, subject: str, text: str, html: str, message_id
     # Tells auto-responders not to answer (RFC 3834).
     message["Auto-Submitted"] = "auto-generated"
     for body, subtype in ((text, "plain"), (html, "html")):
-        part = MIMEText(body, subtype, _BODY_CHARSET)
+        part = MIMEText(body, subtype, _BODY_CHARSET, policy=policy)
         del part["MIME-Version"]  # once, at the top
         message.attach(part)
     return message
@@ -218,14 +224,14 @@ class Postman:
         self._smtp = smtp
 
     def send(self, message: Message):
-        """Hand one message to the server; raises ``smtplib.SMTPException`` or ``OSError`` on failure."""
+        """Hand one message to the server; raises on failure (``smtplib.SMTPException``, ``OSError``...)."""
         self.connect()
         try:
             self._smtp.send_message(message)
         except MESSAGE_REFUSED:
             raise
-        except (smtplib.SMTPException, OSError):
-            self._drop()
+        except Exception:
+            self._drop()  # the exchange may have stopped halfway: start the next message afresh
             raise
 
     def close(self):

@@ -35,13 +35,14 @@ class Mailbox:
 class SmtpServer:
     """Start with :meth:`start`; ``messages`` lists ``EmailMessage`` objects as received."""
 
-    def __init__(self, login=None):
-        """``login=(user, password)`` makes the server require that login (AUTH without TLS)."""
+    def __init__(self, login=None, smtputf8=False):
+        """``login=(user, password)`` makes the server require that login (AUTH without TLS);
+        ``smtputf8`` makes it offer SMTPUTF8 (addresses with non-ASCII characters)."""
         self.mailbox = Mailbox()
         self.port = free_port()
-        options = {}
+        options = {"enable_SMTPUTF8": smtputf8}
         if login:
-            options = {"authenticator": self._authenticator(login), "auth_required": True, "auth_require_tls": False}
+            options |= {"authenticator": self._authenticator(login), "auth_required": True, "auth_require_tls": False}
         self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, **options)
 
     @staticmethod

@@ -108,6 +108,29 @@ def test_a_line_break_in_a_header_fails_the_message_and_sends_nothing(app, smtp,
     assert log.error == "message impossible à composer : saut de ligne dans l'en-tête Subject"
 
 
+def test_an_address_with_accents_leaves_only_through_a_server_offering_smtputf8(app, smtp, campaign, factory, db):
+    factory.project(campaign, contacts=("andré@asso.example", "b@one.example"))
+    result = cli(app, "send-invitations", CODE)
+    # This server does not offer SMTPUTF8: that message fails, with the reason; the other one leaves.
+    assert "Envoyés : 1. Échecs : 1." in result.output
+    assert [m["To"] for m in smtp.messages] == ["b@one.example"]
+    (failed,) = [log for log in logs(db) if log.status is EmailStatus.FAILED]
+    assert failed.contact.email == "andré@asso.example" and "SMTPUTF8" in failed.error
+    # One that offers it receives the message, the address intact.
+    international = SmtpServer(smtputf8=True).start()
+    try:
+        app.config["SMTP_PORT"] = international.port
+        retried = cli(app, "send-invitations", CODE, "--retry-failed")
+        assert "Envoyés : 1. Échecs : 0." in retried.output
+        (message,) = international.messages
+        assert message["To"] == "andré@asso.example"
+        assert message["Subject"] == "Clas 2023-2024 : bilan qualitatif – votre lien personnel"
+        assert LINK.search(text_of(message))
+    finally:
+        international.stop()
+    assert {log.status for log in logs(db)} == {EmailStatus.SENT}
+
+
 def test_a_caf_invites_only_its_own_projects(app, smtp, campaign, factory):
     factory.project(campaign, contacts=("savoie@one.example",))
     factory.project(campaign, contacts=("haute-savoie@two.example",), caf_number="741", caf_name="Caf 741")

@@ -7,7 +7,6 @@ and commits *before* talking to the SMTP server, then records ``sent`` or
 report it and never resend it, so nobody gets a message twice.
 """
 import logging
-import smtplib
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -288,7 +287,10 @@ def _deliver_one(db, postman, log, now, claimable, throttle, report, stop_when_u
         return True
     try:
         postman.send(message)
-    except (smtplib.SMTPException, OSError, mail.SmtpUnavailable) as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever stopped it, the server did not accept this message
+        # (smtplib turns the message into bytes before its first command, and a
+        # refusal or a broken connection leaves it unsent): a failure to retry,
+        # never a row left "sending".
         log.status, log.error = EmailStatus.FAILED, mail.describe_error(exc)
         db.commit()
         report.failed.append(log)
