@@ -3,7 +3,6 @@
 Nothing here writes to the database: :mod:`survey.operations.mailing` plans
 and logs every message, commits, and only then hands it to a :class:`Postman`.
 """
-import email.policy
 import smtplib
 import ssl
 import time
@@ -14,6 +13,7 @@ from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
+from email.policy import default as modern_policy
 from email.utils import format_datetime as rfc5322_date
 from email.utils import formataddr, make_msgid, parseaddr
 
@@ -149,7 +149,7 @@ def build_message(recipient: str, subject: str, text: str, html: str, message_id
     for name, value in (("Subject", subject), ("To", recipient)):
         if "\r" in value or "\n" in value:  # would break the header block (or add headers)
             raise ValueError(f"saut de ligne dans l'en-tête {name}")
-    policy = compat32 if recipient.isascii() else email.policy.default
+    policy = compat32 if recipient.isascii() else modern_policy
     message = MIMEMultipart("alternative", policy=policy)
     message["Subject"] = subject
     message["From"] = formataddr(parseaddr(current_app.config["MAIL_FROM"]))
