@@ -10,6 +10,11 @@ alternated in slices at each level, so that a machine slowing down or
 speeding up weighs on both alike. Prints completed responses per second,
 p50/p95/p99 latency per kind of request, errors and the servers' CPU per
 completed bilan, then checks the database and the receipts.
+
+With ``--against engine`` the engine alternates with a second engine server
+instead of the baseline: the differences such an A/A run shows are the
+measurement's noise (``--against-workers`` gives that second server another
+number of workers).
 """
 import argparse
 import multiprocessing
@@ -189,7 +194,13 @@ def main(argv=None):
     parser.add_argument("--slices", type=int, default=5, help="alternations between the apps per level")
     parser.add_argument("--max-seconds", type=float, default=600, help="time bound per slice")
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--against", choices=list(APPS), default="baseline",
+                        help="what the engine alternates with: the baseline, or a second engine server (an A/A run)")
+    parser.add_argument("--against-workers", type=int, help="gunicorn workers of that second server (default: --workers)")
     args = parser.parse_args(argv)
+    other = "baseline" if args.against == "baseline" else "engine-b"
+    apps = {"engine": APPS["engine"], other: APPS[args.against]}
+    sends_receipts = [app for app, target in apps.items() if target == APPS["engine"]]
     levels = [int(level) for level in args.levels.split(",")]
     workdir = tempfile.mkdtemp(prefix="bench-rush-")
     url = empty_database(args.database, workdir)
@@ -197,14 +208,15 @@ def main(argv=None):
     tokens = campaign_with_projects(url, 2 * per_app)
     env = {"SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": new_secret(), "SURVEY_UPLOAD_DIR": f"{workdir}/uploads",
            "SURVEY_ENV": "development"}  # the real rate limit on links: each partner has its own address
-    failed, summary, done_seeds = False, [], {app: [] for app in APPS}
-    logs = {app: ServerTimes(f"{workdir}/access-{app}.log") for app in APPS}
+    failed, summary, done_seeds = False, [], {app: [] for app in apps}
+    logs = {app: ServerTimes(f"{workdir}/access-{app}.log") for app in apps}
     with ReceiptSink() as sink, \
-            gunicorn(APPS["engine"], {**env, "SURVEY_SMTP_PORT": str(sink.port)}, workers=args.workers,
+            gunicorn(apps["engine"], {**env, "SURVEY_SMTP_PORT": str(sink.port)}, workers=args.workers,
                      access_log=logs["engine"].path) as engine, \
-            gunicorn(APPS["baseline"], env, workers=args.workers, access_log=logs["baseline"].path) as baseline:
-        servers = {"engine": engine, "baseline": baseline}
-        first = {app: index * per_app for index, app in enumerate(APPS)}  # each app its own partners
+            gunicorn(apps[other], {**env, "SURVEY_SMTP_PORT": str(sink.port)}, workers=args.against_workers or args.workers,
+                     access_log=logs[other].path) as second:
+        servers = {"engine": engine, other: second}
+        first = {app: index * per_app for index, app in enumerate(apps)}  # each app its own partners
         for app, port in servers.items():  # warm every worker up (imports, first queries) outside the measures
             offset = first[app] + per_app - WARM_UP
             done_seeds[app].extend(run_level(port, tokens[offset:offset + WARM_UP], offset, args.workers,
@@ -214,11 +226,11 @@ def main(argv=None):
             log.skip()
         for index, level in enumerate(levels):
             measured = {app: {"timings": Timings(), "completed": [], "elapsed": 0.0, "cpu": 0.0, "pg": 0.0, "driver": 0.0}
-                        for app in APPS}
+                        for app in apps}
             bounds = [round(args.partners * k / args.slices) for k in range(args.slices + 1)]
             for slice_number, (low, high) in enumerate(zip(bounds, bounds[1:])):
                 # Alternate which app goes first, so that neither always follows the other.
-                for app in (APPS if slice_number % 2 == 0 else list(reversed(list(APPS)))):
+                for app in (list(apps) if slice_number % 2 == 0 else list(reversed(list(apps)))):
                     offset = first[app] + index * args.partners + low
                     before = cpu_seconds()
                     _rate, timings, completed, elapsed = run_level(servers[app], tokens[offset:offset + high - low],
@@ -252,16 +264,18 @@ def main(argv=None):
                 failed |= bool(timings.errors)
         # Receipts leave after each transmission's answer: give the last ones a moment.
         deadline = time.monotonic() + 30
-        while sink.received < len(done_seeds["engine"]) and time.monotonic() < deadline:
+        receipts = sum(len(done_seeds[app]) for app in sends_receipts)
+        while sink.received < receipts and time.monotonic() < deadline:
             time.sleep(0.1)
         received = sink.received
-    seeds = done_seeds["engine"] + done_seeds["baseline"]
-    problems = check_database(url, seeds, len(done_seeds["engine"]))
-    if received != len(done_seeds["engine"]):
-        problems.append(f"the SMTP server received {received} receipts, expected {len(done_seeds['engine'])}")
+    seeds = done_seeds["engine"] + done_seeds[other]
+    problems = check_database(url, seeds, receipts)
+    if received != receipts:
+        problems.append(f"the SMTP server received {received} receipts, expected {receipts}")
     print(f"database check: {'OK, ' + str(len(seeds)) + ' transmitted with their answers, every engine receipt sent' if not problems else problems[:5]}")
     failed |= bool(problems)
-    print(f"\nDeadline rush on {machine()}, {args.database}, gunicorn {args.workers} workers each, "
+    print(f"\nDeadline rush on {machine()}, {args.database}, gunicorn {args.workers} workers each"
+          f"{f' ({other} {args.against_workers})' if args.against_workers else ''}, "
           f"apps alternated in {args.slices} slices per level")
     for app, level, rate, errors, worst, server_ms, others_ms in summary:
         print(f"  {app:8} c={level:2}  {rate:6.2f} completed/s  ({5000 / rate / 60 if rate else float('inf'):5.1f} min for 5,000)  "
@@ -269,8 +283,8 @@ def main(argv=None):
               f"PostgreSQL + driver {others_ms:3.0f} ms, ceiling {_ceiling(server_ms + others_ms):4.1f}/s")
     rates = {(app, level): rate for app, level, rate, *_ in summary}
     for level in levels:
-        if rates.get(("baseline", level)):
-            print(f"  ratio engine / baseline at c={level}: {rates[('engine', level)] / rates[('baseline', level)]:.2f}")
+        if rates.get((other, level)):
+            print(f"  ratio engine / {other} at c={level}: {rates[('engine', level)] / rates[(other, level)]:.2f}")
     return 1 if failed else 0
 
 

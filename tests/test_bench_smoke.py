@@ -36,3 +36,12 @@ def test_the_rush_reads_each_kind_of_request_back_from_the_servers_log(capsys):
         assert f"n={count:5}" in line
         server_p50 = float(line.split("in the server: p50")[1].split("ms")[0])
         assert server_p50 > 0, line  # a time read from gunicorn's log, for every kind
+
+
+def test_an_a_a_rush_serves_the_engine_twice_and_checks_both_servers_receipts(capsys):
+    assert rush.main(["--partners", "2", "--levels", "1", "--workers", "1", "--against", "engine", "--against-workers", "2",
+                      "--slices", "1", "--database", "sqlite"]) == 0
+    output = capsys.readouterr().out
+    assert "gunicorn 1 workers each (engine-b 2)" in output
+    assert "database check: OK, 20 transmitted" in output  # 2 measured + 8 warm-up journeys per server
+    assert "  engine-b c= 1" in output and "ratio engine / engine-b at c=1:" in output
