@@ -170,12 +170,14 @@ def _check_references(pages, rules, raw_rules, errors):
                         errors.append(f"{where}: show_if cite des choix inconnus de {target.code!r} : {sorted(unknown)}")
             earlier[question.code] = question
     for index, rule in enumerate(rules):
+        problems = []
         for code, kinds in rule.references().items():
             target = earlier.get(code)
             if target is None:
-                errors.append(f"rules[{index}]: la question {code!r} n'existe pas")
+                problems.append(f"la question {code!r} n'existe pas")
             elif target.name not in kinds:
-                errors.append(f"rules[{index}]: la question {code!r} est de type {target.name}, attendu {' ou '.join(kinds)}")
+                problems.append(f"la question {code!r} est de type {target.name}, attendu {' ou '.join(kinds)}")
+        errors.extend(f"rules[{index}]: {problem}" for problem in problems or rule.bind(earlier))
 
 
 def build_definition(data, source="<définition>") -> Definition:

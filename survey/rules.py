@@ -1,9 +1,9 @@
-"""Cross-question rules of a definition, one class per kind of rule."""
+"""Rules of a definition over stored answers, one class per kind of rule."""
 from types import MappingProxyType
 
 from marshmallow import Schema, fields
 
-from .questions.base import CODE
+from .questions.base import CODE, OPTION_CODE
 
 
 class SirenMatchesSiretSchema(Schema):
@@ -26,6 +26,10 @@ class SirenMatchesSiret:
         """Referenced question codes, with the kinds each must have."""
         return {self.siret: ("siret",), self.siren: ("siren",)}
 
+    def bind(self, _questions) -> list[str]:
+        """Problems with the referenced questions beyond their kinds (none here)."""
+        return []
+
     def check(self, answers: dict) -> dict[str, str]:
         siret, siren = answers.get(self.siret), answers.get(self.siren)
         if siret and siren and siret[:9] != siren:
@@ -33,4 +37,38 @@ class SirenMatchesSiret:
         return {}
 
 
-RULES = MappingProxyType({cls.name: cls for cls in [SirenMatchesSiret]})
+class ExclusiveChoiceSchema(Schema):
+    kind = fields.Str(required=True)
+    question = fields.Str(required=True, validate=CODE)
+    choice = fields.Str(required=True, validate=OPTION_CODE)
+
+
+class ExclusiveChoice:
+    """A choice of a multiple-choice question ticked only alone ("Aucun de ces critères")."""
+
+    name = "exclusive_choice"
+    schema = ExclusiveChoiceSchema
+
+    def __init__(self, spec):
+        self.question = spec["question"]
+        self.choice = spec["choice"]
+        self.message = ""
+
+    def references(self) -> dict[str, tuple[str, ...]]:
+        return {self.question: ("multiple_choice",)}
+
+    def bind(self, questions) -> list[str]:
+        target = questions[self.question]
+        if self.choice not in target.option_codes():
+            return [f"le choix {self.choice!r} n'existe pas dans la question {self.question!r}"]
+        self.message = f"« {target.label_of(self.choice)} » ne peut pas être coché avec un autre choix."
+        return []
+
+    def check(self, answers: dict) -> dict[str, str]:
+        picked = answers.get(self.question) or []
+        if self.choice in picked and len(picked) > 1:
+            return {self.question: self.message}
+        return {}
+
+
+RULES = MappingProxyType({cls.name: cls for cls in [SirenMatchesSiret, ExclusiveChoice]})

@@ -108,3 +108,22 @@ def test_both_years_display_and_export_with_their_own_definition(app, factory, p
     row = dict(zip(new_csv[0], new_csv[1]))
     assert row["bonus_enfant_demande"] == "Oui" and row["bonus_enfant_criteres.sorties_culturelles"] == "Oui"
     assert dict(zip(old_csv[0], old_csv[1]))["lieu_action"] == "Maison de quartier"
+
+
+def test_no_bonus_criterion_ticked_with_another_is_kept_and_listed_to_correct_before_transmission(factory, partner_for, clock, db):
+    campaign = factory.campaign(CLAS_2025, opens=datetime(2025, 6, 1, tzinfo=UTC), closes=datetime(2025, 7, 15, 21, 59, 59, tzinfo=UTC))
+    response_id, (token,) = factory.project(campaign)
+    clock.set(datetime(2025, 6, 10, tzinfo=UTC))
+    partner = partner_for(token)
+    bonus = {"bonus_enfant_demande": "oui", "bonus_enfant_projet": "oui"}
+    message = "« Aucun de ces critères » ne peut pas être coché avec un autre choix."
+
+    page = partner.save_page(8, {**bonus, "bonus_enfant_criteres": ["aucun", "sorties_culturelles"]})
+
+    assert page.status_code == 200 and message in body(page)
+    db.expire_all()
+    assert set(db.get(Response, response_id).answers["bonus_enfant_criteres"]) == {"aucun", "sorties_culturelles"}
+    assert f"À corriger : {message}" in body(partner.get("/bilan/recapitulatif"))
+
+    assert partner.save_page(8, {**bonus, "bonus_enfant_criteres": ["aucun"]}).status_code == 302
+    assert message not in body(partner.get("/bilan/recapitulatif"))

@@ -23,6 +23,12 @@ TABLEUR = {"code": "niveau_tableur", "kind": "text", "label": "Votre niveau",
 SIRET = {"code": "siret", "kind": "siret", "label": "Numéro de Siret", "required": True, "prefill": "siret"}
 SIREN = {"code": "siren", "kind": "siren", "label": "Numéro de Siren", "required": True, "prefill": "siren"}
 SIREN_RULE = {"kind": "siren_matches_siret", "siret": "siret", "siren": "siren"}
+CRITERES = {"code": "criteres", "kind": "multiple_choice", "label": "Critères remplis", "required": True, "choices": [
+    {"code": "sorties", "label": "Des sorties culturelles"},
+    {"code": "materiel", "label": "Du matériel"},
+    {"code": "aucun", "label": "Aucun de ces critères"},
+]}
+ALONE_RULE = {"kind": "exclusive_choice", "question": "criteres", "choice": "aucun"}
 
 
 def built(*questions, rules=()):
@@ -129,6 +135,21 @@ def test_matching_siren_and_siret_break_no_rule():
 
     assert rule_errors(survey_, {"siret": "77567227200017", "siren": "775672272"}) == {}
     assert find_problems(survey_, {"siret": "77567227200017", "siren": "775672272"}, {}) == []
+
+
+@pytest.mark.parametrize("ticked, broken", [
+    (["aucun", "sorties"], True),
+    (["materiel", "aucun"], True),
+    (["aucun"], False),
+    (["sorties", "materiel"], False),
+])
+def test_an_exclusive_choice_may_only_be_ticked_alone(ticked, broken):
+    survey_ = built(CRITERES, rules=[ALONE_RULE])
+
+    problems = [(p.anchor, p.message) for p in find_problems(survey_, {"criteres": ticked}, {})]
+
+    message = "À corriger : « Aucun de ces critères » ne peut pas être coché avec un autre choix."
+    assert problems == ([("criteres", message)] if broken else [])
 
 
 def test_stored_errors_of_a_page_join_invalid_values_and_rules():

@@ -22,6 +22,7 @@ YES_NO = {"code": "revenir", "kind": "yes_no", "label": "Reviendrez-vous ?"}
 SIRET = {"code": "siret", "kind": "siret", "label": "Numéro de Siret"}
 SIREN = {"code": "siren", "kind": "siren", "label": "Numéro de Siren"}
 COLUMNS = [{"code": "oui", "label": "Oui"}, {"code": "non", "label": "Non"}]
+THEMES = {"code": "themes", "kind": "multiple_choice", "label": "Thèmes", "choices": COLUMNS}
 
 
 def refusal(data) -> str:
@@ -102,6 +103,12 @@ def test_clas_requires_the_siren_to_match_the_siret(clas):
     assert (rule.name, rule.siret, rule.siren) == ("siren_matches_siret", "siret", "siren")
 
 
+def test_clas_2024_2025_ticks_no_bonus_criterion_only_alone():
+    next_year = read_definition_file(DEFINITIONS_DIR / "clas-2024-2025.json")[1]
+    exclusive = [(rule.question, rule.choice) for rule in next_year.rules if rule.name == "exclusive_choice"]
+    assert exclusive == [("bonus_enfant_criteres", "aucun"), ("bonus_parents_criteres", "aucun")]
+
+
 def test_atelier_test_definition_loads():
     raw, atelier = read_definition_file(ATELIER_FILE)
 
@@ -175,6 +182,13 @@ BROKEN = [
     pytest.param(
         definition(SIRET, {"code": "siren", "kind": "text", "label": "Siren"}, rules=[RULE]),
         "rules[0]", "la question 'siren' est de type text, attendu siren", id="rule to a question of the wrong kind"),
+    pytest.param(
+        definition(YES_NO, rules=[{"kind": "exclusive_choice", "question": "revenir", "choice": "non"}]),
+        "rules[0]", "la question 'revenir' est de type yes_no, attendu multiple_choice",
+        id="exclusive choice on a question with one answer"),
+    pytest.param(
+        definition(THEMES, rules=[{"kind": "exclusive_choice", "question": "themes", "choice": "aucun"}]),
+        "rules[0]", "le choix 'aucun' n'existe pas dans la question 'themes'", id="exclusive choice that does not exist"),
     pytest.param(
         definition(TEXT_A, {"code": "version", "kind": "text", "label": "Version"}),
         "pages[0].questions[1] (code=version)", "le code 'version' est réservé", id="reserved code version"),
