@@ -24,6 +24,7 @@ from ..operations import (
     response_definition,
     save_page,
     send_correction_notice,
+    send_new_link,
     validate_response,
 )
 
@@ -222,3 +223,25 @@ def extend(response_id):
                         clock.now())
 
     return _decide(response, grant, "Le délai supplémentaire est accordé.")
+
+
+@bp.post("/reponses/<int:response_id>/lien")
+def send_link(response_id):
+    response = reviewable_response_or_404(response_id)
+    try:
+        report = send_new_link(get_session(), response, current_user, clock.now())
+    except DomainError as exc:
+        get_session().rollback()
+        return _render_response(response, 409, exc.message)
+    if report.unavailable:
+        return _render_response(response, 503, f"Le serveur d'envoi des courriels ne répond pas ({report.unavailable}) : "
+                                               "le lien n'est pas parti. Réessayez dans quelques minutes.")
+    if report.failed:
+        refused = "; ".join(f"{log.contact.email} ({log.error})" for log in report.failed)
+        return _render_response(response, 502, f"Le serveur d'envoi a refusé le message pour : {refused}.")
+    if report.sent:
+        flash(f"Un nouveau lien personnel est parti vers {report.sent} contact(s) du projet ; "
+              "les liens reçus avant restent valables.")
+    else:
+        flash("Vous venez déjà d'envoyer un lien à ce projet : rien de plus n'est parti.")
+    return redirect(url_for("review.show_response", response_id=response.id))

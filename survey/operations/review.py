@@ -1,4 +1,4 @@
-"""What a Caf does with a response: ask for corrections, validate, reopen, extend."""
+"""What a Caf does with a response: ask for corrections, validate, reopen, extend, send a new link."""
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -6,8 +6,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..answers import find_problems
 from ..errors import DomainError, IncompleteResponse, StaleVersion
-from ..models import CorrectionRequest, EventKind, Response, User
+from ..mail import partner_deadline
+from ..models import CorrectionRequest, EmailKind, EventKind, Response, ResponseState, User
+from ..timefmt import format_datetime
 from .answering import Actor, flush_then_commit, response_definition
+from .mailing import Round, SendReport, send_round
 
 STALE = "Ce bilan a été modifié entre-temps : relisez-le avant de recommencer."
 MESSAGE_MAX = 2000
@@ -86,3 +89,26 @@ def extend_deadline(db: Session, response: Response, user: User, until: datetime
     response.extended_until = until
     _commit(db, Actor(user=user).event(response, EventKind.EXTENDED, now, old_value=old.isoformat() if old else None,
                                        new_value=until.isoformat(), reason=reason.strip()))
+
+
+def send_new_link(db: Session, response: Response, user: User, now: datetime) -> SendReport:
+    """A fresh personal link, now, to every contact of the project: for a partner who lost theirs.
+
+    The invitation's message, with the partner's current deadline (extension or
+    correction delay included); links sent before stay valid. Refused when the
+    partner could not answer with it. The same user asking again within the
+    same minute (a double click) sends nothing more.
+    """
+    if response.state is ResponseState.VALIDATED:
+        raise DomainError("Ce bilan est validé : le partenaire n'a plus rien à y faire, aucun lien n'est envoyé.")
+    if response.state is ResponseState.SUBMITTED:
+        raise DomainError("Ce bilan est transmis : le partenaire ne peut plus le modifier, aucun lien n'est envoyé "
+                          "(demandez-lui une correction s'il doit y revenir).")
+    until, _ = partner_deadline(response)
+    if now > until:
+        raise DomainError(f"Le délai du partenaire a pris fin le {format_datetime(until, response.project.caf.timezone)} : "
+                          "accordez-lui d'abord un délai supplémentaire, puis envoyez le lien.")
+    if not response.project.contacts:
+        raise DomainError("Ce projet n'a aucun contact : importez-en un avant d'envoyer un lien.")
+    label = f"lien-{user.id}-{now:%Y%m%dT%H%M}"
+    return send_round(db, Round(response.campaign, EmailKind.INVITATION, label, response_id=response.id), now)
