@@ -210,16 +210,17 @@ def main(argv=None):
            "SURVEY_ENV": "development"}  # the real rate limit on links: each partner has its own address
     failed, summary, done_seeds = False, [], {app: [] for app in apps}
     logs = {app: ServerTimes(f"{workdir}/access-{app}.log") for app in apps}
+    workers = {"engine": args.workers, other: args.against_workers or args.workers}
     with ReceiptSink() as sink, \
-            gunicorn(apps["engine"], {**env, "SURVEY_SMTP_PORT": str(sink.port)}, workers=args.workers,
+            gunicorn(apps["engine"], {**env, "SURVEY_SMTP_PORT": str(sink.port)}, workers=workers["engine"],
                      access_log=logs["engine"].path) as engine, \
-            gunicorn(apps[other], {**env, "SURVEY_SMTP_PORT": str(sink.port)}, workers=args.against_workers or args.workers,
+            gunicorn(apps[other], {**env, "SURVEY_SMTP_PORT": str(sink.port)}, workers=workers[other],
                      access_log=logs[other].path) as second:
         servers = {"engine": engine, other: second}
         first = {app: index * per_app for index, app in enumerate(apps)}  # each app its own partners
         for app, port in servers.items():  # warm every worker up (imports, first queries) outside the measures
             offset = first[app] + per_app - WARM_UP
-            done_seeds[app].extend(run_level(port, tokens[offset:offset + WARM_UP], offset, args.workers,
+            done_seeds[app].extend(run_level(port, tokens[offset:offset + WARM_UP], offset, workers[app],
                                              args.max_seconds)[2])
         time.sleep(0.2)  # gunicorn logs a request just after answering it
         for log in logs.values():

@@ -52,22 +52,24 @@ class ExclusiveChoice:
     def __init__(self, spec):
         self.question = spec["question"]
         self.choice = spec["choice"]
-        self.message = ""
+        self.label = spec["choice"]
 
     def references(self) -> dict[str, tuple[str, ...]]:
+        """Referenced question codes, with the kinds each must have."""
         return {self.question: ("multiple_choice",)}
 
     def bind(self, questions) -> list[str]:
+        """Check that the question offers the choice, and take its label for the message."""
         target = questions[self.question]
         if self.choice not in target.option_codes():
             return [f"le choix {self.choice!r} n'existe pas dans la question {self.question!r}"]
-        self.message = f"« {target.label_of(self.choice)} » ne peut pas être coché avec un autre choix."
+        self.label = target.label_of(self.choice)
         return []
 
     def check(self, answers: dict) -> dict[str, str]:
         picked = answers.get(self.question) or []
         if self.choice in picked and len(picked) > 1:
-            return {self.question: self.message}
+            return {self.question: f"« {self.label} » ne peut pas être coché avec un autre choix."}
         return {}
 
 

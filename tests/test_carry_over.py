@@ -55,7 +55,7 @@ def test_a_project_carries_its_unchanged_answers_into_the_next_year(app, factory
     assert partner.client.post("/bilan/reprise", data=partner.hidden()).status_code == 302
     db.expire_all()
     old, new = db.get(Response, old_id), db.get(Response, new_id)
-    assert new.definition_version == 1 and new.campaign.definition_code == "clas-2024-2025"
+    assert new.definition_version == 2 and new.campaign.definition_code == "clas-2024-2025"
     for code in ("qpv", "tranches_age", "situations_enfants", "statut_structure", "statut_structure_autre", "bilan_qualitatif"):
         assert new.answers[code] == old.answers[code], code
     assert "document" not in new.answers  # attachments are not carried
@@ -127,3 +127,19 @@ def test_no_bonus_criterion_ticked_with_another_is_kept_and_listed_to_correct_be
 
     assert partner.save_page(8, {**bonus, "bonus_enfant_criteres": ["aucun"]}).status_code == 302
     assert message not in body(partner.get("/bilan/recapitulatif"))
+
+
+def test_a_reviewer_cannot_tick_no_bonus_criterion_with_another(factory, caf_user, clock, db):
+    campaign = factory.campaign(CLAS_2025, opens=datetime(2025, 6, 1, tzinfo=UTC), closes=datetime(2025, 7, 15, 21, 59, 59, tzinfo=UTC))
+    response_id, _ = factory.project(campaign)
+    clock.set(datetime(2025, 6, 10, tzinfo=UTC))
+    reviewer = caf_user()
+    page = f"/caf/reponses/{response_id}/pages/8"
+
+    refused = reviewer.post(page, {"bonus_enfant_demande": "oui", "bonus_enfant_projet": "oui",
+                                   "bonus_enfant_criteres": ["aucun", "sorties_culturelles"]}, from_page=page)
+
+    assert refused.status_code == 422
+    assert "« Aucun de ces critères » ne peut pas être coché avec un autre choix." in body(refused)
+    db.expire_all()
+    assert "bonus_enfant_criteres" not in db.get(Response, response_id).answers

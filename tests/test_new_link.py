@@ -1,7 +1,11 @@
 """A Caf sends a new personal link to one project whose partner lost theirs."""
 import html
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import select
+
+from survey.models import EventKind, ResponseEvent
+from tests.conftest import complete_clas_answers
 from tests.mail_support import CODE, LINK, UTC, logs, set_state, text_of
 from tests.smtp import free_port
 
@@ -46,8 +50,25 @@ def test_a_double_click_sends_nothing_more(smtp, factory, caf_user):
     again = send_link(reviewer, response_id)
 
     assert again.status_code == 302
-    assert "rien de plus n'est parti" in page_text(reviewer.get(f"/caf/reponses/{response_id}"))
+    assert "Un lien vient déjà de partir vers ce projet" in page_text(reviewer.get(f"/caf/reponses/{response_id}"))
     assert len(smtp.messages) == 1
+
+
+def test_a_minute_later_a_new_request_sends_a_new_link_and_the_history_keeps_who_asked(smtp, factory, caf_user, clock,
+                                                                                        db):
+    response_id, _ = factory.project(factory.campaign(), contacts=("a@asso.example",))
+    reviewer = caf_user()
+    send_link(reviewer, response_id)
+    clock.now = clock.now + timedelta(seconds=61)
+
+    assert send_link(reviewer, response_id).status_code == 302
+
+    assert len(smtp.messages) == 2
+    assert LINK.search(text_of(smtp.messages[0])).group(1) != LINK.search(text_of(smtp.messages[1])).group(1)
+    events = [e for e in db.scalars(select(ResponseEvent).where(ResponseEvent.response_id == response_id))]
+    assert [(e.kind, e.new_value) for e in events] == [(EventKind.LINK_SENT, "a@asso.example")] * 2
+    history = page_text(reviewer.get(f"/caf/reponses/{response_id}"))
+    assert "Nouveau lien envoyé au partenaire" in history and "reviewer-731@caf.example" in history
 
 
 def test_no_link_for_a_transmitted_bilan_nor_after_the_partners_deadline_until_an_extension(smtp, factory, caf_user,
@@ -106,7 +127,7 @@ def test_a_forged_request_without_the_csrf_token_sends_nothing(smtp, factory, ca
     assert smtp.messages == [] and logs(db) == []
 
 
-def test_an_unreachable_smtp_server_is_said_and_the_link_waits_for_send_pending_emails(app, smtp, factory, caf_user, db):
+def test_an_unreachable_smtp_server_is_said_and_the_held_back_link_leaves_once(app, smtp, factory, caf_user, clock, db):
     response_id, _ = factory.project(factory.campaign(code=CODE), contacts=("a@asso.example",))
     reviewer = caf_user()
     port = app.config["SMTP_PORT"]
@@ -114,10 +135,71 @@ def test_an_unreachable_smtp_server_is_said_and_the_link_waits_for_send_pending_
 
     down = send_link(reviewer, response_id)
 
-    assert down.status_code == 503 and "le lien n'est pas parti" in page_text(down)
+    assert down.status_code == 302
+    assert "le lien attend" in page_text(reviewer.get(f"/caf/reponses/{response_id}"))
     (log,) = logs(db)
     assert log.status.value == "pending"
     app.config["SMTP_PORT"] = port
+    clock.now = clock.now + timedelta(minutes=5)  # the reviewer tries again later: the same link leaves
+    assert send_link(reviewer, response_id).status_code == 302
+    assert [m["To"] for m in smtp.messages] == ["a@asso.example"] and [log.status.value for log in logs(db)] == ["sent"]
     assert app.test_cli_runner().invoke(args=["send-pending-emails", CODE]).exit_code == 0
-    assert [m["To"] for m in smtp.messages] == ["a@asso.example"]
-    assert logs(db)[0].status.value == "sent"
+    assert len(smtp.messages) == 1
+
+
+def test_a_held_back_link_is_not_sent_once_the_partner_has_transmitted(app, smtp, factory, caf_user, clock, db):
+    response_id, _ = factory.project(factory.campaign(code=CODE), contacts=("a@asso.example",))
+    reviewer = caf_user()
+    port = app.config["SMTP_PORT"]
+    app.config["SMTP_PORT"] = free_port()
+    send_link(reviewer, response_id)
+    app.config["SMTP_PORT"] = port
+    set_state(db, response_id, "submitted", clock.now)
+
+    assert app.test_cli_runner().invoke(args=["send-pending-emails", CODE]).exit_code == 0
+
+    assert smtp.messages == []
+    (log,) = logs(db)
+    assert (log.status.value, log.error) == ("skipped", "plus de nouveau lien : bilan transmis entre-temps")
+
+
+def test_a_refused_address_is_named_and_the_others_get_their_link(smtp, factory, caf_user):
+    response_id, _ = factory.project(factory.campaign(), contacts=("ok@asso.example", "gone@asso.example"))
+    smtp.refuse("gone@asso.example")
+    reviewer = caf_user()
+
+    assert send_link(reviewer, response_id).status_code == 302
+
+    shown = page_text(reviewer.get(f"/caf/reponses/{response_id}"))
+    assert f"{SENT} 1 contact(s)" in shown and "refusé pour gone@asso.example (550" in shown
+    assert [m["To"] for m in smtp.messages] == ["ok@asso.example"]
+
+
+def test_after_a_correction_delay_an_extension_reopens_it_and_the_new_link_says_so(app, smtp, factory, partner_for,
+                                                                                   caf_user, clock, db):
+    response_id, (token,) = factory.project(factory.campaign(), contacts=("a@asso.example",))
+    partner = partner_for(token)
+    for number, data in complete_clas_answers().items():
+        partner.save_page(number, data)
+    assert partner.transmit().status_code == 302
+    reviewer = caf_user()
+    asked = reviewer.post(f"/caf/reponses/{response_id}/correction", {
+        "questions": ["lieu_action"], "message-lieu_action": "Précisez la salle.", "until": "2024-07-20"},
+        from_page=f"/caf/reponses/{response_id}")
+    assert asked.status_code == 302
+    smtp.clear()
+    clock.now = datetime(2024, 7, 22, 8, 0, tzinfo=UTC)  # the correction delay is over
+    assert "Le délai de correction accordé par la Caf a pris fin" in page_text(partner.get("/bilan/page/2"))
+
+    late = send_link(reviewer, response_id)
+    assert late.status_code == 409
+    assert "Le délai de correction accordé au partenaire a pris fin le samedi 20 juillet 2024 à 23 h 59" in page_text(late)
+    assert "Prolonger le délai de correction du partenaire" in page_text(late)
+    extended = reviewer.post(f"/caf/reponses/{response_id}/delai", {"until": "2024-07-31", "reason": "Congés"},
+                             from_page=f"/caf/reponses/{response_id}")
+    assert extended.status_code == 302
+    assert partner.save_page(2, {"lieu_action": "Salle B"}).status_code == 302  # the partner may correct again
+    assert send_link(reviewer, response_id).status_code == 302
+    text = text_of(smtp.to("a@asso.example")[0])
+    assert "vous a demandé de corriger le bilan" in text
+    assert "Corrections à transmettre avant le mercredi 31 juillet 2024 à 23 h 59, heure de Paris" in text

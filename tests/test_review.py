@@ -179,6 +179,29 @@ def test_the_correction_delay_ends(factory, partner_for, caf_user, clock, db):
     assert stored(db, response_id).answers["lieu_action"] == "Maison de quartier"
 
 
+def test_an_extension_during_a_correction_lengthens_the_correction_delay(factory, partner_for, caf_user, clock, db):
+    response_id, partner = transmitted(factory, partner_for)
+    reviewer = caf_user()
+    reviewer.post(f"/caf/reponses/{response_id}/correction", {
+        "questions": ["lieu_action"], "message-lieu_action": "Précisez.", "until": "2024-07-05",
+    }, from_page=f"/caf/reponses/{response_id}")
+    clock.set(datetime(2024, 7, 8, 8, 0, tzinfo=UTC))  # the correction delay is over
+    page = f"/caf/reponses/{response_id}"
+    past = reviewer.post(f"{page}/delai", {"until": "2024-07-07", "reason": "Congés"}, from_page=page)
+    assert past.status_code == 409 and "Le nouveau délai de correction doit être dans le futur." in body(past)
+
+    extended = reviewer.post(f"{page}/delai", {"until": "2024-07-12", "reason": "Congés"}, from_page=page)
+
+    assert extended.status_code == 302
+    response = stored(db, response_id)
+    assert response.open_correction.until == datetime(2024, 7, 12, 21, 59, 59, tzinfo=UTC)
+    assert response.extended_until is None
+    (event,) = [e for e in history(db, response_id) if e.kind.value == "extended"]
+    assert [datetime.fromisoformat(value) for value in (event.old_value, event.new_value)] == [
+        datetime(2024, 7, 5, 21, 59, 59, tzinfo=UTC), datetime(2024, 7, 12, 21, 59, 59, tzinfo=UTC)]
+    assert partner.save_page(2, {"lieu_action": "Salle B"}).status_code == 302
+
+
 def test_a_correction_request_needs_questions_messages_and_a_future_date(factory, partner_for, caf_user, db):
     response_id, _ = transmitted(factory, partner_for)
     reviewer = caf_user()

@@ -18,6 +18,7 @@ from .partner import posted_version
 from ..models import Campaign, Project, Response, ResponseState
 from ..operations import (
     Actor,
+    awaits_partner,
     extend_deadline,
     reopen_response,
     request_correction,
@@ -112,6 +113,7 @@ def _render_response(response, status=200, notice=None, correction_form=None):
         events=events_of(get_session(), response), display_value=display_value, label_of=label_of,
         visible={q.code: is_visible(q, response.answers) for q in definition.questions.values()},
         tz=response.project.caf.timezone, now=clock.now(), correction_form=correction_form or MultiDict(),
+        awaits_partner=awaits_partner(response, clock.now()),
     ), status
 
 
@@ -234,14 +236,13 @@ def send_link(response_id):
         get_session().rollback()
         return _render_response(response, 409, exc.message)
     if report.unavailable:
-        return _render_response(response, 503, f"Le serveur d'envoi des courriels ne répond pas ({report.unavailable}) : "
-                                               "le lien n'est pas parti. Réessayez dans quelques minutes.")
-    if report.failed:
-        refused = "; ".join(f"{log.contact.email} ({log.error})" for log in report.failed)
-        return _render_response(response, 502, f"Le serveur d'envoi a refusé le message pour : {refused}.")
-    if report.sent:
-        flash(f"Un nouveau lien personnel est parti vers {report.sent} contact(s) du projet ; "
-              "les liens reçus avant restent valables.")
+        flash(f"Le serveur d'envoi des courriels ne répond pas ({report.unavailable}) : le lien attend. Il partira "
+              "avec les courriels en attente, ou quand vous cliquerez à nouveau sur « Envoyer le lien ».", "error")
+    elif report.sent or report.failed:
+        done = [f"Un nouveau lien personnel est parti vers {report.sent} contact(s) du projet ; "
+                "les liens reçus avant restent valables."] if report.sent else []
+        done += [f"Le serveur d'envoi l'a refusé pour {log.contact.email} ({log.error})." for log in report.failed]
+        flash(" ".join(done), "error" if report.failed else "message")
     else:
-        flash("Vous venez déjà d'envoyer un lien à ce projet : rien de plus n'est parti.")
+        flash("Un lien vient déjà de partir vers ce projet : rien de plus n'est parti.")
     return redirect(url_for("review.show_response", response_id=response.id))

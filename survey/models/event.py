@@ -19,6 +19,7 @@ class EventKind(enum.Enum):
     REOPENED = "reopened"
     EXTENDED = "extended"
     CARRIED_OVER = "carried_over"
+    LINK_SENT = "link_sent"
 
     @property
     def label(self):
@@ -33,6 +34,7 @@ _LABELS = {
     EventKind.REOPENED: "bilan rouvert",
     EventKind.EXTENDED: "délai prolongé",
     EventKind.CARRIED_OVER: "réponse reprise de l'année précédente",
+    EventKind.LINK_SENT: "nouveau lien envoyé au partenaire",
 }
 
 

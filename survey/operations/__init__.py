@@ -15,7 +15,7 @@ from .mail_occasions import (
     send_receipt,
     send_reminders,
 )
-from .mailing import send_pending
+from .mailing import awaits_partner, send_pending
 from .carry_over import carried_codes, carry_over, carry_over_plan, previous_response
 from .review import extend_deadline, reopen_response, request_correction, send_new_link, validate_response
 from .setup import (
@@ -31,7 +31,7 @@ from .users import create_user, deactivate_user, record_failed_login, reset_pass
 
 __all__ = [
     "carried_codes", "carry_over", "carry_over_plan", "previous_response",
-    "Actor", "PageSave", "create_campaign", "create_user", "deactivate_user", "enrol_project", "ensure_can_edit",
+    "Actor", "PageSave", "awaits_partner", "create_campaign", "create_user", "deactivate_user", "enrol_project", "ensure_can_edit",
     "ensure_partner_can_edit", "extend_deadline", "get_or_create_caf", "issue_link", "open_link", "project_context",
     "record_failed_login", "reopen_response", "request_correction", "reset_password", "response_definition",
     "revoke_link", "save_page", "send_correction_notice", "send_new_link", "send_due_reminders", "send_invitations", "send_pending",

@@ -37,6 +37,8 @@ from .setup import issue_link
 logger = logging.getLogger(__name__)
 
 INVITATION_ROUND = "invitation"
+# A Caf's new link to one project: an invitation of its own, "lien-<user id>-<time>".
+NEW_LINK_ROUND = "lien-"
 REMINDED_STATES = (ResponseState.NOT_STARTED, ResponseState.IN_PROGRESS, ResponseState.CORRECTION_REQUESTED)
 # Reminder moments are counted in days before the deadline's day, in this zone
 # unless the round is one Caf's (then the Caf's own zone).
@@ -67,6 +69,21 @@ def reminder_round(campaign: Campaign, days_before: int, caf_number: str | None 
         raise DomainError("Le nombre de jours avant la date limite ne peut pas être négatif.")
     label = f"J-{days_before}" + (f"/{caf_number}" if caf_number else "")
     return Round(campaign, EmailKind.REMINDER, label, caf_number, days_before)
+
+
+def new_link_round(response: Response, user_id: int, now: datetime) -> Round:
+    return Round(response.campaign, EmailKind.INVITATION, f"{NEW_LINK_ROUND}{user_id}-{now:%Y%m%dT%H%M%S}",
+                 response_id=response.id)
+
+
+def awaits_partner(response: Response, now: datetime) -> bool:
+    """Whether the partner can still answer: not transmitted (or sent back for correction), within their time."""
+    return response.state in REMINDED_STATES and now <= mail.partner_deadline(response)[0]
+
+
+def _waits_on_partner(log: EmailLog) -> bool:
+    """Reminders and a Caf's new links only make sense while the partner can still answer."""
+    return log.kind is EmailKind.REMINDER or (log.kind is EmailKind.INVITATION and log.round.startswith(NEW_LINK_ROUND))
 
 
 @dataclass(frozen=True)
@@ -135,7 +152,7 @@ def _candidates(db: Session, round_: Round, now: datetime) -> list[tuple[Contact
         query = query.where(Response.state.in_(REMINDED_STATES))
     pairs = [tuple(row) for row in db.execute(query)]
     if round_.kind is EmailKind.REMINDER:
-        pairs = [(contact, response) for contact, response in pairs if now <= mail.partner_deadline(response)[0]]
+        pairs = [(contact, response) for contact, response in pairs if awaits_partner(response, now)]
     return pairs
 
 
@@ -183,14 +200,15 @@ def was_planned(db: Session, round_: Round) -> bool:
 # -- sending ----------------------------------------------------------------
 def _no_longer_due(db: Session, log: EmailLog, now: datetime) -> str | None:
     """Why a planned message should not leave any more, if it should not."""
-    if log.kind is not EmailKind.REMINDER:
+    if not _waits_on_partner(log):
         return None
     response = log.response
     db.refresh(response)
+    what = "relance" if log.kind is EmailKind.REMINDER else "nouveau lien"
     if response.state not in REMINDED_STATES:
-        return f"plus de relance : bilan {response.state.label} entre-temps"
+        return f"plus de {what} : bilan {response.state.label} entre-temps"
     if now > mail.partner_deadline(response)[0]:
-        return "plus de relance : le délai de réponse est passé"
+        return f"plus de {what} : le délai de réponse est passé"
     return None
 
 
@@ -334,10 +352,7 @@ def _previews(db, round_, now, statuses, plan_new) -> list[Preview]:
 
 def _due_in_preview(log: EmailLog, now: datetime) -> bool:
     """As :func:`_no_longer_due`, without refreshing anything."""
-    if log.kind is not EmailKind.REMINDER:
-        return True
-    response = log.response
-    return response.state in REMINDED_STATES and now <= mail.partner_deadline(response)[0]
+    return not _waits_on_partner(log) or awaits_partner(log.response, now)
 
 
 def send_pending(db: Session, campaign: Campaign, now: datetime, *, dry_run: bool = False, retry_failed: bool = False,

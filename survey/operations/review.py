@@ -1,19 +1,21 @@
 """What a Caf does with a response: ask for corrections, validate, reopen, extend, send a new link."""
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..answers import find_problems
 from ..errors import DomainError, IncompleteResponse, StaleVersion
 from ..mail import partner_deadline
-from ..models import CorrectionRequest, EmailKind, EventKind, Response, ResponseState, User
+from ..models import CorrectionRequest, EmailKind, EmailLog, EmailStatus, EventKind, Response, ResponseState, User
 from ..timefmt import format_datetime
 from .answering import Actor, flush_then_commit, response_definition
-from .mailing import Round, SendReport, send_round
+from .mailing import NEW_LINK_ROUND, SendReport, deliver, new_link_round, send_round
 
 STALE = "Ce bilan a été modifié entre-temps : relisez-le avant de recommencer."
 MESSAGE_MAX = 2000
+DOUBLE_CLICK = timedelta(minutes=1)
 
 
 def _check_version(response: Response, expected_version):
@@ -79,14 +81,20 @@ def reopen_response(db: Session, response: Response, user: User, reason: str, ex
 
 def extend_deadline(db: Session, response: Response, user: User, until: datetime, reason: str, expected_version,
                     now: datetime):
-    """Give this project alone more time after the campaign's deadline."""
+    """Give this project alone more time: after the campaign's deadline, or to finish an open correction."""
     if not (reason or "").strip():
         raise DomainError("Indiquez la raison du délai supplémentaire.")
-    if until <= response.campaign.closes_at or until <= now:
+    correction = response.open_correction
+    if correction is not None:
+        if until <= now:
+            raise DomainError("Le nouveau délai de correction doit être dans le futur.")
+    elif until <= response.campaign.closes_at or until <= now:
         raise DomainError("Le nouveau délai doit être postérieur à la date limite de la campagne et à maintenant.")
     _check_version(response, expected_version)
-    old = response.extended_until
-    response.extended_until = until
+    if correction is not None:
+        old, correction.until = correction.until, until
+    else:
+        old, response.extended_until = response.extended_until, until
     _commit(db, Actor(user=user).event(response, EventKind.EXTENDED, now, old_value=old.isoformat() if old else None,
                                        new_value=until.isoformat(), reason=reason.strip()))
 
@@ -94,21 +102,32 @@ def extend_deadline(db: Session, response: Response, user: User, until: datetime
 def send_new_link(db: Session, response: Response, user: User, now: datetime) -> SendReport:
     """A fresh personal link, now, to every contact of the project: for a partner who lost theirs.
 
-    The invitation's message, with the partner's current deadline (extension or
-    correction delay included); links sent before stay valid. Refused when the
-    partner could not answer with it. The same user asking again within the
-    same minute (a double click) sends nothing more.
+    The invitation's message, with the partner's current time limit; links sent
+    before stay valid; the request is kept in the history. Refused when the
+    partner could not answer with it. Links an unreachable SMTP server held
+    back leave instead of new ones, and a second request within a minute (a
+    double click) sends nothing more.
     """
     if response.state is ResponseState.VALIDATED:
         raise DomainError("Ce bilan est validé : le partenaire n'a plus rien à y faire, aucun lien n'est envoyé.")
     if response.state is ResponseState.SUBMITTED:
         raise DomainError("Ce bilan est transmis : le partenaire ne peut plus le modifier, aucun lien n'est envoyé "
                           "(demandez-lui une correction s'il doit y revenir).")
-    until, _ = partner_deadline(response)
+    until, is_correction_delay = partner_deadline(response)
     if now > until:
-        raise DomainError(f"Le délai du partenaire a pris fin le {format_datetime(until, response.project.caf.timezone)} : "
+        what = "Le délai de correction accordé au partenaire" if is_correction_delay else "Le délai du partenaire"
+        raise DomainError(f"{what} a pris fin le {format_datetime(until, response.project.caf.timezone)} : "
                           "accordez-lui d'abord un délai supplémentaire, puis envoyez le lien.")
-    if not response.project.contacts:
+    contacts = response.project.contacts
+    if not contacts:
         raise DomainError("Ce projet n'a aucun contact : importez-en un avant d'envoyer un lien.")
-    label = f"lien-{user.id}-{now:%Y%m%dT%H%M}"
-    return send_round(db, Round(response.campaign, EmailKind.INVITATION, label, response_id=response.id), now)
+    new_links = (select(EmailLog).where(EmailLog.response_id == response.id, EmailLog.kind == EmailKind.INVITATION,
+                                        EmailLog.round.startswith(NEW_LINK_ROUND)).order_by(EmailLog.id))
+    held_back = list(db.scalars(new_links.where(EmailLog.status == EmailStatus.PENDING)))
+    if held_back:
+        return deliver(db, held_back, now)
+    if db.scalar(new_links.where(EmailLog.planned_at > now - DOUBLE_CLICK).limit(1)) is not None:
+        return SendReport()
+    _commit(db, Actor(user=user).event(response, EventKind.LINK_SENT, now,
+                                       new_value=", ".join(contact.email for contact in contacts)))
+    return send_round(db, new_link_round(response, user.id, now), now)
