@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from survey.models import EventKind, ResponseEvent
+from survey.models import Contact, EmailKind, EventKind, Response, ResponseEvent
 from tests.conftest import complete_clas_answers
 from tests.mail_support import CODE, LINK, UTC, logs, set_state, text_of
 from tests.smtp import free_port
@@ -50,7 +50,7 @@ def test_a_double_click_sends_nothing_more(smtp, factory, caf_user):
     again = send_link(reviewer, response_id)
 
     assert again.status_code == 302
-    assert "Un lien vient déjà de partir vers ce projet" in page_text(reviewer.get(f"/caf/reponses/{response_id}"))
+    assert "il y a moins d'une minute : rien de plus n'est parti" in page_text(reviewer.get(f"/caf/reponses/{response_id}"))
     assert len(smtp.messages) == 1
 
 
@@ -136,15 +136,20 @@ def test_an_unreachable_smtp_server_is_said_and_the_held_back_link_leaves_once(a
     down = send_link(reviewer, response_id)
 
     assert down.status_code == 302
-    assert "le lien attend" in page_text(reviewer.get(f"/caf/reponses/{response_id}"))
+    assert "le lien n'est pas encore parti" in page_text(reviewer.get(f"/caf/reponses/{response_id}"))
     (log,) = logs(db)
     assert log.status.value == "pending"
+    project = db.get(Response, response_id).project
+    db.add(Contact(project=project, email="c@asso.example"))  # imported in the meantime
+    db.commit()
     app.config["SMTP_PORT"] = port
     clock.now = clock.now + timedelta(minutes=5)  # the reviewer tries again later: the same link leaves
     assert send_link(reviewer, response_id).status_code == 302
-    assert [m["To"] for m in smtp.messages] == ["a@asso.example"] and [log.status.value for log in logs(db)] == ["sent"]
+    assert send_link(reviewer, response_id).status_code == 302  # and a double click right after
+    assert sorted(m["To"] for m in smtp.messages) == ["a@asso.example", "c@asso.example"]
+    assert [log.status.value for log in logs(db)] == ["sent", "sent"] and logs(db)[0].round == logs(db)[1].round
     assert app.test_cli_runner().invoke(args=["send-pending-emails", CODE]).exit_code == 0
-    assert len(smtp.messages) == 1
+    assert len(smtp.messages) == 2
 
 
 def test_a_held_back_link_is_not_sent_once_the_partner_has_transmitted(app, smtp, factory, caf_user, clock, db):
@@ -163,6 +168,29 @@ def test_a_held_back_link_is_not_sent_once_the_partner_has_transmitted(app, smtp
     assert (log.status.value, log.error) == ("skipped", "plus de nouveau lien : bilan transmis entre-temps")
 
 
+def test_a_held_back_link_gives_way_to_a_later_correction_request_which_carries_one(app, smtp, factory, caf_user,
+                                                                                    clock, db):
+    response_id, _ = factory.project(factory.campaign(code=CODE), contacts=("a@asso.example",))
+    reviewer = caf_user()
+    port = app.config["SMTP_PORT"]
+    app.config["SMTP_PORT"] = free_port()
+    send_link(reviewer, response_id)
+    app.config["SMTP_PORT"] = port
+    set_state(db, response_id, "submitted", clock.now)
+    clock.now = clock.now + timedelta(minutes=1)
+    asked = reviewer.post(f"/caf/reponses/{response_id}/correction", {
+        "questions": ["lieu_action"], "message-lieu_action": "Précisez la salle.", "until": "2024-07-20"},
+        from_page=f"/caf/reponses/{response_id}")
+    assert asked.status_code == 302
+
+    assert app.test_cli_runner().invoke(args=["send-pending-emails", CODE]).exit_code == 0
+
+    (notice,) = smtp.messages
+    assert "Précisez la salle." in text_of(notice)
+    held_back = logs(db, kind=EmailKind.INVITATION)[0]
+    assert held_back.status.value == "skipped" and "la demande de correction" in held_back.error
+
+
 def test_a_refused_address_is_named_and_the_others_get_their_link(smtp, factory, caf_user):
     response_id, _ = factory.project(factory.campaign(), contacts=("ok@asso.example", "gone@asso.example"))
     smtp.refuse("gone@asso.example")
@@ -171,7 +199,7 @@ def test_a_refused_address_is_named_and_the_others_get_their_link(smtp, factory,
     assert send_link(reviewer, response_id).status_code == 302
 
     shown = page_text(reviewer.get(f"/caf/reponses/{response_id}"))
-    assert f"{SENT} 1 contact(s)" in shown and "refusé pour gone@asso.example (550" in shown
+    assert f"{SENT} 1 contact(s)" in shown and "refusé le lien pour gone@asso.example (550" in shown
     assert [m["To"] for m in smtp.messages] == ["ok@asso.example"]
 
 

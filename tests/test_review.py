@@ -188,7 +188,10 @@ def test_an_extension_during_a_correction_lengthens_the_correction_delay(factory
     clock.set(datetime(2024, 7, 8, 8, 0, tzinfo=UTC))  # the correction delay is over
     page = f"/caf/reponses/{response_id}"
     past = reviewer.post(f"{page}/delai", {"until": "2024-07-07", "reason": "Congés"}, from_page=page)
-    assert past.status_code == 409 and "Le nouveau délai de correction doit être dans le futur." in body(past)
+    assert past.status_code == 409
+    assert "Le nouveau délai de correction doit être postérieur au délai actuel et à maintenant." in body(past)
+    other = caf_user(email="autre@caf.example")
+    other.get(page)  # a second reviewer opens the page before the extension
 
     extended = reviewer.post(f"{page}/delai", {"until": "2024-07-12", "reason": "Congés"}, from_page=page)
 
@@ -199,6 +202,9 @@ def test_an_extension_during_a_correction_lengthens_the_correction_delay(factory
     (event,) = [e for e in history(db, response_id) if e.kind.value == "extended"]
     assert [datetime.fromisoformat(value) for value in (event.old_value, event.new_value)] == [
         datetime(2024, 7, 5, 21, 59, 59, tzinfo=UTC), datetime(2024, 7, 12, 21, 59, 59, tzinfo=UTC)]
+    assert event.reason == "Délai de correction : Congés"
+    stale = other.post(f"{page}/delai", {"until": "2024-07-20", "reason": "Encore"})  # the form of before
+    assert stale.status_code == 409 and "modifié entre-temps" in body(stale)
     assert partner.save_page(2, {"lieu_action": "Salle B"}).status_code == 302
 
 

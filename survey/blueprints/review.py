@@ -236,13 +236,14 @@ def send_link(response_id):
         get_session().rollback()
         return _render_response(response, 409, exc.message)
     if report.unavailable:
-        flash(f"Le serveur d'envoi des courriels ne répond pas ({report.unavailable}) : le lien attend. Il partira "
-              "avec les courriels en attente, ou quand vous cliquerez à nouveau sur « Envoyer le lien ».", "error")
+        flash(f"Le serveur d'envoi des courriels ne répond pas ({report.unavailable}) : le lien n'est pas encore "
+              "parti. Il partira avec les courriels en attente, ou quand vous cliquerez à nouveau sur "
+              "« Envoyer le lien » dans une minute.", "error")
     elif report.sent or report.failed:
         done = [f"Un nouveau lien personnel est parti vers {report.sent} contact(s) du projet ; "
                 "les liens reçus avant restent valables."] if report.sent else []
-        done += [f"Le serveur d'envoi l'a refusé pour {log.contact.email} ({log.error})." for log in report.failed]
+        done += [f"Le serveur d'envoi a refusé le lien pour {log.contact.email} ({log.error})." for log in report.failed]
         flash(" ".join(done), "error" if report.failed else "message")
     else:
-        flash("Un lien vient déjà de partir vers ce projet : rien de plus n'est parti.")
+        flash("Un lien a été demandé pour ce projet il y a moins d'une minute : rien de plus n'est parti.")
     return redirect(url_for("review.show_response", response_id=response.id))

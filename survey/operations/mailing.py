@@ -209,6 +209,9 @@ def _no_longer_due(db: Session, log: EmailLog, now: datetime) -> str | None:
         return f"plus de {what} : bilan {response.state.label} entre-temps"
     if now > mail.partner_deadline(response)[0]:
         return f"plus de {what} : le délai de réponse est passé"
+    correction = response.open_correction
+    if log.kind is EmailKind.INVITATION and correction is not None and log.planned_at < correction.requested_at:
+        return "plus de nouveau lien : la demande de correction, arrivée depuis, en portait un"
     return None
 
 

@@ -1,17 +1,29 @@
 """What a Caf does with a response: ask for corrections, validate, reopen, extend, send a new link."""
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..answers import find_problems
 from ..errors import DomainError, IncompleteResponse, StaleVersion
 from ..mail import partner_deadline
-from ..models import CorrectionRequest, EmailKind, EmailLog, EmailStatus, EventKind, Response, ResponseState, User
+from ..models import (
+    CorrectionRequest,
+    EmailKind,
+    EmailLog,
+    EmailStatus,
+    EventKind,
+    Response,
+    ResponseEvent,
+    ResponseState,
+    User,
+)
 from ..timefmt import format_datetime
 from .answering import Actor, flush_then_commit, response_definition
-from .mailing import NEW_LINK_ROUND, SendReport, deliver, new_link_round, send_round
+from .mailing import NEW_LINK_ROUND, SendReport, new_link_round, send_round
 
 STALE = "Ce bilan a été modifié entre-temps : relisez-le avant de recommencer."
 MESSAGE_MAX = 2000
@@ -86,17 +98,20 @@ def extend_deadline(db: Session, response: Response, user: User, until: datetime
         raise DomainError("Indiquez la raison du délai supplémentaire.")
     correction = response.open_correction
     if correction is not None:
-        if until <= now:
-            raise DomainError("Le nouveau délai de correction doit être dans le futur.")
+        if until <= now or until <= correction.until:
+            raise DomainError("Le nouveau délai de correction doit être postérieur au délai actuel et à maintenant.")
     elif until <= response.campaign.closes_at or until <= now:
         raise DomainError("Le nouveau délai doit être postérieur à la date limite de la campagne et à maintenant.")
     _check_version(response, expected_version)
+    reason = reason.strip()
     if correction is not None:
         old, correction.until = correction.until, until
+        flag_modified(response, "extended_until")  # the response's version moves: a stale form is refused
+        reason = f"Délai de correction : {reason}"
     else:
         old, response.extended_until = response.extended_until, until
     _commit(db, Actor(user=user).event(response, EventKind.EXTENDED, now, old_value=old.isoformat() if old else None,
-                                       new_value=until.isoformat(), reason=reason.strip()))
+                                       new_value=until.isoformat(), reason=reason))
 
 
 def send_new_link(db: Session, response: Response, user: User, now: datetime) -> SendReport:
@@ -104,9 +119,9 @@ def send_new_link(db: Session, response: Response, user: User, now: datetime) ->
 
     The invitation's message, with the partner's current time limit; links sent
     before stay valid; the request is kept in the history. Refused when the
-    partner could not answer with it. Links an unreachable SMTP server held
-    back leave instead of new ones, and a second request within a minute (a
-    double click) sends nothing more.
+    partner could not answer with it. A link an unreachable SMTP server held
+    back leaves instead of a new one, and a request within a minute of the
+    last (a double click) sends nothing more.
     """
     if response.state is ResponseState.VALIDATED:
         raise DomainError("Ce bilan est validé : le partenaire n'a plus rien à y faire, aucun lien n'est envoyé.")
@@ -121,13 +136,19 @@ def send_new_link(db: Session, response: Response, user: User, now: datetime) ->
     contacts = response.project.contacts
     if not contacts:
         raise DomainError("Ce projet n'a aucun contact : importez-en un avant d'envoyer un lien.")
-    new_links = (select(EmailLog).where(EmailLog.response_id == response.id, EmailLog.kind == EmailKind.INVITATION,
-                                        EmailLog.round.startswith(NEW_LINK_ROUND)).order_by(EmailLog.id))
-    held_back = list(db.scalars(new_links.where(EmailLog.status == EmailStatus.PENDING)))
-    if held_back:
-        return deliver(db, held_back, now)
-    if db.scalar(new_links.where(EmailLog.planned_at > now - DOUBLE_CLICK).limit(1)) is not None:
+    # One request at a time per response: the check and the history line below go together.
+    db.execute(select(Response.id).where(Response.id == response.id).with_for_update())
+    last = db.scalar(select(ResponseEvent.at).where(ResponseEvent.response_id == response.id,
+                                                    ResponseEvent.kind == EventKind.LINK_SENT)
+                     .order_by(ResponseEvent.id.desc()).limit(1))
+    if last is not None and last > now - DOUBLE_CLICK:
+        db.rollback()
         return SendReport()
+    held_back = db.scalar(select(EmailLog.round).where(
+        EmailLog.response_id == response.id, EmailLog.kind == EmailKind.INVITATION,
+        EmailLog.round.startswith(NEW_LINK_ROUND), EmailLog.status == EmailStatus.PENDING).limit(1))
     _commit(db, Actor(user=user).event(response, EventKind.LINK_SENT, now,
                                        new_value=", ".join(contact.email for contact in contacts)))
-    return send_round(db, new_link_round(response, user.id, now), now)
+    # A link the SMTP server could not take leaves now (with any contact added since) instead of a new one.
+    round_ = new_link_round(response, user.id, now)
+    return send_round(db, replace(round_, label=held_back) if held_back else round_, now)
