@@ -20,6 +20,14 @@ def send_link(user, response_id):
     return user.post(f"/caf/reponses/{response_id}/lien", {}, from_page=f"/caf/reponses/{response_id}")
 
 
+def hold_back_a_link(app, user, response_id):
+    """Ask for a link while nobody listens on the SMTP port: it stays pending."""
+    port = app.config["SMTP_PORT"]
+    app.config["SMTP_PORT"] = free_port()
+    send_link(user, response_id)
+    app.config["SMTP_PORT"] = port
+
+
 def test_every_contact_gets_a_fresh_link_that_opens_the_bilan_and_the_old_ones_still_work(app, smtp, factory, caf_user,
                                                                                           db):
     response_id, (old_token, _) = factory.project(factory.campaign(), contacts=("a@asso.example", "b@asso.example"))
@@ -155,10 +163,7 @@ def test_an_unreachable_smtp_server_is_said_and_the_held_back_link_leaves_once(a
 def test_a_held_back_link_is_not_sent_once_the_partner_has_transmitted(app, smtp, factory, caf_user, clock, db):
     response_id, _ = factory.project(factory.campaign(code=CODE), contacts=("a@asso.example",))
     reviewer = caf_user()
-    port = app.config["SMTP_PORT"]
-    app.config["SMTP_PORT"] = free_port()
-    send_link(reviewer, response_id)
-    app.config["SMTP_PORT"] = port
+    hold_back_a_link(app, reviewer, response_id)
     set_state(db, response_id, "submitted", clock.now)
 
     assert app.test_cli_runner().invoke(args=["send-pending-emails", CODE]).exit_code == 0
@@ -172,10 +177,7 @@ def test_a_held_back_link_gives_way_to_a_later_correction_request_which_carries_
                                                                                     clock, db):
     response_id, _ = factory.project(factory.campaign(code=CODE), contacts=("a@asso.example",))
     reviewer = caf_user()
-    port = app.config["SMTP_PORT"]
-    app.config["SMTP_PORT"] = free_port()
-    send_link(reviewer, response_id)
-    app.config["SMTP_PORT"] = port
+    hold_back_a_link(app, reviewer, response_id)
     set_state(db, response_id, "submitted", clock.now)
     clock.now = clock.now + timedelta(minutes=1)
     asked = reviewer.post(f"/caf/reponses/{response_id}/correction", {

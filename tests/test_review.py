@@ -166,12 +166,16 @@ def test_a_correction_round(factory, partner_for, caf_user, clock, db):
     assert kinds.count(EventKind.SUBMITTED) == 2 and EventKind.CORRECTION_REQUESTED in kinds
 
 
+def ask_to_correct_the_place(reviewer, response_id, until):
+    return reviewer.post(f"/caf/reponses/{response_id}/correction", {
+        "questions": ["lieu_action"], "message-lieu_action": "Précisez.", "until": until,
+    }, from_page=f"/caf/reponses/{response_id}")
+
+
 def test_the_correction_delay_ends(factory, partner_for, caf_user, clock, db):
     response_id, partner = transmitted(factory, partner_for)
     reviewer = caf_user()
-    reviewer.post(f"/caf/reponses/{response_id}/correction", {
-        "questions": ["lieu_action"], "message-lieu_action": "Précisez.", "until": "2024-07-05",
-    }, from_page=f"/caf/reponses/{response_id}")
+    ask_to_correct_the_place(reviewer, response_id, until="2024-07-05")
     partner.get("/bilan/page/2")
     clock.set(datetime(2024, 7, 5, 22, 0, tzinfo=UTC))  # 6 July 00:00 in Paris
     refused = partner.save_page(2, {"lieu_action": "Trop tard"}, reload=False)
@@ -182,9 +186,7 @@ def test_the_correction_delay_ends(factory, partner_for, caf_user, clock, db):
 def test_an_extension_during_a_correction_lengthens_the_correction_delay(factory, partner_for, caf_user, clock, db):
     response_id, partner = transmitted(factory, partner_for)
     reviewer = caf_user()
-    reviewer.post(f"/caf/reponses/{response_id}/correction", {
-        "questions": ["lieu_action"], "message-lieu_action": "Précisez.", "until": "2024-07-05",
-    }, from_page=f"/caf/reponses/{response_id}")
+    ask_to_correct_the_place(reviewer, response_id, until="2024-07-05")
     clock.set(datetime(2024, 7, 8, 8, 0, tzinfo=UTC))  # the correction delay is over
     page = f"/caf/reponses/{response_id}"
     past = reviewer.post(f"{page}/delai", {"until": "2024-07-07", "reason": "Congés"}, from_page=page)

@@ -106,14 +106,14 @@ def list_responses(campaign_id):
 
 
 def _render_response(response, status=200, notice=None, correction_form=None):
-    definition = response_definition(response)
+    definition, now = response_definition(response), clock.now()
     return render_template(
         "review/response.html", response=response, definition=definition, notice=notice,
         problems=find_problems(definition, response.answers, response.invalid),
         events=events_of(get_session(), response), display_value=display_value, label_of=label_of,
         visible={q.code: is_visible(q, response.answers) for q in definition.questions.values()},
-        tz=response.project.caf.timezone, now=clock.now(), correction_form=correction_form or MultiDict(),
-        awaits_partner=awaits_partner(response, clock.now()),
+        tz=response.project.caf.timezone, now=now, correction_form=correction_form or MultiDict(),
+        awaits_partner=awaits_partner(response, now),
     ), status
 
 
