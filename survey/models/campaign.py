@@ -28,11 +28,5 @@ class Campaign(Base):
     # The last instant at which an answer is accepted.
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    def is_open(self, now: datetime) -> bool:
-        return self.opens_at <= now <= self.closes_at
-
-    def has_closed(self, now: datetime) -> bool:
-        return now > self.closes_at
-
     def __repr__(self):
         return f"<Campaign {self.code}>"
