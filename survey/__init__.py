@@ -10,6 +10,7 @@ from .config import build_config
 from .deadline import partner_window
 from .definition import check_bundled_definitions
 from .questions.file import human_size
+from .markup import paragraphs
 from .outbox import Outbox
 from .ratelimit import GuessingGuard
 from .requests import SurveyRequest
@@ -51,6 +52,7 @@ def create_app(overrides=None) -> Flask:
     app.jinja_env.filters["date_fr"] = format_date
     app.jinja_env.filters["human_size"] = human_size
     app.jinja_env.filters["number_fr"] = format_number
+    app.jinja_env.filters["paragraphs"] = paragraphs
     app.jinja_env.filters["count_fr"] = count_of
     app.jinja_env.globals["partner_window"] = partner_window
     app.jinja_env.trim_blocks = True
