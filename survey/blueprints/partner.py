@@ -100,7 +100,7 @@ def carry_over_answers():
     flash(f"{count_of(len(codes), 'réponse')} de l’année précédente "
           f"{'a été reprise' if len(codes) < 2 else 'ont été reprises'}, pour les questions : "
           + " ; ".join(f"« {label} »" for label in labels)
-          + ". Vérifiez-les : chacune est signalée « Réponse reprise du bilan de l'année précédente ».")
+          + ". Vérifiez-les : chacune est signalée « Réponse reprise du bilan de l’année précédente ».")
     return redirect(url_for("partner.show_summary"))
 
 
@@ -166,7 +166,8 @@ def edit_page(number):
         return redirect(_destination(definition, number))
     if closed:
         return _render_page(response, definition, page, None, {}, notice=closed, readonly=True)
-    form = form_class(formdata=None, data=initial_data(page, response.answers, response.invalid))
+    offered = {"contact_email": link.contact.email}  # "Votre adresse électronique", until answered
+    form = form_class(formdata=None, data=initial_data(page, response.answers, response.invalid, offered))
     form.version.data = str(response.version)
     errors = stored_errors(definition, page, response.answers, response.invalid)
     return _render_page(response, definition, page, form, errors)
