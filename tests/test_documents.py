@@ -10,6 +10,7 @@ import pytest
 from survey.documents.pdf import drawable
 from survey.models import Response
 from tests.conftest import CLAS, CLAS_OPENS, complete_clas_answers
+from tests.mail_support import CODE, cli, html_of, text_of
 
 ACCENTS = "Les Œuvres « Petits Savants » d’Été – 5 €"
 FIRST = "Premier paragraphe : les enfants ont gagné en confiance, le cœur à l’écrit."
@@ -179,7 +180,7 @@ def test_the_blank_questionnaire_is_public_and_lists_every_question(app, factory
         assert f">{question}" in page, question
     assert "Une seule réponse." in page and "Plusieurs réponses possibles." in page
     assert "Question posée seulement si vous avez répondu « Parents » à « Public »." in page
-    assert "Si « Autre » : Précisez" in page
+    assert "Précisez (si vous avez choisi « Autre »)" in page
     assert "40\u00a0000 caractères au plus." in page
     assert page.count('class="blank-box blank-round"') == 2 + 2 * 3  # two single choices, a 2 x 3 grid
     assert '<th scope="col">Parfois</th>' in page and '<th scope="row">Jeux de société</th>' in page
@@ -191,7 +192,7 @@ def test_the_blank_questionnaire_pdf_has_the_same_questions_with_empty_boxes(app
     answer = app.test_client().get("/questionnaire/carnet-2025.pdf")
     assert answer.status_code == 200 and "filename=questionnaire-carnet-2025.pdf" in answer.headers["Content-Disposition"]
     text = flat("\n".join(pdf_pages(answer.data)))
-    for shown in ("Nom de l’atelier (obligatoire)", "❍ Association", "❍ Autre", "Si « Autre » : Précisez",
+    for shown in ("Nom de l’atelier (obligatoire)", "❍ Association", "❍ Autre", "Précisez (si vous avez choisi « Autre »)",
                   "❏ Enfants", "❏ Parents", "Souvent Parfois Jamais", "Lecture à voix haute ❍ ❍ ❍",
                   "40 000 caractères au plus.", "Quelques mots sur l’atelier.", "webinaire"):
         assert shown in text, shown
@@ -219,3 +220,46 @@ def test_the_clas_blank_questionnaire_builds_quickly(app, factory):
     spec = next(q for p in CLAS["pages"] for q in p["questions"] if q["code"] == "bilan_qualitatif")
     limit = f"{spec['max_length']:,}".replace(",", " ")
     assert "Bilan qualitatif de l'action (obligatoire)" in text and f"et {limit} caractères." in text
+
+
+# -- through the real SMTP server ---------------------------------------------
+def test_the_receipt_email_carries_the_bilan_pdf(app, smtp, campaign, factory, partner_for, db):
+    response_id, (token,) = factory.project(campaign, contacts=("a@one.example",), reference="P-731-042")
+    partner = partner_for(token)
+    answers = complete_clas_answers()
+    answers[1]["nom_structure"] = ACCENTS
+    answers[8]["bilan_qualitatif"] = f"{FIRST}\n\n{SECOND}"
+    for number, data in answers.items():
+        partner.save_page(number, data)
+    assert partner.transmit().status_code == 302
+    (message,) = smtp.to("a@one.example")
+    assert message.get_content_type() == "multipart/mixed"
+    alternative, attachment = message.iter_parts()
+    assert alternative.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in alternative.iter_parts()] == ["text/plain", "text/html"]
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename() == "bilan-P-731-042.pdf"
+    assert message.raw.isascii()  # the PDF travels base64-encoded
+    receipt = db.get(Response, response_id).receipt
+    assert "Le bilan transmis est joint à ce courriel en PDF (bilan-P-731-042.pdf)." in " ".join(
+        message.get_body(("plain",)).get_content().split())
+    pages = pdf_pages(attachment.get_content())
+    lines = [line.strip() for page in pages for line in page.splitlines()]
+    assert lines.index(FIRST) < lines.index(SECOND)
+    text = flat("\n".join(pages))
+    assert f"Référence de l'accusé de réception : {receipt}" in text
+    assert "Transmis le : lundi 1er juillet 2024 à 10 h 00, heure de Paris" in text
+    for expected in (ACCENTS, "Maison de quartier", "Fondation",
+                     "6 à 10 ans (primaire)", "Quasiment tous"):
+        assert expected in text, expected
+
+
+def test_the_invitation_links_the_blank_questionnaire_and_has_no_attachment(app, smtp, campaign, factory):
+    factory.project(campaign, contacts=("a@one.example",))
+    assert cli(app, "send-invitations", CODE).exit_code == 0
+    (message,) = smtp.messages
+    assert message.get_content_type() == "multipart/alternative"
+    assert "http://bilan.test/questionnaire/clas-2023-2024" in text_of(message)
+    assert 'href="http://bilan.test/questionnaire/clas-2023-2024"' in html_of(message)
+    blank = app.test_client().get("/questionnaire/clas-2023-2024")
+    assert blank.status_code == 200 and "Bilan qualitatif de l" in blank.get_data(as_text=True)

@@ -6,7 +6,7 @@ from ..answers import is_visible
 from ..definition import campaign_definition
 from ..models import Response
 from ..timefmt import format_datetime
-from .pdf import gap, grid, para, render, text_blocks
+from .pdf import fact, gap, grid, para, render, text_blocks
 
 NO_ANSWER = "Sans réponse"
 
@@ -39,7 +39,7 @@ def bilan_pdf(response: Response, now: datetime) -> bytes:
     definition = campaign_definition(response.campaign)
     answers, invalid = response.answers, response.invalid
     story = [para(response.campaign.title, "title")]
-    story += [para(f"{label} : {value}", "answer") for label, value in bilan_facts(response, now)]
+    story += [fact(label, value) for label, value in bilan_facts(response, now)]
     for page in definition.pages:
         story.append(para(f"{page.number}. {page.title}", "page"))
         for question in page.questions:

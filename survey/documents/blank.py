@@ -70,7 +70,8 @@ def _choices(question, _max_bytes):
     for choice in question.choices:
         blocks.append(para(f"{mark} {choice['label']}", "answer"))
         if choice.get("followup"):
-            blocks += [para(f"Si « {choice['label']} » : {choice['followup']['label']}", "hint"), box(0.9)]
+            blocks += [para(f"{choice['followup']['label']} (si vous avez choisi « {choice['label']} »)", "hint"),
+                       box(0.9)]
     return blocks + [gap(4)]
 
 

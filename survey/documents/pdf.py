@@ -30,6 +30,7 @@ STYLES = {
                            keepWithNext=1),
     "question": ParagraphStyle("question", fontName=BOLD, fontSize=10, leading=13, spaceBefore=8, spaceAfter=3,
                                keepWithNext=1),
+    "fact": ParagraphStyle("fact", fontName=FONT, fontSize=10, leading=13, spaceAfter=2),
     "answer": ParagraphStyle("answer", fontName=FONT, fontSize=10, leading=13.5, spaceAfter=5),
     "hint": ParagraphStyle("hint", fontName=OBLIQUE, fontSize=9, leading=12, textColor=GREY, spaceAfter=4,
                            keepWithNext=1),
@@ -84,6 +85,11 @@ def para(text: str, style: str) -> Paragraph:
     return Paragraph(markup(text), STYLES[style])
 
 
+def fact(label: str, value: str) -> Paragraph:
+    """``Label : value``, the label in bold."""
+    return Paragraph(f"<b>{markup(label)}</b> : {markup(value)}", STYLES["fact"])
+
+
 def grid(columns: list[str], rows: list[tuple[str, list[str]]], first_width: float = 0.34) -> Table:
     """A table rows x columns: a header row of column labels, then each row's label and cells.
 
@@ -102,6 +108,8 @@ def grid(columns: list[str], rows: list[tuple[str, list[str]]], first_width: flo
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("TOPPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
     ]))
     return table
 
