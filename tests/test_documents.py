@@ -263,3 +263,17 @@ def test_the_invitation_links_the_blank_questionnaire_and_has_no_attachment(app,
     assert 'href="http://bilan.test/questionnaire/clas-2023-2024"' in html_of(message)
     blank = app.test_client().get("/questionnaire/clas-2023-2024")
     assert blank.status_code == 200 and "Bilan qualitatif de l" in blank.get_data(as_text=True)
+
+
+def test_the_receipts_of_one_transmission_share_one_pdf(app, smtp, campaign, factory, partner_for, monkeypatch):
+    from survey import mail
+    built = []
+    monkeypatch.setattr(mail, "bilan_pdf", lambda response, now: built.append(response.id) or b"%PDF-1.4 shared")
+    response_id, (token, _) = factory.project(campaign, contacts=("a@one.example", "b@one.example"))
+    partner = partner_for(token)
+    for number, data in complete_clas_answers().items():
+        partner.save_page(number, data)
+    assert partner.transmit().status_code == 302
+    attachments = [list(message.iter_attachments()) for message in smtp.messages]
+    assert [[part.get_content() for part in parts] for parts in attachments] == [[b"%PDF-1.4 shared"]] * 2
+    assert built == [response_id]

@@ -99,7 +99,9 @@ def grid(columns: list[str], rows: list[tuple[str, list[str]]], first_width: flo
     label_width = WIDTH * first_width
     cell_width = (WIDTH - label_width) / max(1, len(columns))
     data = [[""] + [Paragraph(markup(c), STYLES["head"]) for c in columns]]
-    data += [[Paragraph(markup(label), STYLES["cell"])] + [Paragraph(markup(cell), STYLES["mark"]) for cell in cells]
+    # An empty cell stays a plain string: a paragraph each would double the grid's cost.
+    data += [[Paragraph(markup(label), STYLES["cell"])] + [Paragraph(markup(cell), STYLES["mark"]) if cell else ""
+                                                           for cell in cells]
              for label, cells in rows]
     table = Table(data, colWidths=[label_width] + [cell_width] * len(columns), repeatRows=1, hAlign="LEFT")
     table.setStyle(TableStyle([
