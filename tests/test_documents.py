@@ -106,11 +106,12 @@ def test_accents_and_paragraphs_survive_in_the_pdf(notebook, partner_for):
     assert lines.index(FIRST) < lines.index(SECOND) < lines.index("Suite du second.")
 
 
-def test_a_30000_character_text_flows_over_pages_whole_and_fast(notebook, partner_for, db):
+@pytest.mark.parametrize("separator, size", [("\n\n", 6), ("\n", 1)], ids=["paragraphs", "short lines"])
+def test_a_30000_character_text_flows_over_pages_whole_and_fast(notebook, partner_for, db, separator, size):
     response_id, token = notebook
     paragraph = "Les ateliers du mercredi ont réuni douze enfants, et leurs parents sont venus « voir » ; "
-    blocks = [f"{n}. " + paragraph * 6 for n in range(1, 60)]
-    long_text = "\n\n".join(blocks)[:29_980] + " les derniers mots."
+    blocks = [f"{n}. " + paragraph * size for n in range(1, 400)]
+    long_text = separator.join(blocks)[:29_980] + " les derniers mots."
     assert len(long_text) >= 30_000 - 1
     response = db.get(Response, response_id)
     response.answers = {**response.answers, "recit": long_text}
@@ -277,3 +278,12 @@ def test_the_receipts_of_one_transmission_share_one_pdf(app, smtp, campaign, fac
     attachments = [list(message.iter_attachments()) for message in smtp.messages]
     assert [[part.get_content() for part in parts] for parts in attachments] == [[b"%PDF-1.4 shared"]] * 2
     assert built == [response_id]
+
+
+def test_markup_typed_in_an_answer_is_printed_as_text(notebook, partner_for, db):
+    response_id, token = notebook
+    response = db.get(Response, response_id)
+    response.answers = {**response.answers, "nom": "<b>Atelier</b> & <font size=40>co</font> <br/>"}
+    db.commit()
+    text = flat("\n".join(pdf_pages(partner_for(token).client.get("/bilan/bilan.pdf").data)))
+    assert "<b>Atelier</b> & <font size=40>co</font> <br/>" in text

@@ -47,7 +47,7 @@ def bilan_pdf(response: Response, now: datetime) -> bytes:
                 continue
             story.append(para(question.label, "question"))
             if question.code in invalid:
-                story.append(para(f"À corriger : « {invalid[question.code]['value']} »", "answer"))
+                story += text_blocks(f"À corriger : « {invalid[question.code]['value']} »")
                 continue
             story += ANSWER_BLOCKS.get(question.macro, _lines)(question, answers)
     footer = f"{response.campaign.title} – projet {response.project.reference}"

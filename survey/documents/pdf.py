@@ -10,7 +10,7 @@ answers are never touched: this is only how they are drawn.
 import io
 import re
 import unicodedata
-from xml.sax.saxutils import escape
+from html import escape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
@@ -31,6 +31,7 @@ STYLES = {
     "question": ParagraphStyle("question", fontName=BOLD, fontSize=10, leading=13, spaceBefore=8, spaceAfter=3,
                                keepWithNext=1),
     "fact": ParagraphStyle("fact", fontName=FONT, fontSize=10, leading=13, spaceAfter=2),
+    "line": ParagraphStyle("line", fontName=FONT, fontSize=10, leading=13.5),
     "answer": ParagraphStyle("answer", fontName=FONT, fontSize=10, leading=13.5, spaceAfter=5),
     "hint": ParagraphStyle("hint", fontName=OBLIQUE, fontSize=9, leading=12, textColor=GREY, spaceAfter=4,
                            keepWithNext=1),
@@ -69,16 +70,24 @@ def _drawable_char(char: str) -> str:
 
 def markup(text: str) -> str:
     """Plain text as paragraph markup: escaped, line breaks kept."""
-    return escape(drawable(text)).replace("\t", " ").replace("\n", "<br/>")
+    return escape(drawable(text), quote=False).replace("\t", " ").replace("\n", "<br/>")
 
 
 def text_blocks(text: str, style: str = "answer") -> list[Paragraph]:
-    """A free text as its paragraphs (blank lines between them); single line breaks stay breaks.
+    """A free text as its paragraphs (blank lines between them); a single line break starts a new line.
 
-    Each paragraph flows over as many pages as it needs.
+    Each line is a flowable of its own, so that splitting a long text over
+    pages stays linear (one paragraph with thousands of ``<br/>`` is
+    re-broken at every page: 2.2 s of CPU for 100,000 characters in lines of
+    80, against 0.15 s).
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
-    return [Paragraph(markup(block), STYLES[style]) for block in _BLANK_LINES.split(text) if block.strip()]
+    blocks = []
+    for block in _BLANK_LINES.split(text):
+        lines = [line for line in block.split("\n") if line.strip()]
+        blocks += [Paragraph(markup(line), STYLES["line"]) for line in lines[:-1]]
+        blocks += [Paragraph(markup(line), STYLES[style]) for line in lines[-1:]]
+    return blocks
 
 
 def para(text: str, style: str) -> Paragraph:
