@@ -1,4 +1,6 @@
 """The blank questionnaire of a campaign, to prepare the answers offline (printable page and PDF)."""
+from functools import lru_cache
+
 from ..definition import Definition
 from ..questions import Question
 from ..uploads import ACCEPTED_TEXT
@@ -40,6 +42,9 @@ def upload_limits(max_bytes: int) -> str:
     return f"Un document à joindre en ligne ({ACCEPTED_TEXT}, {shown} Mo au plus)."
 
 
+# Public and the same for everyone: built once per process and definition
+# (``campaign_definition`` keeps one compiled definition per campaign).
+@lru_cache(maxsize=16)
 def blank_pdf(definition: Definition, title: str, max_upload_bytes: int) -> bytes:
     """Every page's questions with empty boxes to fill in by hand."""
     story = [para(title, "title"), para(PREPARE, "answer"), para(ONLINE_ONLY, "answer")]
