@@ -4,10 +4,10 @@ import io
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 
 from .. import clock, uploads
-from ..documents import bilan_filename, bilan_pdf
 from ..access import NoPartnerAccess, bind_browser, current_link
 from ..answers import find_problems, is_visible, stored_errors
 from ..db import get_session, statement_by_statement
+from ..documents import bilan_filename, bilan_pdf
 from ..errors import DomainError, IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
 from ..forms.builder import initial_data, page_form_class
 from ..history import display_value, partner_annotations

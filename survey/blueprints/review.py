@@ -11,10 +11,10 @@ from .. import clock, uploads
 from ..access import caf_scope, reviewable_response_or_404
 from ..answers import find_problems, is_visible, stored_errors
 from ..db import get_session
+from ..documents import bilan_filename, bilan_pdf
 from ..errors import DomainError, StaleVersion
 from ..forms.builder import initial_data, page_form_class
 from ..history import display_value, events_of, label_of
-from ..documents import bilan_filename, bilan_pdf
 from .partner import pdf_download, posted_version
 from ..models import Campaign, Project, Response, ResponseState
 from ..operations import (
