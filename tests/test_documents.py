@@ -220,7 +220,7 @@ def test_the_clas_blank_questionnaire_builds_quickly(app, factory):
     text = flat("\n".join(pdf_pages(answer.data)))
     spec = next(q for p in CLAS["pages"] for q in p["questions"] if q["code"] == "bilan_qualitatif")
     limit = f"{spec['max_length']:,}".replace(",", " ")
-    assert "Bilan qualitatif de l'action (obligatoire)" in text and f"{limit} caractères" in text
+    assert f"{spec['label']} (obligatoire)" in text and f"{limit} caractères" in text
 
 
 # -- through the real SMTP server ---------------------------------------------
