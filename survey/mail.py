@@ -103,6 +103,7 @@ def compose(kind: EmailKind, response: Response, recipient: str, link: str | Non
     attachments = []
     if kind is EmailKind.RECEIPT:
         context["submitted"] = format_datetime(response.submitted_at, tz)
+        context["retransmitted"] = response.receipt_round != response.receipt
         context["sections"] = answer_sections(definition, response.answers)
         context["pdf_name"] = bilan_filename(response)
         attachments.append((context["pdf_name"], receipt_pdf(response)))

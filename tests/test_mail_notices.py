@@ -210,6 +210,15 @@ def test_transmitting_sends_the_receipt_and_a_correction_request_notifies(app, s
     assert asked.status_code == 302
     (notice,) = smtp.to("direction@asso.example")
     assert "Précisez la salle." in text_of(notice)
+    # Transmitted again: a second receipt, with the same reference, saying which version counts.
+    smtp.clear()
+    partner.save_page(2, {**complete_clas_answers()[2], "lieu_action": "Maison de quartier, salle B"})
+    assert partner.transmit().status_code == 302
+    assert db.get(Response, response_id).receipt == receipt
+    for address in ("direction@asso.example", "clas@asso.example"):
+        (again,) = smtp.to(address)
+        assert f"Il garde sa référence {receipt} : c’est cette dernière version" in text_of(again)
+        assert "salle B" in text_of(again)
 
 
 def test_a_caf_sends_from_its_pages_only_to_its_own_projects(app, smtp, factory, caf_user, db, clock):
