@@ -41,6 +41,9 @@ def test_a_pasted_bilan_is_kept_whole_with_its_paragraphs(site, browser):
         paste(partner, too_long)
         assert partner.locator('textarea[name="bilan_qualitatif"]').input_value() == too_long
         expect(partner.locator(".char-count")).to_contain_text("de trop")
+        # Screen readers hear the count only now, near or over the limit, once typing pauses.
+        expect(partner.locator("#s-bilan_qualitatif")).to_have_text(
+            f"Vous avez dépassé la limite de {len(too_long) - 30_000:,} caractères.".replace(",", "\u00a0"))
         with partner.expect_navigation():
             partner.get_by_role("button", name="Enregistrer", exact=True).click()
         expect(partner.locator("#e-bilan_qualitatif")).to_contain_text("raccourcissez-le")
@@ -52,6 +55,8 @@ def test_a_pasted_bilan_is_kept_whole_with_its_paragraphs(site, browser):
         assert len(bilan) == 12_345 and bilan.count("\n\n") >= 10
         paste(partner, bilan)
         expect(partner.locator(".char-count")).to_have_text("12\u00a0345 caractères sur 30\u00a0000")
+        partner.wait_for_timeout(1_500)
+        expect(partner.locator("#s-bilan_qualitatif")).to_have_text("")  # far from the limit: silent
         with partner.expect_navigation():
             partner.get_by_role("button", name="Enregistrer", exact=True).click()
         expect(partner.locator(".notice-ok")).to_contain_text("Vos réponses sont enregistrées")
@@ -70,3 +75,28 @@ def test_a_pasted_bilan_is_kept_whole_with_its_paragraphs(site, browser):
     finally:
         partner_context.close()
         reviewer_context.close()
+
+
+def test_a_document_too_big_is_stopped_before_it_leaves_with_the_texts(site, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    big = tmp_path / "film-de-la-fete.pdf"
+    big.write_bytes(b"%PDF-1.4\n" + b"0" * (11 * 1024 * 1024))  # over the 10 MB limit
+    context = new_context(browser)
+    partner = context.new_page()
+    try:
+        partner.goto(site.link(REFERENCE, CONTACT))
+        partner.goto(site.url("/bilan/page/8"))
+        text = "Un bilan tapé pendant une heure.\n\nIl ne doit pas se perdre à cause d’un fichier."
+        paste(partner, text)
+        partner.locator('input[type="file"]').set_input_files(str(big))
+        partner.get_by_role("button", name="Enregistrer", exact=True).click()
+        expect(partner.locator("#e-js-f-document")).to_contain_text("dépasse la taille maximale de 10 Mo")
+        assert partner.url.endswith("/bilan/page/8")  # nothing was sent
+        assert partner.locator('textarea[name="bilan_qualitatif"]').input_value() == text
+        partner.locator('input[type="file"]').set_input_files([])
+        with partner.expect_navigation():
+            partner.get_by_role("button", name="Enregistrer", exact=True).click()
+        assert partner.locator('textarea[name="bilan_qualitatif"]').input_value() == text
+    finally:
+        context.close()
