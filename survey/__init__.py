@@ -27,10 +27,8 @@ login_manager.login_message = "Connectez-vous pour accéder à cette page."
 
 @login_manager.user_loader
 def load_user(user_id):
-    from .db import get_session
-    from .models import User
-    user = get_session().get(User, int(user_id)) if str(user_id).isdigit() else None
-    return user if user is not None and user.is_active else None
+    from .access import load_caf_user
+    return load_caf_user(user_id)
 
 
 def create_app(overrides=None) -> Flask:
@@ -57,6 +55,7 @@ def create_app(overrides=None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(review.bp)
     _limit_guessable_routes(app)
+    _require_admin_second_factor(app)
     _register_error_pages(app)
 
     from .cli import register_commands
@@ -70,6 +69,21 @@ def _limit_guessable_routes(app):
     for endpoint, setting, methods in (("partner.open_personal_link", "LINK_RATE_LIMIT", None),
                                        ("auth.sign_in", "SIGN_IN_RATE_LIMIT", ["POST"])):
         app.view_functions[endpoint] = guard.limit(app.view_functions[endpoint], app.config[setting], methods)
+
+
+def _require_admin_second_factor(app):
+    """With ADMIN_SECOND_FACTOR, an administrator without one reaches no Caf page before enabling it."""
+    from flask import flash, redirect, url_for
+    from flask_login import current_user
+
+    @app.before_request
+    def second_factor_first():
+        if not app.config["ADMIN_SECOND_FACTOR"] or request.blueprint not in ("review", "reports", "admin"):
+            return None
+        if current_user.is_authenticated and current_user.is_admin and not current_user.has_second_factor:
+            flash("Activez la double authentification pour accéder aux pages d’administration.")
+            return redirect(url_for("auth.set_up_second_factor"))
+        return None
 
 
 def _register_error_pages(app):

@@ -90,6 +90,8 @@ def app(database_url, migrated_engine, clock, tmp_path):
         # No SMTP server listens there unless a test starts one: sends fail fast and are recorded.
         "SMTP_PORT": free_port(),
         "SIGN_IN_RATE_LIMIT": "100000 per minute",
+        # Administrators' second factor has its own tests (test_second_factor.py).
+        "ADMIN_SECOND_FACTOR": False,
     })
     yield application
     application.extensions["outbox"].drain(10)  # no receipt of this test may land in the next one's tables
