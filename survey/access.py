@@ -70,9 +70,11 @@ SEEN_PRECISION = 60  # seconds: the cookie is rewritten at most once a minute
 
 def start_caf_session(user):
     """Sign ``user`` in on a fresh session (no fixation), with its clocks started."""
+    from flask import g
     from flask_login import login_user
 
     browser_session.clear()
+    g.pop("csrf_token", None)  # a page shown by this request gets a token of the new session
     login_user(user)
     browser_session["signed_in_at"] = browser_session["seen_at"] = int(clock.now().timestamp())
 
