@@ -188,6 +188,8 @@ def import_projects(campaign_code, csv_file, valid_only, dry_run):
     for error in report.errors:
         click.echo(f"  {error}", err=True)
     click.echo(report.summary())
+    if report.withdrawals():
+        click.echo(report.withdrawals())
     if report.errors and not (valid_only and report.applied):
         sys.exit(1)
 
