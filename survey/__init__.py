@@ -4,6 +4,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from . import db
 from .config import build_config
@@ -19,6 +20,19 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# PostgreSQL's integer: a larger id in a path cannot name anything (404), and
+# must not reach the database, which would refuse it with an error.
+LARGEST_ID = 2**31 - 1
+
+
+class DatabaseId(IntegerConverter):
+    """``<int:...>`` in every route: an id the database can hold, or no such page."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", LARGEST_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "auth.sign_in"
@@ -34,6 +48,7 @@ def load_user(user_id):
 def create_app(overrides=None) -> Flask:
     """Build the application. Refuses to start on a broken bundled definition."""
     app = Flask(__name__, instance_relative_config=False)
+    app.url_map.converters["int"] = DatabaseId  # before any route is added
     app.config.update(build_config(overrides))
     check_bundled_definitions()
     if app.config["PROXIES"]:
@@ -57,6 +72,7 @@ def create_app(overrides=None) -> Flask:
     _limit_guessable_routes(app)
     _require_admin_second_factor(app)
     _register_error_pages(app)
+    _refuse_nul_bytes(app)
 
     from .cli import register_commands
     register_commands(app)
@@ -84,6 +100,18 @@ def _require_admin_second_factor(app):
             flash("Activez la double authentification pour accéder aux pages d’administration.")
             return redirect(url_for("auth.set_up_second_factor"))
         return None
+
+
+def _refuse_nul_bytes(app):
+    """No page has a use for a NUL byte in its address or its query (filters, next=): 400, before any
+    view passes it to the database (PostgreSQL refuses them in text)."""
+    from flask import abort
+
+    @app.before_request
+    def no_nul_byte():
+        if "\x00" in request.path or any("\x00" in key or "\x00" in value
+                                           for key, values in request.args.lists() for value in values):
+            abort(400)
 
 
 def _register_error_pages(app):
