@@ -9,6 +9,7 @@ from werkzeug.routing import IntegerConverter
 from . import db
 from .config import build_config
 from .definition import check_bundled_definitions
+from .logmask import MaskTokens
 from .questions.file import human_size
 from .outbox import Outbox
 from .ratelimit import GuessingGuard
@@ -50,6 +51,7 @@ def create_app(overrides=None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.url_map.converters["int"] = DatabaseId  # before any route is added
     app.config.update(build_config(overrides))
+    app.logger.addFilter(MaskTokens())  # a traceback names the request's path, perhaps /r/<token>
     check_bundled_definitions()
     if app.config["PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXIES"], x_proto=app.config["PROXIES"])
