@@ -35,7 +35,7 @@ def _run(operation, *args):
 @click.option("--role", type=ROLES, required=True)
 @click.option("--caf", "caf_number", help="Caf number (required for a reviewer).")
 @click.option("--name", default="")
-@click.password_option(help="At least 12 characters; asked for when omitted.")
+@click.password_option(help="At least 12 characters, not guessable (see README); asked for when omitted.")
 @with_appcontext
 def create_user(email, role, caf_number, name, password):
     """Create a reviewer (bound to a Caf) or an administrator."""
@@ -70,7 +70,7 @@ def deactivate_user(email):
 
 @click.command("reset-password")
 @click.argument("email")
-@click.password_option(help="At least 12 characters; asked for when omitted.")
+@click.password_option(help="At least 12 characters, not guessable (see README); asked for when omitted.")
 @with_appcontext
 def reset_password(email, password):
     """Set a new password (and reactivate the user)."""
