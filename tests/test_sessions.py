@@ -8,6 +8,16 @@ from tests.conftest import PASSWORD, CafUser
 COOKIE = "clas_session"
 
 
+@pytest.fixture(autouse=True)
+def production_limits(app):
+    """The limits a deployment gets without setting anything (the suite's other tests lift them)."""
+    from survey.config import build_config
+    defaults = build_config({"SECRET_KEY": "x"})
+    for name in ("CAF_IDLE_TIMEOUT", "CAF_SESSION_LIFETIME"):
+        app.config[name] = defaults[name]
+    assert (defaults["CAF_IDLE_TIMEOUT"], defaults["CAF_SESSION_LIFETIME"]) == (timedelta(hours=2), timedelta(hours=12))
+
+
 def copy_of(app, user):
     """Another browser holding a copy of ``user``'s session cookie (as a thief would)."""
     thief = app.test_client()
