@@ -9,7 +9,7 @@ from survey.models import User
 from tests.conftest import PASSWORD, CafUser
 
 SETUP = "/compte/double-authentification"
-SECRET = re.compile(r"<code class=\"secret\">([A-Z2-7]+)</code>")
+SECRET = re.compile(r"<code class=\"secret\">([A-Z2-7 ]+)</code>")
 CODES = re.compile(r"<li><code>([0-9a-f-]{24})</code></li>")
 
 
@@ -17,7 +17,7 @@ def enable(user, clock):
     """Enable TOTP as the user would: read the key from the page, type the app's code. Returns (secret, codes)."""
     page = user.get(SETUP)
     assert page.status_code == 200 and 'src="data:image/svg+xml' in user.html
-    secret = SECRET.search(user.html).group(1)
+    secret = SECRET.search(user.html).group(1).replace(" ", "")
     done = user.post(SETUP, {"code": pyotp.TOTP(secret).at(clock.now)})
     assert done.status_code == 200, user.html
     clock.set(clock.now + timedelta(seconds=30))  # the app shows the next code

@@ -171,5 +171,7 @@ def set_up_second_factor():
     elif request.method == "POST":
         error, status = "Indiquez le code à 6 chiffres affiché par l’application.", 400
     uri = totp_uri(user, secret)
-    return render_template("auth/second_factor_setup.html", form=form, secret=secret, qr_code=_qr_code(uri),
+    # In groups of four, as authenticator apps accept it, easier to copy, and it wraps on a phone.
+    grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    return render_template("auth/second_factor_setup.html", form=form, secret=grouped, qr_code=_qr_code(uri),
                            required=required, error=error), status
