@@ -91,7 +91,7 @@ def _limit_guessable_routes(app):
 
 def _require_admin_second_factor(app):
     """With ADMIN_SECOND_FACTOR, an administrator without one reaches no Caf page before enabling it."""
-    from flask import flash, redirect, url_for
+    from flask import redirect, url_for
     from flask_login import current_user
 
     @app.before_request
@@ -99,7 +99,6 @@ def _require_admin_second_factor(app):
         if not app.config["ADMIN_SECOND_FACTOR"] or request.blueprint not in ("review", "reports", "admin"):
             return None
         if current_user.is_authenticated and current_user.is_admin and not current_user.has_second_factor:
-            flash("Activez la double authentification pour accéder aux pages d’administration.")
             return redirect(url_for("auth.set_up_second_factor"))
         return None
 
