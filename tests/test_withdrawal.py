@@ -2,7 +2,14 @@
 import html
 import io
 
+import pytest
 from sqlalchemy import select
+
+from survey.db import get_session
+from survey.errors import DomainError
+from survey.models import Response
+from survey.operations import issue_link
+from survey.operations.contacts import withdraw_contact
 
 from survey.models import Contact, EmailLog, EmailStatus, EventKind, Project, ResponseEvent
 from tests.conftest import complete_clas_answers
@@ -31,11 +38,9 @@ def contact(db, email):
 
 def links_by_email(app, db):
     """Invitations of the campaign, with their tokens, as sent (here: logged, the SMTP server is absent)."""
-    from survey.operations import issue_link
-    from survey.models import Response
     with app.app_context():
         tokens = {}
-        for person in db.scalars(select(Contact)):
+        for person in db.scalars(select(Contact).where(Contact.withdrawn_at.is_(None))):
             response = db.scalar(select(Response).where(Response.project_id == person.project_id))
             tokens[person.email] = issue_link(db, person, response)
         db.commit()
@@ -79,6 +84,18 @@ def test_a_contact_the_new_import_no_longer_lists_loses_its_links_and_its_emails
     assert partner.transmit().status_code == 302
     receipts = db.scalars(select(EmailLog).where(EmailLog.kind == "receipt")).all()
     assert [log.contact.email for log in receipts] == ["nouveau@lire.example"]
+
+
+def test_no_new_link_is_ever_made_for_a_withdrawn_contact(app, factory, clock):
+    campaign = factory.campaign()
+    response_id, _ = factory.project(campaign, contacts=("parti@structure.example",))
+    with app.app_context():
+        session = get_session()
+        person = session.scalar(select(Contact).where(Contact.email == "parti@structure.example"))
+        withdraw_contact(session, person, clock.now)
+        session.commit()
+        with pytest.raises(DomainError, match="retiré de ce projet"):
+            issue_link(session, person, session.get(Response, response_id))
 
 
 def test_listing_the_contact_again_gives_it_emails_again_but_not_its_old_links(app, factory, db):

@@ -74,7 +74,9 @@ def enrol_project(db: Session, campaign: Campaign, project: Project) -> Response
 
 
 def issue_link(db: Session, contact: Contact, response: Response) -> str:
-    """Create a personal link; returns the token, which is never stored."""
+    """Create a personal link; returns the token, which is never stored. Never for a withdrawn contact."""
+    if contact.is_withdrawn:
+        raise DomainError(f"{contact.email} a été retiré de ce projet : aucun lien ne lui est donné.")
     token = new_token()
     db.add(AccessLink(token_hash=hash_token(token), contact=contact, response=response))
     db.flush()
