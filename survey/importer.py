@@ -67,6 +67,9 @@ class ImportReport:
         """What became of the contacts the file no longer lists (empty when none)."""
         if not self.contacts_withdrawn:
             return ""
+        if not self.applied:
+            return ("Contacts absents du fichier, qui seraient retirés de leur projet (leurs liens personnels ne "
+                    "s’ouvriraient plus) : " + ", ".join(self.contacts_withdrawn) + ".")
         return ("Contacts absents du fichier, retirés de leur projet (leurs liens personnels ne s’ouvrent plus et ils "
                 "ne recevront plus de courriel) : " + ", ".join(self.contacts_withdrawn) + ".")
 
@@ -169,6 +172,7 @@ def import_projects(db: Session, campaign: Campaign, data: bytes, valid_only=Fal
         return report
     report.skipped = len(error_lines)
     if dry_run:
+        report.contacts_withdrawn = _withdrawals_of(db, good)
         return report
     definition = campaign_definition(campaign)
     for row in progress(good) if progress else good:
@@ -180,6 +184,15 @@ def import_projects(db: Session, campaign: Campaign, data: bytes, valid_only=Fal
     db.commit()
     report.applied = True
     return report
+
+
+def _withdrawals_of(db, rows) -> list[str]:
+    """The contacts importing ``rows`` would withdraw (for a dry run)."""
+    listed = {row.reference: set(row.emails) for row in rows}
+    current = db.execute(select(Project.reference, Contact.email).join(Contact, Contact.project_id == Project.id)
+                         .where(Project.reference.in_(list(listed)), Contact.withdrawn_at.is_(None))
+                         .order_by(Project.reference, Contact.id))
+    return [f"{reference} : {email}" for reference, email in current if email not in listed[reference]]
 
 
 def _apply_row(db, campaign, definition, caf, row, report):

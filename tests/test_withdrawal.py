@@ -98,6 +98,17 @@ def test_no_new_link_is_ever_made_for_a_withdrawn_contact(app, factory, clock):
             issue_link(session, person, session.get(Response, response_id))
 
 
+def test_a_dry_run_says_which_contacts_would_be_withdrawn_and_withdraws_none(app, factory, db):
+    campaign = factory.campaign(code="clas-essai")
+    factory.project(campaign, caf_number="731")
+    run(app, "import-projects", "clas-essai", data=FIRST)
+    result = run(app, "import-projects", "clas-essai", "--dry-run", data=CHANGED)
+    assert result.exit_code == 0, result.output
+    assert "qui seraient retirés de leur projet" in result.output and "CLAS-73-020 : ancien@lire.example" in result.output
+    db.expire_all()
+    assert not contact(db, "ancien@lire.example").is_withdrawn
+
+
 def test_listing_the_contact_again_gives_it_emails_again_but_not_its_old_links(app, factory, db):
     campaign = factory.campaign(code="clas-retour")
     factory.project(campaign, caf_number="731")
