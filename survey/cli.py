@@ -11,7 +11,8 @@ from .errors import DefinitionError
 
 
 def register_commands(app):
-    for command in (check, init_db, demo, create_user, set_role, deactivate_user, reset_password, create_campaign,
+    for command in (check, init_db, demo, create_user, set_role, deactivate_user, reset_password, reset_second_factor,
+                    create_campaign,
                     import_projects, send_invitations, send_reminders, send_due_reminders, send_pending_emails):
         app.cli.add_command(command)
 
@@ -77,6 +78,22 @@ def reset_password(email, password):
     from .operations import reset_password as reset
     user = _run(lambda db: reset(db, email, password))
     click.echo(f"Mot de passe de {user.email} changé.")
+
+
+@click.command("reset-second-factor")
+@click.argument("email")
+@with_appcontext
+def reset_second_factor(email):
+    """Turn off a user's second factor (lost phone and recovery codes); their sessions end."""
+    from .operations import disable_second_factor
+    from .operations.users import user_or_error
+
+    def reset(db):
+        user = user_or_error(db, email)
+        disable_second_factor(db, user)
+        return user
+    user = _run(reset)
+    click.echo(f"Double authentification de {user.email} désactivée : elle sera à réactiver à la prochaine connexion.")
 
 
 @click.command("check")

@@ -130,3 +130,16 @@ def test_administrators_must_enable_it_when_the_setting_asks(app, caf_user, cloc
     assert admin.get("/admin/").status_code == 200
     # A reviewer is not forced.
     assert caf_user().get("/caf/").status_code == 200
+
+
+def test_the_command_turns_it_off_for_a_user_who_lost_everything(app, caf_user, clock, db):
+    user = caf_user()
+    enable(user, clock)
+    result = app.test_cli_runner().invoke(args=["reset-second-factor", user.email])
+    assert result.exit_code == 0 and "désactivée" in result.output
+    assert user.get("/caf/").status_code == 302  # their sessions ended
+    db.expire_all()
+    assert db.scalar(select(User).where(User.email == user.email)).totp_secret is None
+    browser, answer = password_step(app, user.email)
+    assert answer.status_code == 302 and answer.location == "/caf/"
+    assert app.test_cli_runner().invoke(args=["reset-second-factor", "personne@caf.example"]).exit_code == 1

@@ -31,7 +31,7 @@ def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def _user_or_error(db: Session, email: str) -> User:
+def user_or_error(db: Session, email: str) -> User:
     user = db.scalar(select(User).where(User.email == normalize_email(email)))
     if user is None:
         raise DomainError(f"Aucun utilisateur n'a l'adresse {email}.")
@@ -60,7 +60,7 @@ def create_user(db: Session, email: str, password: str, role: Role, caf_number: 
 
 
 def set_role(db: Session, email: str, role: Role, caf_number: str | None = None) -> User:
-    user = _user_or_error(db, email)
+    user = user_or_error(db, email)
     user.role = role
     user.caf = _caf_or_error(db, caf_number) if role is Role.REVIEWER else None
     db.commit()
@@ -69,7 +69,7 @@ def set_role(db: Session, email: str, role: Role, caf_number: str | None = None)
 
 def deactivate_user(db: Session, email: str) -> User:
     """The user can no longer sign in, and every session they have open ends now."""
-    user = _user_or_error(db, email)
+    user = user_or_error(db, email)
     user.active = False
     user.end_sessions()
     db.commit()
@@ -78,7 +78,7 @@ def deactivate_user(db: Session, email: str) -> User:
 
 def reset_password(db: Session, email: str, password: str) -> User:
     """A new password (checked by the policy); reactivates the user and ends every session they have open."""
-    user = _user_or_error(db, email)
+    user = user_or_error(db, email)
     user.set_password(password)
     user.active = True
     db.commit()
