@@ -4,11 +4,13 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from . import db
 from .config import build_config
 from .deadline import partner_window
 from .definition import check_bundled_definitions
+from .logmask import MaskTokens
 from .questions.file import human_size
 from .markup import paragraphs
 from .outbox import Outbox
@@ -22,6 +24,19 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# PostgreSQL's integer: a larger id in a path cannot name anything (404), and
+# must not reach the database, which would refuse it with an error.
+LARGEST_ID = 2**31 - 1
+
+
+class DatabaseId(IntegerConverter):
+    """``<int:...>`` in every route: an id the database can hold, or no such page."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", LARGEST_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "auth.sign_in"
@@ -30,17 +45,17 @@ login_manager.login_message = "Connectez-vous pour accéder à cette page."
 
 @login_manager.user_loader
 def load_user(user_id):
-    from .db import get_session
-    from .models import User
-    user = get_session().get(User, int(user_id)) if str(user_id).isdigit() else None
-    return user if user is not None and user.is_active else None
+    from .access import load_caf_user
+    return load_caf_user(user_id)
 
 
 def create_app(overrides=None) -> Flask:
     """Build the application. Refuses to start on a broken bundled definition."""
     app = Flask(__name__, instance_relative_config=False)
     app.request_class = SurveyRequest
+    app.url_map.converters["int"] = DatabaseId  # before any route is added
     app.config.update(build_config(overrides))
+    app.logger.addFilter(MaskTokens())  # a traceback names the request's path, perhaps /r/<token>
     check_bundled_definitions()
     if app.config["PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXIES"], x_proto=app.config["PROXIES"])
@@ -66,7 +81,9 @@ def create_app(overrides=None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(review.bp)
     _limit_guessable_routes(app)
+    _require_admin_second_factor(app)
     _register_error_pages(app)
+    _refuse_nul_bytes(app)
 
     from .cli import register_commands
     register_commands(app)
@@ -79,6 +96,32 @@ def _limit_guessable_routes(app):
     for endpoint, setting, methods in (("partner.open_personal_link", "LINK_RATE_LIMIT", None),
                                        ("auth.sign_in", "SIGN_IN_RATE_LIMIT", ["POST"])):
         app.view_functions[endpoint] = guard.limit(app.view_functions[endpoint], app.config[setting], methods)
+
+
+def _require_admin_second_factor(app):
+    """With ADMIN_SECOND_FACTOR, an administrator without one reaches no Caf page before enabling it."""
+    from flask import redirect, url_for
+    from flask_login import current_user
+
+    @app.before_request
+    def second_factor_first():
+        if not app.config["ADMIN_SECOND_FACTOR"] or request.blueprint not in ("review", "reports", "admin"):
+            return None
+        if current_user.is_authenticated and current_user.is_admin and not current_user.has_second_factor:
+            return redirect(url_for("auth.set_up_second_factor"))
+        return None
+
+
+def _refuse_nul_bytes(app):
+    """No page has a use for a NUL byte in its address or its query (filters, next=): 400, before any
+    view passes it to the database (PostgreSQL refuses them in text)."""
+    from flask import abort
+
+    @app.before_request
+    def no_nul_byte():
+        if "\x00" in request.path or any("\x00" in key or "\x00" in value
+                                           for key, values in request.args.lists() for value in values):
+            abort(400)
 
 
 def _register_error_pages(app):

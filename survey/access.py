@@ -59,6 +59,49 @@ def current_link() -> AccessLink:
     return link
 
 
+# -- Caf users' sessions -------------------------------------------------------------
+# The session remembers when the user signed in and was last seen; the idle and
+# absolute limits (settings) apply to Caf users only. A partner's browser stays
+# bound to its link for weeks on purpose: partners answer over several sittings
+# across the campaign, have no password to type again, and what the link opens
+# is their own project's bilan, which the link itself opens anyway.
+SEEN_PRECISION = 60  # seconds: the cookie is rewritten at most once a minute
+
+
+def start_caf_session(user):
+    """Sign ``user`` in on a fresh session (no fixation), with its clocks started."""
+    from flask import g
+    from flask_login import login_user
+
+    browser_session.clear()
+    g.pop("csrf_token", None)  # a page shown by this request gets a token of the new session
+    login_user(user)
+    browser_session["signed_in_at"] = browser_session["seen_at"] = int(clock.now().timestamp())
+
+
+def load_caf_user(user_id):
+    """The user of this session if it is still theirs: same session version, active, within both time limits."""
+    from flask import current_app
+
+    from .models import User
+
+    id_text, _, version_text = str(user_id).partition(".")
+    if not (id_text.isdigit() and version_text.isdigit()):
+        return None
+    user = get_session().get(User, int(id_text))
+    if user is None or not user.is_active or user.session_version != int(version_text):
+        return None
+    now = clock.now().timestamp()
+    signed_in_at, seen_at = browser_session.get("signed_in_at"), browser_session.get("seen_at")
+    if not (isinstance(signed_in_at, int) and isinstance(seen_at, int)) \
+            or now - seen_at > current_app.config["CAF_IDLE_TIMEOUT"].total_seconds() \
+            or now - signed_in_at > current_app.config["CAF_SESSION_LIFETIME"].total_seconds():
+        return None
+    if now - seen_at >= SEEN_PRECISION:
+        browser_session["seen_at"] = int(now)
+    return user
+
+
 def reviewable_response_or_404(response_id: int):
     """The response if the signed-in user's Caf funds it (or they administer); else 404.
 

@@ -11,7 +11,8 @@ from .errors import DefinitionError
 
 
 def register_commands(app):
-    for command in (check, init_db, demo, create_user, set_role, deactivate_user, reset_password, create_campaign,
+    for command in (check, init_db, demo, create_user, set_role, deactivate_user, reset_password, reset_second_factor,
+                    create_campaign,
                     import_projects, send_invitations, send_reminders, send_due_reminders, send_pending_emails):
         app.cli.add_command(command)
 
@@ -35,7 +36,7 @@ def _run(operation, *args):
 @click.option("--role", type=ROLES, required=True)
 @click.option("--caf", "caf_number", help="Caf number (required for a reviewer).")
 @click.option("--name", default="")
-@click.password_option(help="At least 12 characters; asked for when omitted.")
+@click.password_option(help="At least 12 characters, not guessable (see README); asked for when omitted.")
 @with_appcontext
 def create_user(email, role, caf_number, name, password):
     """Create a reviewer (bound to a Caf) or an administrator."""
@@ -70,13 +71,29 @@ def deactivate_user(email):
 
 @click.command("reset-password")
 @click.argument("email")
-@click.password_option(help="At least 12 characters; asked for when omitted.")
+@click.password_option(help="At least 12 characters, not guessable (see README); asked for when omitted.")
 @with_appcontext
 def reset_password(email, password):
     """Set a new password (and reactivate the user)."""
     from .operations import reset_password as reset
     user = _run(lambda db: reset(db, email, password))
     click.echo(f"Mot de passe de {user.email} changé.")
+
+
+@click.command("reset-second-factor")
+@click.argument("email")
+@with_appcontext
+def reset_second_factor(email):
+    """Turn off a user's second factor (lost phone and recovery codes); their sessions end."""
+    from .operations import disable_second_factor
+    from .operations.users import user_or_error
+
+    def reset(db):
+        user = user_or_error(db, email)
+        disable_second_factor(db, user)
+        return user
+    user = _run(reset)
+    click.echo(f"Double authentification de {user.email} désactivée : elle sera à réactiver à la prochaine connexion.")
 
 
 @click.command("check")
@@ -188,6 +205,8 @@ def import_projects(campaign_code, csv_file, valid_only, dry_run):
     for error in report.errors:
         click.echo(f"  {error}", err=True)
     click.echo(report.summary())
+    if report.withdrawals():
+        click.echo(report.withdrawals())
     if report.errors and not (valid_only and report.applied):
         sys.exit(1)
 

@@ -49,6 +49,13 @@ def build_config(overrides=None):
         # long as the session, and the session a whole campaign.
         "WTF_CSRF_TIME_LIMIT": None,
         "PERMANENT_SESSION_LIFETIME": timedelta(days=int(_env("SESSION_DAYS", 45))),
+        # Caf users hold every Caf's answers (administrators) or a whole Caf's:
+        # their session ends after this long without a request, and this long
+        # after signing in whatever happens (access.caf_user_session).
+        "CAF_IDLE_TIMEOUT": timedelta(minutes=int(_env("CAF_IDLE_MINUTES", 120))),
+        "CAF_SESSION_LIFETIME": timedelta(hours=int(_env("CAF_SESSION_HOURS", 12))),
+        # Administrators must sign in with a second factor (TOTP); 0 makes it optional, as for reviewers.
+        "ADMIN_SECOND_FACTOR": _flag("ADMIN_SECOND_FACTOR", "1"),
         # The cookie is signed and sent again when the session changes, not on
         # every page; a partner's pages change it once a day of use
         # (access._keep_alive), so it lasts 45 days from the last day of use.

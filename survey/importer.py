@@ -16,7 +16,9 @@ from .answers import prefilled_answers
 from .definition import campaign_definition
 from .forms.validators import Email, compact_digits
 from .models import Caf, Campaign, Contact, Project, ResponseState
+from . import clock
 from .operations import enrol_project, project_context
+from .operations.contacts import reinstate_contact, withdraw_contact
 
 COLUMNS = {
     "reference": ("reference", "référence", "ref"),
@@ -50,14 +52,26 @@ class ImportReport:
     unchanged: int = 0
     skipped: int = 0
     contacts_added: int = 0
+    # "REFERENCE : email" of each contact the file no longer lists: its links are revoked, its emails stop.
+    contacts_withdrawn: list[str] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     applied: bool = False
 
     def summary(self) -> str:
         done = "Import effectué" if self.applied else "Rien n'a été importé"
         return (f"{done} : {self.created} projet(s) créé(s), {self.updated} mis à jour, {self.unchanged} inchangé(s), "
-                f"{self.contacts_added} contact(s) ajouté(s), {self.skipped} ligne(s) ignorée(s), "
-                f"{len(self.errors)} erreur(s).")
+                f"{self.contacts_added} contact(s) ajouté(s), {len(self.contacts_withdrawn)} contact(s) retiré(s), "
+                f"{self.skipped} ligne(s) ignorée(s), {len(self.errors)} erreur(s).")
+
+    def withdrawals(self) -> str:
+        """What became of the contacts the file no longer lists (empty when none)."""
+        if not self.contacts_withdrawn:
+            return ""
+        if not self.applied:
+            return ("Contacts absents du fichier, qui seraient retirés de leur projet (leurs liens personnels ne "
+                    "s’ouvriraient plus) : " + ", ".join(self.contacts_withdrawn) + ".")
+        return ("Contacts absents du fichier, retirés de leur projet (leurs liens personnels ne s’ouvrent plus et ils "
+                "ne recevront plus de courriel) : " + ", ".join(self.contacts_withdrawn) + ".")
 
 
 def decode(data: bytes) -> str:
@@ -158,6 +172,7 @@ def import_projects(db: Session, campaign: Campaign, data: bytes, valid_only=Fal
         return report
     report.skipped = len(error_lines)
     if dry_run:
+        report.contacts_withdrawn = _withdrawals_of(db, good)
         return report
     definition = campaign_definition(campaign)
     for row in progress(good) if progress else good:
@@ -169,6 +184,15 @@ def import_projects(db: Session, campaign: Campaign, data: bytes, valid_only=Fal
     db.commit()
     report.applied = True
     return report
+
+
+def _withdrawals_of(db, rows) -> list[str]:
+    """The contacts importing ``rows`` would withdraw (for a dry run)."""
+    listed = {row.reference: set(row.emails) for row in rows}
+    current = db.execute(select(Project.reference, Contact.email).join(Contact, Contact.project_id == Project.id)
+                         .where(Project.reference.in_(list(listed)), Contact.withdrawn_at.is_(None))
+                         .order_by(Project.reference, Contact.id))
+    return [f"{reference} : {email}" for reference, email in current if email not in listed[reference]]
 
 
 def _apply_row(db, campaign, definition, caf, row, report):
@@ -184,18 +208,26 @@ def _apply_row(db, campaign, definition, caf, row, report):
         project.caf, project.structure_name, project.siret = caf, row.structure, row.siret
         project.commune = row.commune or project.commune
     db.flush()
-    known = {contact.email for contact in project.contacts}
-    added = [email for email in row.emails if email not in known]
+    known = {contact.email: contact for contact in project.contacts}
+    added = [email for email in row.emails if email not in known or known[email].is_withdrawn]
     for email in added:
-        db.add(Contact(project=project, email=email))
+        if email in known:
+            reinstate_contact(known[email])
+        else:
+            db.add(Contact(project=project, email=email))
     report.contacts_added += len(added)
+    response = enrol_project(db, campaign, project)
+    # The file lists the project's contacts: one it no longer lists loses its links and its emails.
+    gone = [contact for email, contact in known.items() if email not in row.emails and not contact.is_withdrawn]
+    for contact in gone:
+        withdraw_contact(db, contact, clock.now(), responses=[response], reason="absent du dernier import")
+        report.contacts_withdrawn.append(f"{project.reference} : {contact.email}")
     if created:
         report.created += 1
-    elif added or before != (project.caf_id, project.structure_name, project.siret, project.commune):
+    elif added or gone or before != (project.caf_id, project.structure_name, project.siret, project.commune):
         report.updated += 1
     else:
         report.unchanged += 1
-    response = enrol_project(db, campaign, project)
     if response.state is ResponseState.NOT_STARTED:
         # Nobody answered yet: the prefill follows the latest import.
         response.answers = prefilled_answers(definition, project_context(project))

@@ -6,7 +6,7 @@ The suite runs on SQLite by default and on PostgreSQL when
 import json
 import os
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -90,6 +90,11 @@ def app(database_url, migrated_engine, clock, tmp_path):
         # No SMTP server listens there unless a test starts one: sends fail fast and are recorded.
         "SMTP_PORT": free_port(),
         "SIGN_IN_RATE_LIMIT": "100000 per minute",
+        # Administrators' second factor has its own tests (test_second_factor.py).
+        "ADMIN_SECOND_FACTOR": False,
+        # So do Caf users' session limits (test_sessions.py); elsewhere the clock jumps by days.
+        "CAF_IDLE_TIMEOUT": timedelta(days=365),
+        "CAF_SESSION_LIFETIME": timedelta(days=365),
     })
     yield application
     application.extensions["outbox"].drain(10)  # no receipt of this test may land in the next one's tables

@@ -26,13 +26,26 @@ def test_sign_in_with_a_wrong_password_says_so_in_french(app, caf_user):
     assert unknown.status_code == 401 and "Adresse email ou mot de passe incorrect." in body(unknown)
 
 
-def test_sign_in_is_throttled_per_account(app, caf_user, db):
+def test_guesses_from_one_address_are_slowed_without_locking_the_account(app, caf_user, db):
     caf_user(sign_in=False)
     for attempt in range(5):
-        sign_in(app, "reviewer-731@caf.example", f"faux-{attempt}", address=f"10.0.0.{attempt}")
-    _, blocked = sign_in(app, "reviewer-731@caf.example", PASSWORD, address="10.9.9.9")
+        sign_in(app, "reviewer-731@caf.example", f"faux-{attempt}", address="10.6.6.6")
+    _, blocked = sign_in(app, "reviewer-731@caf.example", PASSWORD, address="10.6.6.6")
     assert blocked.status_code == 429 and "Trop de tentatives" in body(blocked)
     assert db.scalar(select(LoginAttempt).where(LoginAttempt.email == "reviewer-731@caf.example")) is not None
+    # The account itself is not locked: the owner, elsewhere, signs in.
+    assert sign_in(app, "reviewer-731@caf.example", PASSWORD, address="10.0.0.1")[1].status_code == 302
+
+
+def test_strangers_cannot_lock_the_owner_out_of_their_usual_address(app, caf_user):
+    """Before: five wrong passwords from anywhere blocked the account for everyone for 15 minutes."""
+    caf_user(sign_in=False)
+    assert sign_in(app, "reviewer-731@caf.example", PASSWORD, address="10.0.0.1")[1].status_code == 302
+    for attempt in range(60):  # a botnet: each address stays under its own limit
+        sign_in(app, "reviewer-731@caf.example", f"faux-{attempt}", address=f"10.7.{attempt // 4}.{attempt % 4}")
+    assert sign_in(app, "reviewer-731@caf.example", PASSWORD, address="10.0.0.1")[1].status_code == 302
+    # An address the account never signed in from waits while the account is under attack.
+    assert sign_in(app, "reviewer-731@caf.example", PASSWORD, address="10.9.9.9")[1].status_code == 429
 
 
 def test_sign_in_is_throttled_per_address(app, caf_user):
@@ -50,8 +63,28 @@ def test_the_throttle_forgets_after_a_quarter_of_an_hour(app, caf_user, clock):
     caf_user(sign_in=False)
     for attempt in range(5):
         sign_in(app, "reviewer-731@caf.example", "faux")
+    assert sign_in(app, "reviewer-731@caf.example", PASSWORD)[1].status_code == 429
     clock.set(clock.now + timedelta(minutes=16))
     assert sign_in(app, "reviewer-731@caf.example", PASSWORD)[1].status_code == 302
+
+
+def test_an_unknown_account_costs_one_password_hash_like_a_real_one(app, caf_user, monkeypatch):
+    """Before: the hash ran only for real accounts (159–227 ms against 17–32 ms), which listed them."""
+    import time
+
+    import survey.operations.users as users
+    caf_user(sign_in=False)
+    checked = []
+    real_check = users.check_password_hash
+    monkeypatch.setattr(users, "check_password_hash", lambda *a: checked.append(a[0]) or real_check(*a))
+    timings = {}
+    for email in ("reviewer-731@caf.example", "personne@caf.example"):
+        sign_in(app, email, "un essai au hasard")  # the decoy hash is made once
+        started = time.perf_counter()
+        assert sign_in(app, email, "un autre essai au hasard")[1].status_code == 401
+        timings[email] = time.perf_counter() - started
+    assert len(checked) == 4 and all(h.startswith("scrypt:") for h in checked)
+    assert timings["personne@caf.example"] > timings["reviewer-731@caf.example"] / 3, timings
 
 
 def test_sign_out_ends_the_session(caf_user):

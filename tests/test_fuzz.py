@@ -1,5 +1,9 @@
 """Hostile and random input on every form: never a 500, never anything invalid stored."""
 import itertools
+import logging
+import re
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -130,3 +134,50 @@ def test_admin_forms_never_fail(factory, caf_user, data, csv_bytes):
     answer = admin.client.post(f"/admin/campagnes/{campaign}/import", content_type="multipart/form-data",
                                data={"csrf_token": admin.csrf(), "fichier": (io.BytesIO(csv_bytes), "f.csv")})
     assert answer.status_code < 500
+
+
+# -- every GET route, as a reviewer and as an administrator -------------------------------
+SOURCES = Path(__file__).parent.parent / "survey" / "blueprints"
+# Every query parameter any view reads, found in the views' source so that a new one is fuzzed too.
+QUERY_PARAMETERS = sorted({name for source in SOURCES.glob("*.py")
+                           for name in re.findall(r"request\.args\.get(?:list)?\(\"(\w+)\"", source.read_text())}
+                          | {"next", "x"})
+PATH_ARGUMENT = re.compile(r"<(?:(\w+):)?(\w+)>")
+ids = st.one_of(st.sampled_from([1, 2, 3]), st.integers(min_value=-3, max_value=2**70))
+path_texts = st.one_of(st.sampled_from(["document", "inconnu"]), hostile_text.filter(lambda t: "/" not in t and t))
+queries = st.dictionaries(st.sampled_from(QUERY_PARAMETERS),
+                          st.one_of(hostile_text, st.integers(min_value=-2**70, max_value=2**70).map(str)), max_size=6)
+
+
+def get_rules(app):
+    return [rule for rule in app.url_map.iter_rules() if "GET" in rule.methods and rule.endpoint != "static"]
+
+
+def fill(rule, number, text) -> str:
+    """The rule's path with ``number`` for every int argument and ``text`` (quoted) for the others."""
+    def value(match):
+        return str(number) if match.group(1) == "int" else quote(text, safe="")
+    return PATH_ARGUMENT.sub(value, rule.rule)
+
+
+@pytest.fixture(params=["reviewer", "admin"])
+def signed_in(request, factory, partner_for, caf_user):
+    """A Caf user of either role, and a campaign with an answered project to look at."""
+    campaign = factory.campaign()
+    _, (token,) = factory.project(campaign)
+    partner_for(token).save_page(2, complete_clas_answers()[2])
+    return caf_user(request.param, "731" if request.param == "reviewer" else None,
+                    email=f"{request.param}-{next(SERIAL)}@caf.example")
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(number=ids, text=path_texts, query=queries)
+def test_every_get_route_and_parameter_never_fails(app, signed_in, caplog, number, text, query):
+    caplog.clear()
+    for rule in get_rules(app):
+        url = fill(rule, number, text)
+        answer = signed_in.client.get(url, query_string=query)
+        assert answer.status_code < 500, (url, query, answer.get_data(as_text=True)[:300])
+        answer.close()
+    logged = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert not logged, caplog.text

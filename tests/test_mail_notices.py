@@ -143,7 +143,7 @@ def test_the_correction_notice_carries_the_cafs_messages_the_delay_and_a_link(ap
                                                                               db, clock):
     response_id = transmit_through_the_web(factory, partner_for, campaign, ("a@one.example",))
     smtp.clear()  # the receipt, once the transmission view sends it
-    reviewer = in_app(app, lambda db: create_user(db, "reviewer@caf.example", "a" * 12, Role.REVIEWER, "731"))
+    reviewer = in_app(app, lambda db: create_user(db, "reviewer@caf.example", "correct horse battery staple", Role.REVIEWER, "731"))
 
     def ask(db):
         response = db.get(Response, response_id)

@@ -17,6 +17,7 @@ from ..forms.builder import initial_data, page_form_class
 from ..history import display_value, events_of, label_of
 from .partner import pdf_download, posted_version
 from ..models import Campaign, Project, Response, ResponseState
+from ..operations.contacts import withdraw_contact
 from ..operations import (
     Actor,
     awaits_partner,
@@ -253,4 +254,21 @@ def send_link(response_id):
         flash(" ".join(done), "error" if report.failed else "message")
     else:
         flash("Un lien a été demandé pour ce projet il y a moins d'une minute : rien de plus n'est parti.")
+    return redirect(url_for("review.show_response", response_id=response.id))
+
+
+@bp.post("/reponses/<int:response_id>/retrait-contact")
+def withdraw_contact_links(response_id):
+    """One contact of the project loses its links and its emails (e.g. a person who left the structure)."""
+    response = reviewable_response_or_404(response_id)
+    contact_id = request.form.get("contact", type=int)
+    contact = next((c for c in response.project.current_contacts if c.id == contact_id), None)
+    if contact is None:
+        return _render_response(response, 400, "Choisissez le contact dont les liens sont à retirer.")
+    db = get_session()
+    withdraw_contact(db, contact, clock.now(), Actor(user=current_user), responses=[response],
+                     reason=" ".join(request.form.get("reason", "").split())[:1000] or None)
+    db.commit()
+    flash(f"Les liens personnels de {contact.email} sont retirés : ils ne s’ouvrent plus, et ce contact ne recevra "
+          "plus de courriel pour ce projet.")
     return redirect(url_for("review.show_response", response_id=response.id))

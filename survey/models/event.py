@@ -20,6 +20,7 @@ class EventKind(enum.Enum):
     EXTENDED = "extended"
     CARRIED_OVER = "carried_over"
     LINK_SENT = "link_sent"
+    LINKS_WITHDRAWN = "links_withdrawn"
 
     @property
     def label(self):
@@ -35,6 +36,7 @@ _LABELS = {
     EventKind.EXTENDED: "délai prolongé",
     EventKind.CARRIED_OVER: "réponse reprise de l'année précédente",
     EventKind.LINK_SENT: "nouveau lien envoyé au partenaire",
+    EventKind.LINKS_WITHDRAWN: "liens d’un contact retirés",
 }
 
 

@@ -23,6 +23,11 @@ class Project(Base):
     caf: Mapped[Caf] = relationship(lazy="joined")
     contacts: Mapped[list["Contact"]] = relationship(back_populates="project", order_by="Contact.id")
 
+    @property
+    def current_contacts(self) -> list["Contact"]:
+        """The contacts who hold links and receive emails (the withdrawn ones are kept for the history)."""
+        return [contact for contact in self.contacts if not contact.is_withdrawn]
+
     def __repr__(self):
         return f"<Project {self.reference}>"
 
@@ -36,8 +41,15 @@ class Contact(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     email: Mapped[str] = mapped_column(String(254))
+    # Set when the contact is no longer the project's (left out of an import,
+    # or withdrawn by a reviewer): its links are revoked and no email goes to it.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     project: Mapped[Project] = relationship(back_populates="contacts")
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
 
     def __repr__(self):
         return f"<Contact {self.email} of project {self.project_id}>"

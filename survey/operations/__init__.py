@@ -27,13 +27,25 @@ from .setup import (
     project_context,
     revoke_link,
 )
-from .users import create_user, deactivate_user, record_failed_login, reset_password, set_role, sign_in_blocked
+from .users import (
+    authenticate,
+    check_second_factor,
+    create_user,
+    deactivate_user,
+    disable_second_factor,
+    enable_second_factor,
+    reset_password,
+    set_role,
+    sign_in_blocked,
+    sign_out_everywhere,
+)
 
 __all__ = [
     "carried_codes", "carry_over", "carry_over_plan", "previous_response",
     "Actor", "PageSave", "awaits_partner", "create_campaign", "create_user", "deactivate_user", "enrol_project", "ensure_can_edit",
     "ensure_partner_can_edit", "extend_deadline", "get_or_create_caf", "issue_link", "open_link", "project_context",
-    "record_failed_login", "reopen_response", "request_correction", "reset_password", "response_definition",
+    "authenticate", "check_second_factor", "disable_second_factor", "enable_second_factor", "sign_out_everywhere",
+    "reopen_response", "request_correction", "reset_password", "response_definition",
     "revoke_link", "save_page", "send_correction_notice", "send_new_link", "send_due_reminders", "send_invitations", "send_pending",
     "send_receipt", "send_reminders", "set_role", "sign_in_blocked", "submit_response", "validate_response",
 ]

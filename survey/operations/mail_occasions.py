@@ -119,7 +119,7 @@ def plan_receipt(db: Session, response: Response, now: datetime):
         select(literal(EmailKind.RECEIPT, columns.kind.type), literal(response.receipt_round, String),
                Contact.id, literal(response.id), literal(EmailStatus.PENDING, columns.status.type),
                literal(now, columns.planned_at.type))
-        .where(Contact.project_id == response.project_id)))
+        .where(Contact.project_id == response.project_id, Contact.withdrawn_at.is_(None))))
 
 
 def send_receipt(db: Session, response_id: int, now: datetime | None = None) -> SendReport | None:

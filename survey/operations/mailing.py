@@ -138,7 +138,7 @@ def _candidates(db: Session, round_: Round, now: datetime) -> list[tuple[Contact
              .join(Project, Contact.project_id == Project.id)
              .join(Response, Response.project_id == Project.id)
              .join(Caf, Project.caf_id == Caf.id)
-             .where(Response.campaign_id == round_.campaign.id, ~already)
+             .where(Response.campaign_id == round_.campaign.id, Contact.withdrawn_at.is_(None), ~already)
              .order_by(Project.reference, Contact.id))
     if round_.caf_number:
         query = query.where(Caf.number == round_.caf_number)

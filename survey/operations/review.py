@@ -133,7 +133,7 @@ def send_new_link(db: Session, response: Response, user: User, now: datetime) ->
         what = "Le délai de correction accordé au partenaire" if window.is_correction_delay else "Le délai du partenaire"
         raise DomainError(f"{what} a pris fin le {format_datetime(window.closes_at, window.timezone)} : "
                           "accordez-lui d'abord un délai supplémentaire, puis envoyez le lien.")
-    contacts = response.project.contacts
+    contacts = response.project.current_contacts
     if not contacts:
         raise DomainError("Ce projet n'a aucun contact : importez-en un avant d'envoyer un lien.")
     # One request at a time per response: the check and the history line below go together.

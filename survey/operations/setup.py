@@ -21,8 +21,15 @@ def create_campaign(db: Session, code: str, content: dict, opens_at: datetime, c
     if opens_at >= closes_at:
         raise DomainError("L'ouverture doit précéder la fermeture.")
     definition = definition_for(content)
+    title = title or definition.title
+    # The title goes into every email's subject: a line break there would end the header (or add one).
+    if any(ord(character) < 32 or ord(character) == 127 for character in title):
+        raise DomainError("Le titre de la campagne figure dans l’objet des courriels : il tient sur une ligne, sans "
+                          "retour à la ligne ni tabulation.")
+    if len(title) > 200:
+        raise DomainError("Le titre de la campagne compte 200 caractères au plus.")
     campaign = Campaign(
-        code=code, title=title or definition.title, definition_code=definition.code,
+        code=code, title=title, definition_code=definition.code,
         definition_version=definition.version, definition_content=content,
         opens_at=opens_at, closes_at=closes_at,
     )
@@ -67,7 +74,9 @@ def enrol_project(db: Session, campaign: Campaign, project: Project) -> Response
 
 
 def issue_link(db: Session, contact: Contact, response: Response) -> str:
-    """Create a personal link; returns the token, which is never stored."""
+    """Create a personal link; returns the token, which is never stored. Never for a withdrawn contact."""
+    if contact.is_withdrawn:
+        raise DomainError(f"{contact.email} a été retiré de ce projet : aucun lien ne lui est donné.")
     token = new_token()
     db.add(AccessLink(token_hash=hash_token(token), contact=contact, response=response))
     db.flush()

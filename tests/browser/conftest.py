@@ -175,6 +175,8 @@ def site(tmp_path_factory):
         "SURVEY_SMTP_TIMEOUT": "10",
         "SURVEY_MAIL_PER_SECOND": "0",
         "SURVEY_RATELIMIT_STORAGE_URI": "memory://",
+        # The demo administrator has no authenticator app (the second factor has its own tests).
+        "SURVEY_ADMIN_SECOND_FACTOR": "0",
     })
     process = None
     try:

@@ -104,6 +104,7 @@ PAGES = [
     ("reviewer: correction of a grid (step 4)", "reviewer", go(lambda v: v.response() + "/pages/4")),
     ("reviewer: dashboard", "reviewer", go(lambda v: v.campaign() + "/tableau-de-bord")),
     ("reviewer: invitations and reminders", "reviewer", go(lambda v: v.campaign() + "/courriels")),
+    ("reviewer: second factor set-up", "reviewer", go("/compte/double-authentification")),
     ("administrator: dashboard of every Caf", "admin", go(lambda v: v.campaign() + "/tableau-de-bord")),
     ("administrator: list of projects", "admin", go(Visitors.campaign)),
     ("administrator: administration", "admin", go("/admin/")),
