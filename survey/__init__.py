@@ -11,7 +11,7 @@ from .definition import check_bundled_definitions
 from .questions.file import human_size
 from .outbox import Outbox
 from .ratelimit import GuessingGuard
-from .timefmt import format_date, format_datetime
+from .timefmt import format_date, format_datetime, format_input
 
 # No inline script or style anywhere: pages work without JavaScript and the
 # personal link never leaves in a Referer header.
@@ -46,6 +46,7 @@ def create_app(overrides=None) -> Flask:
     login_manager.init_app(app)
     app.jinja_env.filters["datetime_fr"] = format_datetime
     app.jinja_env.filters["date_fr"] = format_date
+    app.jinja_env.filters["local_input"] = format_input
     app.jinja_env.filters["human_size"] = human_size
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -12,7 +12,8 @@ from .errors import DefinitionError
 
 def register_commands(app):
     for command in (check, init_db, demo, create_user, set_role, deactivate_user, reset_password, create_campaign,
-                    import_projects, send_invitations, send_reminders, send_due_reminders, send_pending_emails):
+                    import_projects, send_invitations, send_reminders, send_due_reminders, send_pending_emails,
+                    set_caf, set_caf_window):
         app.cli.add_command(command)
 
 
@@ -190,6 +191,70 @@ def import_projects(campaign_code, csv_file, valid_only, dry_run):
     click.echo(report.summary())
     if report.errors and not (valid_only and report.applied):
         sys.exit(1)
+
+
+# -- Cafs -------------------------------------------------------------------------
+@click.command("set-caf")
+@click.argument("number")
+@click.option("--name", help="The Caf's name.")
+@click.option("--timezone", help="Indian/Reunion, America/Cayenne, ... or its French name (La Réunion).")
+@click.option("--email", help="Contact email shown to partners ('' to remove).")
+@click.option("--phone", help="Contact phone.")
+@click.option("--address", help="Postal address (use \\n between lines).")
+@click.option("--hours", help="Opening hours.")
+@click.option("--note", help="Free text shown with the contact.")
+@with_appcontext
+def set_caf(number, name, timezone, email, phone, address, hours, note):
+    """Change a Caf's name, time zone or contact; options left out keep their value."""
+    from .operations import CafSettings, update_caf
+    from .operations.cafs import caf_by_number, read_timezone
+    from .timefmt import zone_name
+
+    def change(db):
+        caf = caf_by_number(db, number)
+        zone = caf.timezone if timezone is None else (read_timezone(timezone) or timezone)
+        given = {"contact_email": email, "contact_phone": phone, "contact_hours": hours, "contact_note": note,
+                 "contact_address": address.replace("\\n", "\n") if address is not None else None}
+        contact = {field: (getattr(caf, field) or "") if value is None else value for field, value in given.items()}
+        return update_caf(db, caf, CafSettings(name=caf.name if name is None else name, timezone=zone, **contact))
+
+    caf = _run(change)
+    get_session().commit()
+    click.echo(f"{caf.name} ({caf.number}) : {zone_name(caf.timezone)}"
+               + (f", contact {caf.contact_email}" if caf.contact_email else "") + ".")
+
+
+@click.command("set-caf-window")
+@click.argument("campaign_code")
+@click.argument("number")
+@click.option("--opens", help="Local opening date-time in the Caf's zone, e.g. '2024-06-14 08:00'.")
+@click.option("--closes", help="Local closing date-time in the Caf's zone, e.g. '2024-07-08 23:59:59'.")
+@click.option("--remove", is_flag=True, help="Follow the campaign's dates again.")
+@with_appcontext
+def set_caf_window(campaign_code, number, opens, closes, remove):
+    """Give a Caf its own opening and closing for a campaign (in the Caf's own time zone)."""
+    from .operations import remove_caf_window, set_caf_window as set_window
+    from .operations.cafs import caf_by_number
+    from .timefmt import format_datetime, parse_local
+    db = get_session()
+    campaign = _campaign_or_exit(campaign_code)
+    caf = _run(lambda db: caf_by_number(db, number))
+    if remove:
+        removed = remove_caf_window(db, caf, campaign)
+        db.commit()
+        click.echo(f"{caf.name} suit les dates de la campagne {campaign.code}." if removed
+                   else f"{caf.name} n'avait pas de dates propres pour {campaign.code}.")
+        return
+    try:
+        opens_at = parse_local(opens, caf.timezone) if opens else campaign.opens_at
+        closes_at = parse_local(closes, caf.timezone) if closes else campaign.closes_at
+    except ValueError as exc:
+        click.echo(f"Erreur : date invalide ({exc}).", err=True)
+        sys.exit(1)
+    window = _run(lambda db: set_window(db, caf, campaign, opens_at, closes_at))
+    db.commit()
+    click.echo(f"{caf.name}, campagne {campaign.code} : du {format_datetime(window.opens_at, caf.timezone)} "
+               f"au {format_datetime(window.closes_at, caf.timezone)}.")
 
 
 # -- emails -------------------------------------------------------------------

@@ -43,3 +43,8 @@ def parse_local(text: str, tz_name: str) -> datetime:
     if naive.tzinfo is not None:
         raise ValueError("give a local date-time without offset")
     return naive.replace(tzinfo=ZoneInfo(tz_name))
+
+
+def format_input(moment: datetime, tz_name: str) -> str:
+    """``2024-07-15T23:59:59``: the value of a ``datetime-local`` field, in ``tz_name``."""
+    return local(moment, tz_name).replace(tzinfo=None).isoformat(timespec="seconds")

@@ -31,7 +31,11 @@ def world(app, factory, partner_for, caf_user):
     partner.save_page(8, {**complete_clas_answers()[8], "document": (io.BytesIO(b"%PDF-1.4 secret"), "secret.pdf")})
     outsider = caf_user("reviewer", "741")
     insider = caf_user("reviewer", "731")
-    values = {"response_id": response_id, "campaign_id": campaign, "number": 1, "code": "document"}
+    from sqlalchemy import select
+    from survey.models import Caf
+    with app.app_context():
+        caf_id = get_session().scalar(select(Caf.id).where(Caf.number == "731"))
+    values = {"response_id": response_id, "campaign_id": campaign, "number": 1, "code": "document", "caf_id": caf_id}
     return {"values": values, "outsider": outsider, "insider": insider, "partner": partner}
 
 

@@ -74,3 +74,7 @@ def run_import(campaign_id):
     report = import_projects(db, campaign, upload.read(), valid_only=request.form.get("valides") == "1",
                              dry_run=request.form.get("essai") == "1")
     return render_template("admin/import.html", campaign=campaign, report=report), 200 if not report.errors else 422
+
+
+# The Caf pages register on this blueprint (imported last: they import ``bp``).
+from . import admin_cafs  # noqa: E402,F401

@@ -27,6 +27,8 @@ class Campaign(Base):
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The last instant at which an answer is accepted.
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the purge removed its contacts' personal data (see operations/purge.py).
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def is_open(self, now: datetime) -> bool:
         return self.opens_at <= now <= self.closes_at

@@ -36,6 +36,8 @@ class Contact(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     email: Mapped[str] = mapped_column(String(254))
+    # Set by the purge, which replaces the address by a pseudonym.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     project: Mapped[Project] = relationship(back_populates="contacts")
 

@@ -39,6 +39,9 @@ class User(UserMixin, Base):
     caf_id: Mapped[int | None] = mapped_column(ForeignKey("cafs.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by the purge of inactive accounts, which keeps only a pseudonym.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     caf: Mapped[Caf | None] = relationship(lazy="joined")
 
