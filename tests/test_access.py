@@ -10,7 +10,8 @@ import pytest
 
 from tests.conftest import complete_clas_answers
 
-PUBLIC = {"static", "auth.sign_in", "partner.open_personal_link"}
+PUBLIC = {"static", "auth.sign_in", "partner.open_personal_link", "legal.show_legal_notice", "legal.show_privacy_notice",
+          "legal.show_accessibility_statement", "legal.show_contacts"}
 SECRET_STRUCTURE = "Structure confidentielle de Savoie"
 
 

@@ -69,7 +69,7 @@ def update_caf(db: Session, caf: Caf, settings: CafSettings) -> Caf:
     caf.name = settings.name.strip()
     caf.timezone = settings.timezone
     for field in CONTACT_LIMITS:
-        setattr(caf, field, getattr(settings, field).strip() or None)
+        setattr(caf, field, getattr(settings, field).replace("\r\n", "\n").strip() or None)
     db.flush()
     return caf
 
