@@ -147,9 +147,26 @@ def test_creating_a_campaign_from_the_command_and_the_page(app, caf_user, db):
     assert twice.exit_code == 1 and "déjà le code" in twice.output
     admin = caf_user("admin", None)
     admin.get("/admin/")
-    created = admin.post("/admin/campagnes", {"definition": "clas-2024-2025.json", "code": "clas-2024-2025",
+    created = admin.post("/admin/campagnes", {"definition": "clas-2024-2025@2", "code": "clas-2024-2025",
                                               "opens": "2025-06-01T08:00", "closes": "2025-07-15T23:59:59"})
     assert created.status_code == 302
     assert db.scalar(select(Campaign).where(Campaign.code == "clas-2024-2025")).definition_code == "clas-2024-2025"
     refused = admin.post("/admin/campagnes", {"definition": "../../etc/passwd", "code": "x"}, from_page="/admin/")
     assert refused.status_code == 400
+
+
+def test_a_campaign_is_created_from_a_questionnaire_chosen_by_title_and_every_error_shows_at_once(app, caf_user, db):
+    admin = caf_user("admin", None)
+    page = body(admin.get("/admin/"))
+    assert "Clas 2024-2025" in page and "version 1" in page and ".json" not in page
+    refused = admin.post("/admin/campagnes", {"definition": "nothing@9", "code": "X", "opens": "demain",
+                                              "closes": "2025-07-15T23:59:59"}, from_page="/admin/")
+    page = body(refused)
+    assert refused.status_code == 400 and "<title>Erreur : " in page and "3 erreurs empêchent" in page
+    for anchor in ("#f-definition", "#f-code", "#f-opens"):
+        assert f'href="{anchor}"' in page
+    assert db.scalar(select(Campaign)) is None
+    backwards = admin.post("/admin/campagnes", {"definition": "clas-2024-2025@2", "code": "clas-2024-2025",
+                                                "opens": "2025-07-16T08:00", "closes": "2025-07-15T23:59:59"},
+                           from_page="/admin/")
+    assert backwards.status_code == 400 and "La fermeture doit suivre l'ouverture." in body(backwards)

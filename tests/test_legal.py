@@ -41,8 +41,11 @@ def world(app, factory, partner_for, caf_user):
     with app.app_context():
         caf_id = get_session().scalar(select(Caf.id))
     admin = caf_user("admin", None)
+    with app.app_context():
+        from survey.models import User
+        user_id = get_session().scalar(select(User.id))
     values = {"response_id": response_id, "campaign_id": campaign, "number": 1, "code": "document", "caf_id": caf_id,
-              "token": token}
+              "token": token, "user_id": user_id}
     return {"partner": partner, "admin": admin, "values": values, "token": token}
 
 

@@ -49,6 +49,8 @@ def sign_in():
         else:
             user = db.scalar(select(User).where(User.email == normalize_email(form.email.data)))
             if user is not None and user.is_active and user.check_password(form.password.data):
+                user.last_sign_in_at = now  # the purge removes accounts unused for long
+                db.commit()
                 session.clear()  # a fresh session on sign-in: no fixation
                 login_user(user)
                 return redirect(_safe_next(request.args.get("next")) or url_for("review.index"))
@@ -67,3 +69,7 @@ def sign_out():
     session.clear()
     flash("Vous êtes déconnecté.")
     return redirect(url_for("auth.sign_in"))
+
+
+# Choosing a password from an administrator's link registers on this blueprint (it imports ``bp``).
+from . import auth_password  # noqa: E402,F401
