@@ -13,7 +13,7 @@ from .errors import DefinitionError
 def register_commands(app):
     for command in (check, init_db, demo, create_user, set_role, deactivate_user, reset_password, create_campaign,
                     import_projects, send_invitations, send_reminders, send_due_reminders, send_pending_emails,
-                    set_caf, set_caf_window):
+                    set_caf, set_caf_window, purge):
         app.cli.add_command(command)
 
 
@@ -255,6 +255,34 @@ def set_caf_window(campaign_code, number, opens, closes, remove):
     db.commit()
     click.echo(f"{caf.name}, campagne {campaign.code} : du {format_datetime(window.opens_at, caf.timezone)} "
                f"au {format_datetime(window.closes_at, caf.timezone)}.")
+
+
+@click.command("purge")
+@click.option("--apply", is_flag=True, help="Remove for real (without it: a dry run that lists and changes nothing).")
+@with_appcontext
+def purge(apply):
+    """Remove the personal data past its retention (SURVEY_RETENTION_* settings); a dry run by default."""
+    from . import clock
+    from .operations.purge import purge_personal_data
+    config = current_app.config
+    report = purge_personal_data(get_session(), clock.now(), contact_months=config["RETENTION_CONTACT_MONTHS"],
+                                 account_months=config["RETENTION_ACCOUNT_MONTHS"],
+                                 documents=config["PURGE_DOCUMENTS"], upload_dir=config["UPLOAD_DIR"], apply=apply)
+    if report.is_empty:
+        click.echo("Aucune donnée personnelle à supprimer.")
+        return
+    verb = "Supprimé" if apply else "Simulation (rien n'est supprimé ; --apply pour supprimer) : seraient supprimés"
+    def n(count, one, many):
+        return f"{count} {one if count <= 1 else many}"
+    click.echo(f"{verb} : adresses de {n(report.contacts, 'contact', 'contacts')}, "
+               f"{n(report.links, 'lien personnel', 'liens personnels')}, "
+               f"{n(report.email_rows, 'ligne du journal des envois', 'lignes du journal des envois')}, "
+               f"{n(report.documents, 'document joint', 'documents joints')}, "
+               f"{n(len(report.accounts), 'compte Caf inutilisé', 'comptes Caf inutilisés')}.")
+    if report.campaigns:
+        click.echo("Campagnes fermées depuis plus de " f"{config['RETENTION_CONTACT_MONTHS']} mois : " + ", ".join(report.campaigns))
+    for email in report.accounts:
+        click.echo(f"  compte : {email}")
 
 
 # -- emails -------------------------------------------------------------------
