@@ -113,7 +113,7 @@ def _render_response(response, status=200, notice=None, correction_form=None):
         events=events_of(get_session(), response), display_value=display_value, label_of=label_of,
         visible={q.code: is_visible(q, response.answers) for q in definition.questions.values()},
         tz=response.project.caf.timezone, now=now, correction_form=correction_form or MultiDict(),
-        awaits_partner=awaits_partner(response, now),
+        awaits_partner=awaits_partner(response, now), form_refused=status >= 400,
     ), status
 
 
