@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import db
 from .config import build_config
+from .deadline import partner_window
 from .definition import check_bundled_definitions
 from .questions.file import human_size
 from .outbox import Outbox
@@ -48,6 +49,7 @@ def create_app(overrides=None) -> Flask:
     app.jinja_env.filters["date_fr"] = format_date
     app.jinja_env.filters["local_input"] = format_input
     app.jinja_env.filters["human_size"] = human_size
+    app.jinja_env.globals["partner_window"] = partner_window
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

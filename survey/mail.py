@@ -20,6 +20,7 @@ from email.utils import formataddr, make_msgid, parseaddr
 from flask import current_app
 
 from .answers import is_visible
+from .deadline import partner_window
 from .definition import Definition, campaign_definition
 from .models import CorrectionRequest, EmailKind, Response
 from .models.types import utcnow
@@ -66,22 +67,14 @@ def answer_sections(definition: Definition, answers: dict) -> list[Section]:
     return sections
 
 
-def partner_deadline(response: Response) -> tuple[datetime, bool]:
-    """The instant until which the partner may still answer, and whether it is a correction delay."""
-    correction = response.open_correction
-    if correction is not None:
-        return correction.until, True
-    return response.deadline, False
-
-
 def subject_for(kind: EmailKind, response: Response) -> str:
     """The subject line, e.g. ``Clas 2023-2024 : bilan qualitatif – votre lien personnel``."""
     title = response.campaign.title
     if kind is EmailKind.INVITATION:
         return f"{title} – votre lien personnel"
     if kind is EmailKind.REMINDER:
-        deadline, _ = partner_deadline(response)
-        return f"{title} – rappel : bilan à transmettre avant le {format_date(deadline, response.project.caf.timezone)}"
+        window = partner_window(response)
+        return f"{title} – rappel : bilan à transmettre avant le {format_date(window.closes_at, window.timezone)}"
     if kind is EmailKind.RECEIPT:
         return f"{title} – accusé de réception {response.receipt}"
     return f"{title} – la Caf vous demande une correction"
@@ -97,11 +90,11 @@ def compose(kind: EmailKind, response: Response, recipient: str, link: str | Non
     """
     tz = response.project.caf.timezone
     definition = campaign_definition(response.campaign)
-    deadline, is_correction_delay = partner_deadline(response)
+    window = partner_window(response)
     context = {
         "kind": kind.value, "response": response, "project": response.project, "caf": response.project.caf,
         "campaign": response.campaign, "recipient": recipient, "link": link, "tz": tz,
-        "deadline": format_datetime(deadline, tz), "is_correction_delay": is_correction_delay,
+        "deadline": format_datetime(window.closes_at, tz), "is_correction_delay": window.is_correction_delay,
     }
     if kind is EmailKind.RECEIPT:
         context["submitted"] = format_datetime(response.submitted_at, tz)

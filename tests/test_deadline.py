@@ -113,3 +113,55 @@ def test_an_overseas_caf_sees_the_deadline_in_its_own_time(factory, partner_for)
                                   timezone="Indian/Reunion")
     start = body(partner_for(token).get("/bilan"))
     assert "mardi 16 juillet 2024 à 1 h 59, heure de La Réunion" in start
+
+
+def test_the_whole_last_second_counts(factory, partner_for, clock, db):
+    response_id, (token,) = factory.project(factory.campaign())
+    partner = partner_for(token)
+    clock.set(CLAS_CLOSES + timedelta(microseconds=600_000))  # 23:59:59.6 for a deadline shown "23 h 59"
+    assert partner.save_page(2, {"lieu_action": "Dans la dernière seconde"}).status_code == 302
+    assert answers_of(db, response_id).answers["lieu_action"] == "Dans la dernière seconde"
+
+
+def _extend(app, response_id, until):
+    from survey.db import get_session
+    with app.app_context():
+        session = get_session()
+        session.get(Response, response_id).extended_until = until
+        session.commit()
+
+
+def test_the_summary_shows_the_partners_own_deadline_with_an_extension(app, factory, partner_for, clock):
+    response_id, (token,) = factory.project(factory.campaign())
+    _extend(app, response_id, CLAS_CLOSES + timedelta(days=7))
+    partner = partner_for(token)
+    for number, data in complete_clas_answers().items():
+        partner.save_page(number, data)
+    clock.set(CLAS_CLOSES + timedelta(days=1))  # past the campaign's closing, within the extension
+    summary = body(partner.get("/bilan/recapitulatif"))
+    assert "Date limite : lundi 22 juillet 2024 à 23 h 59, heure de Paris" in summary
+    assert "15 juillet" not in summary
+    assert partner.transmit().status_code == 302
+
+
+def test_one_rule_decides_the_window_in_every_case(app, factory, db):
+    from survey.deadline import DeadlineKind, awaits_partner, partner_window
+    from survey.models import CorrectionRequest
+    response_id, _ = factory.project(factory.campaign())
+    response = db.get(Response, response_id)
+    db.autoflush = False  # the states below are built in memory only
+    window = partner_window(response)
+    assert (window.closes_at, window.kind) == (CLAS_CLOSES, DeadlineKind.CAMPAIGN)
+    assert awaits_partner(response, CLAS_CLOSES + timedelta(microseconds=999_999))
+    assert not awaits_partner(response, CLAS_CLOSES + timedelta(seconds=1))
+    response.extended_until = CLAS_CLOSES - timedelta(days=1)  # an extension earlier than the closing shortens nothing
+    assert partner_window(response).kind is DeadlineKind.CAMPAIGN
+    response.extended_until = CLAS_CLOSES + timedelta(days=3)
+    assert (partner_window(response).closes_at, partner_window(response).kind) == (
+        CLAS_CLOSES + timedelta(days=3), DeadlineKind.EXTENSION)
+    until = CLAS_CLOSES + timedelta(days=20)
+    response.state = ResponseState.CORRECTION_REQUESTED
+    response.correction_requests.append(CorrectionRequest(requested_by_id=None, until=until, items=[]))
+    window = partner_window(response)
+    assert (window.closes_at, window.is_correction_delay) == (until, True)
+    db.rollback()

@@ -30,11 +30,5 @@ class Campaign(Base):
     # When the purge removed its contacts' personal data (see operations/purge.py).
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    def is_open(self, now: datetime) -> bool:
-        return self.opens_at <= now <= self.closes_at
-
-    def has_closed(self, now: datetime) -> bool:
-        return now > self.closes_at
-
     def __repr__(self):
         return f"<Campaign {self.code}>"

@@ -102,12 +102,6 @@ class Response(Base):
             return None
         return next((r for r in reversed(self.correction_requests) if r.closed_at is None), None)
 
-    @property
-    def deadline(self) -> datetime:
-        """The last instant the partner may answer, extensions included."""
-        closes = self.campaign.closes_at
-        return max(closes, self.extended_until) if self.extended_until else closes
-
     def record_edit(self, answers: dict, invalid: dict, now: datetime):
         """Store a new set of answers; refused once the response is validated."""
         if self.is_validated:

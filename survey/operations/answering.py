@@ -9,6 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import uploads
 from ..answers import find_problems, is_visible, prune_hidden, rule_errors
+from ..deadline import partner_window
 from ..definition import Definition, Page, campaign_definition
 from ..errors import IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
 from ..models import Contact, EventKind, Response, ResponseEvent, ResponseState, User
@@ -48,22 +49,24 @@ def response_definition(response: Response) -> Definition:
 
 def ensure_partner_can_edit(response: Response, now: datetime):
     """Refuse any partner write outside its window: deadline, extension or correction delay."""
-    campaign, tz = response.campaign, response.project.caf.timezone
     if response.is_validated:
         raise IllegalTransition("Ce bilan a été validé par la Caf : il ne peut plus être modifié.")
     if response.is_submitted:
         raise IllegalTransition("Ce bilan a déjà été transmis à la Caf : il ne peut plus être modifié.")
-    if response.state is ResponseState.CORRECTION_REQUESTED:
-        request = response.open_correction
-        if request is not None and now <= request.until:
-            return
-        until = format_datetime(request.until, tz) if request else "?"
-        raise QuestionnaireClosed(f"Le délai de correction accordé par la Caf a pris fin le {until}.")
-    if now < campaign.opens_at:
-        raise QuestionnaireClosed(f"Le questionnaire n'est pas encore ouvert : il ouvrira le {format_datetime(campaign.opens_at, tz)}.")
-    if now > response.deadline:
+    window = partner_window(response)
+    if window.is_correction_delay:
+        if window.has_closed(now):
+            raise QuestionnaireClosed(f"Le délai de correction accordé par la Caf a pris fin le "
+                                      f"{format_datetime(window.closes_at, window.timezone)}.")
+        return
+    if response.state is ResponseState.CORRECTION_REQUESTED:  # a request without delay: never, but refuse
+        raise QuestionnaireClosed("Le délai de correction accordé par la Caf a pris fin.")
+    if not window.has_opened(now):
+        raise QuestionnaireClosed(f"Le questionnaire n'est pas encore ouvert : il ouvrira le "
+                                  f"{format_datetime(window.opens_at, window.timezone)}.")
+    if window.has_closed(now):
         raise QuestionnaireClosed(
-            f"Le questionnaire est fermé depuis le {format_datetime(response.deadline, tz)}. "
+            f"Le questionnaire est fermé depuis le {format_datetime(window.closes_at, window.timezone)}. "
             "Vos réponses enregistrées sont conservées, mais elles ne peuvent plus être modifiées ni transmises."
         )
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, lazyload
 
 from .. import mail
+from ..deadline import AWAITING_PARTNER, awaits_partner, partner_window
 from ..errors import DomainError
 from ..models import (
     Caf,
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 INVITATION_ROUND = "invitation"
 # A Caf's new link to one project: an invitation of its own, "lien-<user id>-<time>".
 NEW_LINK_ROUND = "lien-"
-REMINDED_STATES = (ResponseState.NOT_STARTED, ResponseState.IN_PROGRESS, ResponseState.CORRECTION_REQUESTED)
+REMINDED_STATES = tuple(AWAITING_PARTNER)
 # Reminder moments are counted in days before the deadline's day, in this zone
 # unless the round is one Caf's (then the Caf's own zone).
 NATIONAL_TIMEZONE = "Europe/Paris"
@@ -74,11 +75,6 @@ def reminder_round(campaign: Campaign, days_before: int, caf_number: str | None 
 def new_link_round(response: Response, user_id: int, now: datetime) -> Round:
     return Round(response.campaign, EmailKind.INVITATION, f"{NEW_LINK_ROUND}{user_id}-{now:%Y%m%dT%H%M%S}",
                  response_id=response.id)
-
-
-def awaits_partner(response: Response, now: datetime) -> bool:
-    """Whether the partner can still answer: not transmitted (or sent back for correction), within their time."""
-    return response.state in REMINDED_STATES and now <= mail.partner_deadline(response)[0]
 
 
 def _waits_on_partner(log: EmailLog) -> bool:
@@ -207,7 +203,7 @@ def _no_longer_due(db: Session, log: EmailLog, now: datetime) -> str | None:
     what = "relance" if log.kind is EmailKind.REMINDER else "nouveau lien"
     if response.state not in REMINDED_STATES:
         return f"plus de {what} : bilan {response.state.label} entre-temps"
-    if now > mail.partner_deadline(response)[0]:
+    if partner_window(response).has_closed(now):
         return f"plus de {what} : le délai de réponse est passé"
     correction = response.open_correction
     if log.kind is EmailKind.INVITATION and correction is not None and log.planned_at < correction.requested_at:

@@ -9,7 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..answers import find_problems
 from ..errors import DomainError, IncompleteResponse, StaleVersion
-from ..mail import partner_deadline
+from ..deadline import caf_window, partner_window
 from ..models import (
     CorrectionRequest,
     EmailKind,
@@ -100,7 +100,7 @@ def extend_deadline(db: Session, response: Response, user: User, until: datetime
     if correction is not None:
         if until <= now or until <= correction.until:
             raise DomainError("Le nouveau délai de correction doit être postérieur au délai actuel et à maintenant.")
-    elif until <= response.campaign.closes_at or until <= now:
+    elif until <= caf_window(response)[1] or until <= now:
         raise DomainError("Le nouveau délai doit être postérieur à la date limite de la campagne et à maintenant.")
     _check_version(response, expected_version)
     reason = reason.strip()
@@ -128,10 +128,10 @@ def send_new_link(db: Session, response: Response, user: User, now: datetime) ->
     if response.state is ResponseState.SUBMITTED:
         raise DomainError("Ce bilan est transmis : le partenaire ne peut plus le modifier, aucun lien n'est envoyé "
                           "(demandez-lui une correction s'il doit y revenir).")
-    until, is_correction_delay = partner_deadline(response)
-    if now > until:
-        what = "Le délai de correction accordé au partenaire" if is_correction_delay else "Le délai du partenaire"
-        raise DomainError(f"{what} a pris fin le {format_datetime(until, response.project.caf.timezone)} : "
+    window = partner_window(response)
+    if window.has_closed(now):
+        what = "Le délai de correction accordé au partenaire" if window.is_correction_delay else "Le délai du partenaire"
+        raise DomainError(f"{what} a pris fin le {format_datetime(window.closes_at, window.timezone)} : "
                           "accordez-lui d'abord un délai supplémentaire, puis envoyez le lien.")
     contacts = response.project.contacts
     if not contacts:

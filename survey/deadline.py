@@ -1,0 +1,87 @@
+"""The partner's window: one rule for the instant a partner may last answer.
+
+The campaign's opening and closing, replaced by its Caf's own window when it
+has one, lengthened by an extension granted to the project, or replaced by the
+delay of an open correction request. Every check, page, email and export reads
+the deadline here; nothing else computes it.
+"""
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .models import Response, ResponseState
+
+# A closing is shown to the minute ("23 h 59") and stored to the second
+# (23:59:59): the whole of that last second still counts.
+_LAST_SECOND = timedelta(seconds=1)
+
+
+class DeadlineKind(enum.Enum):
+    CAMPAIGN = "campaign"
+    CAF = "caf"
+    EXTENSION = "extension"
+    CORRECTION = "correction"
+
+
+@dataclass(frozen=True)
+class Window:
+    """When a partner may answer: ``opens_at`` to ``closes_at`` (its whole last second), in ``timezone``."""
+
+    opens_at: datetime
+    closes_at: datetime
+    kind: DeadlineKind
+    timezone: str
+
+    @property
+    def is_correction_delay(self) -> bool:
+        return self.kind is DeadlineKind.CORRECTION
+
+    @property
+    def is_extended(self) -> bool:
+        return self.kind is DeadlineKind.EXTENSION
+
+    def has_opened(self, now: datetime) -> bool:
+        return now >= self.opens_at
+
+    def has_closed(self, now: datetime) -> bool:
+        """Whether ``now`` is past the deadline: a save at 23:59:59.6 for a 23:59:59 closing is in time."""
+        return now >= self.closes_at.replace(microsecond=0) + _LAST_SECOND
+
+    def accepts(self, now: datetime) -> bool:
+        return self.has_opened(now) and not self.has_closed(now)
+
+
+# States in which the partner still has something to do (answer, or correct).
+AWAITING_PARTNER = frozenset({ResponseState.NOT_STARTED, ResponseState.IN_PROGRESS,
+                              ResponseState.CORRECTION_REQUESTED})
+
+
+def caf_window(response: Response) -> tuple[datetime, datetime, bool]:
+    """The opening and closing of the response's campaign for its Caf, and whether they are the Caf's own."""
+    campaign = response.campaign
+    own = _caf_own_window(response)
+    if own is not None:
+        return own[0], own[1], True
+    return campaign.opens_at, campaign.closes_at, False
+
+
+def _caf_own_window(response: Response):
+    """A Caf's own opening and closing for the campaign, where the deployment sets one (None otherwise)."""
+    return None
+
+
+def partner_window(response: Response) -> Window:
+    """The one deadline rule: campaign, then the Caf's window, then the project's extension, then a correction delay."""
+    timezone = response.project.caf.timezone
+    opens_at, closes_at, caf_own = caf_window(response)
+    correction = response.open_correction
+    if correction is not None:
+        return Window(opens_at, correction.until, DeadlineKind.CORRECTION, timezone)
+    if response.extended_until is not None and response.extended_until > closes_at:
+        return Window(opens_at, response.extended_until, DeadlineKind.EXTENSION, timezone)
+    return Window(opens_at, closes_at, DeadlineKind.CAF if caf_own else DeadlineKind.CAMPAIGN, timezone)
+
+
+def awaits_partner(response: Response, now: datetime) -> bool:
+    """Whether the partner can still answer: not transmitted (or sent back for correction), within their time."""
+    return response.state in AWAITING_PARTNER and not partner_window(response).has_closed(now)
