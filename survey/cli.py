@@ -385,13 +385,23 @@ def send_due_reminders(campaign_code, schedule, caf_number, dry_run):
     from .operations import send_due_reminders as send
     outcome = _run(lambda db: send(db, _campaign(db, campaign_code), schedule, clock.now(), caf_number,
                                    dry_run=dry_run, progress=_progress))
-    if outcome.superseded:
-        click.echo("Relances dépassées, non envoyées : " + ", ".join(f"J-{days}" for days in outcome.superseded) + ".")
-    if outcome.round is None:
-        click.echo("Aucune relance à envoyer maintenant.")
-        return
-    click.echo(f"Relance {outcome.round.label} :")
-    _show_report(outcome.report, dry_run)
+    failed = False
+    for part in [outcome, *outcome.cafs]:
+        # Each Caf on its own calendar has its own round; say whose each line is.
+        whose = f"Caf {part.caf_number} (calendrier propre) : " if outcome.cafs and part.caf_number else ""
+        if part.superseded:
+            click.echo(f"{whose}Relances dépassées, non envoyées : "
+                       + ", ".join(f"J-{days}" for days in part.superseded) + ".")
+        if part.round is None:
+            click.echo(f"{whose}Aucune relance à envoyer maintenant.")
+            continue
+        click.echo(f"{whose}Relance {part.round.label} :")
+        try:
+            _show_report(part.report, dry_run)
+        except SystemExit:
+            failed = True  # the other Cafs' rounds still go
+    if failed:
+        sys.exit(1)
 
 
 @click.command("send-pending-emails")

@@ -9,7 +9,10 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .models import Response, ResponseState
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, object_session
+
+from .models import CafWindow, Response, ResponseState
 
 # A closing is shown to the minute ("23 h 59") and stored to the second
 # (23:59:59): the whole of that last second still counts.
@@ -66,8 +69,36 @@ def caf_window(response: Response) -> tuple[datetime, datetime, bool]:
 
 
 def _caf_own_window(response: Response):
-    """A Caf's own opening and closing for the campaign, where the deployment sets one (None otherwise)."""
-    return None
+    """The Caf's own opening and closing for the campaign, if an administrator set them (None otherwise).
+
+    The windows of a campaign are read once per session (one small query per
+    request, even for a batch of emails) and read again after a commit or a
+    rollback, so that a window just changed is the one applied.
+    """
+    db = object_session(response)
+    if db is None:
+        return None
+    windows = db.info.setdefault(_WINDOWS, {})
+    campaign_id = response.campaign_id
+    if campaign_id not in windows:
+        rows = db.execute(select(CafWindow.caf_id, CafWindow.opens_at, CafWindow.closes_at)
+                          .where(CafWindow.campaign_id == campaign_id))
+        windows[campaign_id] = {caf_id: (opens_at, closes_at) for caf_id, opens_at, closes_at in rows}
+    return windows[campaign_id].get(response.project.caf_id)
+
+
+_WINDOWS = "caf_windows"
+
+
+def forget_caf_windows(db: Session):
+    """Read the Caf windows again at the next deadline (after one was set or removed)."""
+    db.info.pop(_WINDOWS, None)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_after_transaction(db):
+    forget_caf_windows(db)
 
 
 def partner_window(response: Response) -> Window:

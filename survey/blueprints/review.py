@@ -15,7 +15,7 @@ from ..errors import DomainError, StaleVersion
 from ..forms.builder import initial_data, page_form_class
 from ..history import display_value, events_of, label_of
 from .partner import posted_version
-from ..models import Campaign, Project, Response, ResponseState
+from ..models import CafWindow, Campaign, Project, Response, ResponseState
 from ..operations import (
     Actor,
     awaits_partner,
@@ -67,7 +67,13 @@ def index():
     query = caf_scope(select(Response.campaign_id, func.count()).join(Project).group_by(Response.campaign_id), current_user)
     for campaign_id, count in db.execute(query):
         counts[campaign_id] = count
-    return render_template("review/index.html", campaigns=campaigns, counts=counts)
+    # A reviewer reads their own Caf's closing, in its zone.
+    closings, tz = {}, "Europe/Paris"
+    if current_user.caf is not None:
+        tz = current_user.caf.timezone
+        closings = dict(db.execute(select(CafWindow.campaign_id, CafWindow.closes_at)
+                                   .where(CafWindow.caf_id == current_user.caf_id)).all())
+    return render_template("review/index.html", campaigns=campaigns, counts=counts, closings=closings, tz=tz)
 
 
 @bp.get("/campagnes/<int:campaign_id>")

@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..deadline import forget_caf_windows
 from ..errors import DomainError
 from ..forms.validators import Email
 from ..models import Caf, CafWindow, Campaign
@@ -96,6 +97,7 @@ def set_caf_window(db: Session, caf: Caf, campaign: Campaign, opens_at: datetime
     else:
         window.opens_at, window.closes_at = opens_at, closes_at
     db.flush()
+    forget_caf_windows(db)
     return window
 
 
@@ -106,4 +108,5 @@ def remove_caf_window(db: Session, caf: Caf, campaign: Campaign) -> bool:
         return False
     db.delete(window)
     db.flush()
+    forget_caf_windows(db)
     return True
