@@ -96,7 +96,7 @@ def test_an_administrator_gives_a_caf_its_own_window_and_takes_it_back(app, fact
     url = f"/admin/cafs/{number}/campagnes/{campaign}"
     bad = admin.post(url, {f"w{campaign}-opens": "2024-07-10T08:00", f"w{campaign}-closes": "2024-07-01T23:59:59"},
                      from_page=f"/admin/cafs/{number}")
-    assert bad.status_code == 400 and "L'ouverture doit précéder la fermeture." in body(bad)
+    assert bad.status_code == 400 and "L’ouverture doit précéder la fermeture." in body(bad)
     assert db.scalar(select(CafWindow)) is None
     unreadable = admin.post(url, {f"w{campaign}-opens": "demain", f"w{campaign}-closes": "jamais"},
                             from_page=f"/admin/cafs/{number}")

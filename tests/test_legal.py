@@ -77,7 +77,7 @@ def test_the_legal_pages_are_public_and_say_what_the_law_asks(app):
     assert "Éditeur du service" in notice and "Hébergement" in notice and "Directeur de la publication" in notice
     privacy = text(client.get("/donnees-personnelles"))
     for part in ("Responsable du traitement", "Finalités", "Base légale", "Destinataires", "Durées de conservation",
-                 "Vos droits", "CNIL", "délégué à la protection des données", "N'écrivez pas le nom des enfants"):
+                 "Vos droits", "CNIL", "délégué à la protection des données", "N’écrivez pas le nom des enfants"):
         assert part in privacy, part
     statement = text(client.get("/accessibilite"))
     for part in ("partiellement conforme", "RGAA", "60 des 67 critères", "89,6 %", "Dérogations",
@@ -112,7 +112,7 @@ def test_a_deployment_replaces_a_legal_text_with_a_file_of_its_own(app, tmp_path
 def test_the_partners_pages_show_their_cafs_contact(app, world):
     partner = world["partner"]
     start = text(partner.client.get("/bilan"))
-    assert "Besoin d'aide ?" in start and 'href="mailto:clas@caf73.example"' in start
+    assert "Besoin d’aide ?" in start and 'href="mailto:clas@caf73.example"' in start
     assert "du lundi au vendredi, de 9 h à 12 h" in start
     page = text(partner.client.get("/bilan/page/2"))
     footer = page[page.index("<footer"):]

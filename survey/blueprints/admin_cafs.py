@@ -1,4 +1,4 @@
-"""National administrators: each Caf's time zone, contact and own calendar."""
+"""National administrators: each Caf’s time zone, contact and own calendar."""
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
@@ -11,7 +11,7 @@ from ..timefmt import parse_local, zone_name
 from .admin import bp
 
 LABELS = {"name": "Nom de la Caf", "timezone": "Fuseau horaire", "contact_email": "Adresse email de contact",
-          "contact_phone": "Téléphone", "contact_address": "Adresse postale", "contact_hours": "Horaires d'accueil",
+          "contact_phone": "Téléphone", "contact_address": "Adresse postale", "contact_hours": "Horaires d’accueil",
           "contact_note": "Texte libre"}
 
 

@@ -35,13 +35,13 @@ def _account_problems(db, form) -> dict[str, str]:
     if not Email().regex.fullmatch(form["email"]) or len(form["email"]) > 254:
         problems["email"] = "Indiquez une adresse email valide, par exemple prenom.nom@caf73.example."
     elif db.scalar(select(User).where(User.email == form["email"])) is not None:
-        problems["email"] = f"Un utilisateur a déjà l'adresse {form['email']}."
+        problems["email"] = f"Un utilisateur a déjà l’adresse {form['email']}."
     if len(form["name"]) > 200:
         problems["name"] = "Le nom compte 200 caractères au plus."
     if form["role"] not in {role.value for role in Role}:
         problems["role"] = "Choisissez un rôle."
     elif form["role"] == Role.REVIEWER.value and db.scalar(select(Caf).where(Caf.number == form["caf"])) is None:
-        problems["caf"] = "Choisissez la Caf de l'instructeur."
+        problems["caf"] = "Choisissez la Caf de l’instructeur."
     return problems
 
 
@@ -50,7 +50,7 @@ def _send_link(user, welcome):
         send_password_link(user, welcome=welcome)
     except SmtpUnavailable as exc:
         current_app.logger.warning("password link to %s not sent: %s", user.email, exc)
-        flash(f"Le lien pour choisir un mot de passe n'a pas pu être envoyé à {user.email} ({exc}) : "
+        flash(f"Le lien pour choisir un mot de passe n’a pas pu être envoyé à {user.email} ({exc}) : "
               "réessayez avec « Envoyer un lien de mot de passe ».", "error")
         return False
     return True
@@ -87,7 +87,7 @@ def change_role(user_id):
     if role not in {r.value for r in Role}:
         problems["role"] = "Choisissez un rôle."
     elif user.id == current_user.id and role != Role.ADMIN.value:
-        problems["role"] = "Vous ne pouvez pas retirer votre propre rôle d'administrateur."
+        problems["role"] = "Vous ne pouvez pas retirer votre propre rôle d’administrateur."
     if not problems:
         try:
             set_role(db, user.email, Role(role), caf or None)

@@ -1,4 +1,4 @@
-"""A Caf's settings: time zone, contact, and its own window per campaign."""
+"""A Caf’s settings: time zone, contact, and its own window per campaign."""
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,8 +13,8 @@ from ..models.caf import TIMEZONES
 
 CONTACT_LIMITS = {"contact_email": 254, "contact_phone": 40, "contact_address": 500, "contact_hours": 200,
                   "contact_note": 1000}
-CONTACT_LABELS = {"contact_email": "L'adresse email", "contact_phone": "Le téléphone",
-                  "contact_address": "L'adresse postale", "contact_hours": "Les horaires",
+CONTACT_LABELS = {"contact_email": "L’adresse email", "contact_phone": "Le téléphone",
+                  "contact_address": "L’adresse postale", "contact_hours": "Les horaires",
                   "contact_note": "Le texte libre"}
 
 
@@ -63,7 +63,7 @@ def settings_problems(settings: CafSettings) -> dict[str, str]:
 
 
 def update_caf(db: Session, caf: Caf, settings: CafSettings) -> Caf:
-    """Save a Caf's name, zone and contact; refuses (changing nothing) with every problem at once."""
+    """Save a Caf’s name, zone and contact; refuses (changing nothing) with every problem at once."""
     problems = settings_problems(settings)
     if problems:
         raise CafSettingsRefused(problems)
@@ -78,7 +78,7 @@ def update_caf(db: Session, caf: Caf, settings: CafSettings) -> Caf:
 def caf_by_number(db: Session, number: str) -> Caf:
     caf = db.scalar(select(Caf).where(Caf.number == (number or "").strip()))
     if caf is None:
-        raise DomainError(f"Aucune Caf n'a le numéro {number}.")
+        raise DomainError(f"Aucune Caf n’a le numéro {number}.")
     return caf
 
 
@@ -89,7 +89,7 @@ def get_caf_window(db: Session, caf_id: int, campaign_id: int) -> CafWindow | No
 def set_caf_window(db: Session, caf: Caf, campaign: Campaign, opens_at: datetime, closes_at: datetime) -> CafWindow:
     """Give a Caf its own opening and closing for a campaign (replacing any earlier one)."""
     if opens_at >= closes_at:
-        raise DomainError("L'ouverture doit précéder la fermeture.")
+        raise DomainError("L’ouverture doit précéder la fermeture.")
     window = get_caf_window(db, caf.id, campaign.id)
     if window is None:
         window = CafWindow(caf_id=caf.id, campaign_id=campaign.id, opens_at=opens_at, closes_at=closes_at)
@@ -102,7 +102,7 @@ def set_caf_window(db: Session, caf: Caf, campaign: Campaign, opens_at: datetime
 
 
 def remove_caf_window(db: Session, caf: Caf, campaign: Campaign) -> bool:
-    """The Caf's projects follow the campaign's dates again; False if it had no window of its own."""
+    """The Caf’s projects follow the campaign’s dates again; False if it had no window of its own."""
     window = get_caf_window(db, caf.id, campaign.id)
     if window is None:
         return False
