@@ -59,20 +59,6 @@ def current_link() -> AccessLink:
     return link
 
 
-def caf_of_dead_link(token: str | None = None):
-    """The Caf behind a personal link that no longer opens (revoked), so that its holder knows whom to ask.
-
-    ``token`` is the link just opened; without it, the one this browser was bound to. None when unknown.
-    """
-    db = get_session()
-    if token is not None:
-        link = db.query(AccessLink).filter_by(token_hash=hash_token(token)).first() if well_formed(token) else None
-    else:
-        link_id = browser_session.get("link_id")
-        link = db.get(AccessLink, link_id) if isinstance(link_id, int) else None
-    return link.response.project.caf if link is not None else None
-
-
 def reviewable_response_or_404(response_id: int):
     """The response if the signed-in user's Caf funds it (or they administer); else 404.
 

@@ -2,7 +2,7 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 
 from .. import clock, uploads
-from ..access import NoPartnerAccess, bind_browser, caf_of_dead_link, current_link
+from ..access import NoPartnerAccess, bind_browser, current_link
 from ..answers import find_problems, is_visible, stored_errors
 from ..db import get_session, statement_by_statement
 from ..errors import DomainError, IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
@@ -24,11 +24,7 @@ bp = Blueprint("partner", __name__)
 
 @bp.errorhandler(NoPartnerAccess)
 def no_access(_error):
-    return _invalid_link_page(caf_of_dead_link())
-
-
-def _invalid_link_page(caf):
-    return render_template("partner/invalid_link.html", footer_caf=caf), 404
+    return render_template("partner/invalid_link.html"), 404
 
 
 def _context():
@@ -62,7 +58,7 @@ def _closed_message(response):
 def open_personal_link(token):
     link_id = open_link(get_session(), token, clock.now())
     if link_id is None:
-        return _invalid_link_page(caf_of_dead_link(token))
+        return render_template("partner/invalid_link.html"), 404
     bind_browser(link_id)
     return redirect(url_for("partner.show_start"))
 
