@@ -72,7 +72,7 @@ def complete_journey(port: int, token: str, seed: int, timings: Timings):
         status, _ = client.get("/bilan/recapitulatif")
         timings.record("GET summary", started, status, (200,))
         started = time.perf_counter()
-        status, _ = client.post("/bilan/transmettre", {})
+        status, _ = client.post("/bilan/transmettre", {"certifie": "oui"})
         timings.record("POST transmit", started, status, (302, 303))
     finally:
         client.close()

@@ -70,7 +70,7 @@ def journey(client, token: str, seed: int, spent: dict, profiler=None, only=None
             fields["document"] = (io.BytesIO(PDF), "bilan.pdf")
         timed("POST page", client.post, f"/bilan/page/{number}", data=fields)
     summary = timed("GET summary", client.get, "/bilan/recapitulatif")
-    timed("POST transmit", client.post, "/bilan/transmettre", data=hidden(summary.data))
+    timed("POST transmit", client.post, "/bilan/transmettre", data={**hidden(summary.data), "certifie": "oui"})
     if receipts is not None:
         timed("receipt", receipts.send_posted)
 

@@ -10,9 +10,11 @@ from .config import build_config
 from .deadline import partner_window
 from .definition import check_bundled_definitions
 from .questions.file import human_size
+from .markup import paragraphs
 from .outbox import Outbox
 from .ratelimit import GuessingGuard
-from .timefmt import format_date, format_datetime, format_input
+from .requests import SurveyRequest
+from .timefmt import count_of, format_date, format_datetime, format_input, format_number
 
 # No inline script or style anywhere: pages work without JavaScript and the
 # personal link never leaves in a Referer header.
@@ -37,6 +39,7 @@ def load_user(user_id):
 def create_app(overrides=None) -> Flask:
     """Build the application. Refuses to start on a broken bundled definition."""
     app = Flask(__name__, instance_relative_config=False)
+    app.request_class = SurveyRequest
     app.config.update(build_config(overrides))
     check_bundled_definitions()
     if app.config["PROXIES"]:
@@ -49,6 +52,9 @@ def create_app(overrides=None) -> Flask:
     app.jinja_env.filters["date_fr"] = format_date
     app.jinja_env.filters["local_input"] = format_input
     app.jinja_env.filters["human_size"] = human_size
+    app.jinja_env.filters["number_fr"] = format_number
+    app.jinja_env.filters["paragraphs"] = paragraphs
+    app.jinja_env.filters["count_fr"] = count_of
     app.jinja_env.globals["partner_window"] = partner_window
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

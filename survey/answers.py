@@ -78,3 +78,46 @@ def prefilled_answers(definition: Definition, context: dict) -> dict:
         if value:
             answers[question.code] = value
     return answers
+
+
+@dataclass(frozen=True)
+class Step:
+    """A page of the questionnaire and, in words, where the partner stands on it."""
+
+    page: Page
+    status: str  # "complète", "à compléter", "à corriger", "correction demandée", "modifiée par la Caf"
+
+    @property
+    def needs_work(self) -> bool:
+        return self.status in ("à compléter", "à corriger", "correction demandée")
+
+
+def steps(definition: Definition, answers: dict, invalid: dict, asked_codes=(), changed_codes=()) -> list[Step]:
+    """Each page's status in words (never by colour alone): what the step list and "Reprendre" read.
+
+    ``asked_codes`` are the questions of an open correction request,
+    ``changed_codes`` those the Caf changed.
+    """
+    problems = find_problems(definition, answers, invalid)
+    fixing = {p.page.number for p in problems if p.message.startswith("À corriger")}
+    missing = {p.page.number for p in problems}
+    result = []
+    for page in definition.pages:
+        codes = {q.code for q in page.questions}
+        if codes & set(asked_codes):
+            status = "correction demandée"
+        elif page.number in fixing:
+            status = "à corriger"
+        elif page.number in missing:
+            status = "à compléter"
+        elif codes & set(changed_codes):
+            status = "modifiée par la Caf"
+        else:
+            status = "complète"
+        result.append(Step(page, status))
+    return result
+
+
+def resume_page(step_list: list[Step]) -> int | None:
+    """The first page that still needs something (None when every page is done)."""
+    return next((step.page.number for step in step_list if step.needs_work), None)

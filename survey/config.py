@@ -38,9 +38,12 @@ def build_config(overrides=None):
         "DATABASE_URL": _env("DATABASE_URL", f"sqlite:///{instance / 'survey.sqlite3'}"),
         "UPLOAD_DIR": _env("UPLOAD_DIR", str(ROOT / "uploads")),
         "UPLOAD_MAX_BYTES": upload_max,
-        # Requests a little over the upload limit are still parsed so that the
-        # refused file does not take the other answers of the page with it.
+        # Any request but a page that takes a document (survey/requests.py).
         "MAX_CONTENT_LENGTH": int(_env("MAX_REQUEST_BYTES", 5 * upload_max)),
+        # A page that takes a document is read whole up to this bound, its
+        # document kept only up to the upload limit: a file too big is refused
+        # with the page's texts saved.
+        "MAX_DOCUMENT_PAGE_BYTES": int(_env("MAX_DOCUMENT_PAGE_BYTES", 1024 * MEGABYTE)),
         "BASE_URL": _env("BASE_URL", "http://127.0.0.1:5000"),
         # A partner may keep a page open for hours: the CSRF token lives as
         # long as the session, and the session a whole campaign.

@@ -1,4 +1,4 @@
-"""Dates and times as French people read them, in a Caf's time zone."""
+"""Dates, times and numbers as French people read them, in a Caf's time zone."""
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -43,6 +43,21 @@ def parse_local(text: str, tz_name: str) -> datetime:
     if naive.tzinfo is not None:
         raise ValueError("give a local date-time without offset")
     return naive.replace(tzinfo=ZoneInfo(tz_name))
+
+
+# Numbers are grouped by three with a no-break space (10 000), as French writes them.
+NUMBER_GROUP_SEPARATOR = "\u00a0"
+
+
+def format_number(number: int) -> str:
+    """``12 348`` (the space is a no-break space)."""
+    return f"{number:,}".replace(",", NUMBER_GROUP_SEPARATOR)
+
+
+def count_of(number: int, singular: str, plural: str | None = None) -> str:
+    """``0 caractère``, ``1 caractère``, ``12 348 caractères``: French takes the singular below 2."""
+    word = singular if abs(number) < 2 else (plural or singular + "s")
+    return f"{format_number(number)} {word}"
 
 
 def format_input(moment: datetime, tz_name: str) -> str:

@@ -169,8 +169,13 @@ def _cell(reference: str, value) -> str:
 
 
 def _escape(text: str) -> str:
-    """For XML text and attributes; ``text`` holds only what XML can carry."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    """For XML text and attributes; ``text`` holds only what XML can carry.
+
+    A carriage return is written as a character reference: raw, every XML
+    reader would turn it (or CR LF) into a line feed.
+    """
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+            .replace("\r", "&#13;"))
 
 
 def column_letter(index: int) -> str:

@@ -183,7 +183,7 @@ class Partner:
 
     def transmit(self):
         self.get("/bilan/recapitulatif")
-        response = self.client.post("/bilan/transmettre", data=self.hidden())
+        response = self.client.post("/bilan/transmettre", data={**self.hidden(), "certifie": "oui"})
         self.html = response.get_data(as_text=True)
         self.client.application.extensions["outbox"].drain(10)  # the receipt leaves in the background
         return response

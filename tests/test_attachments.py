@@ -74,14 +74,34 @@ def test_an_oversize_file_is_refused_and_the_other_answers_kept(factory, partner
     assert files_in(app) == []
 
 
-def test_a_request_over_the_hard_limit_gets_a_french_page(factory, partner_for, app, db):
+def test_a_file_far_over_the_request_limit_never_costs_the_bilan_typed_beside_it(factory, partner_for, app, db):
     response_id, (token,) = factory.project(factory.campaign())
     partner = partner_for(token)
-    huge = PDF + b"0" * app.config["MAX_CONTENT_LENGTH"]
+    long_bilan = "\n\n".join(f"Paragraphe {n} : " + "les enfants ont progressé, les parents sont venus. " * 40
+                               for n in range(12))
+    huge = PDF + b"0" * (3 * app.config["MAX_CONTENT_LENGTH"])  # over every ordinary request limit
+    refused = partner.save_page(8, {"bilan_qualitatif": long_bilan, "document": (io.BytesIO(huge), "video.pdf")})
+    assert refused.status_code == 200
+    assert "dépasse la taille maximale" in body(refused)
+    assert stored(db, response_id).answers["bilan_qualitatif"] == long_bilan.strip()
+    assert "document" not in stored(db, response_id).answers
+    assert files_in(app) == []
+
+
+def test_a_request_over_the_page_bound_gets_a_french_page(factory, partner_for, app, db):
+    app.config["MAX_DOCUMENT_PAGE_BYTES"] = 2 * app.config["MAX_CONTENT_LENGTH"]
+    response_id, (token,) = factory.project(factory.campaign())
+    partner = partner_for(token)
+    huge = PDF + b"0" * app.config["MAX_DOCUMENT_PAGE_BYTES"]
     refused = upload(partner, huge, "enorme.pdf")
     assert refused.status_code == 413
     assert "Fichier trop volumineux" in body(refused)
     assert "bilan_qualitatif" not in stored(db, response_id).answers
+
+
+def test_other_requests_keep_the_small_limit(app):
+    refused = app.test_client().post("/connexion", data={"email": "x" * (2 * app.config["MAX_CONTENT_LENGTH"])})
+    assert refused.status_code == 413
 
 
 def test_replacing_and_removing_delete_the_old_file(factory, partner_for, app, db):

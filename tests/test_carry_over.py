@@ -2,6 +2,7 @@
 import copy
 import csv
 import html
+import re
 import io
 import json
 from datetime import datetime, timezone
@@ -52,13 +53,18 @@ def test_a_project_carries_its_unchanged_answers_into_the_next_year(app, factory
     partner = partner_for(token)
     start = body(partner.get("/bilan"))
     assert "Vous avez déjà répondu au bilan « Clas 2023-2024 : bilan qualitatif »" in start
-    assert partner.client.post("/bilan/reprise", data=partner.hidden()).status_code == 302
+    done = partner.client.post("/bilan/reprise", data=partner.hidden(), follow_redirects=True)
     db.expire_all()
     old, new = db.get(Response, old_id), db.get(Response, new_id)
     assert new.definition_version == 2 and new.campaign.definition_code == "clas-2024-2025"
-    for code in ("qpv", "tranches_age", "situations_enfants", "statut_structure", "statut_structure_autre", "bilan_qualitatif"):
+    for code in ("qpv", "tranches_age", "situations_enfants", "statut_structure", "statut_structure_autre"):
         assert new.answers[code] == old.answers[code], code
     assert "document" not in new.answers  # attachments are not carried
+    assert "bilan_qualitatif" not in new.answers  # the bilan is about the new year: written anew
+    # The page lists what was copied, for review.
+    listed = re.search(r"<p>([^<]*ont été reprises[^<]*)</p>", body(done)).group(1)
+    assert "« Votre action se déroule dans un QPV ? »" in listed
+    assert "Bilan qualitatif de l'action »" not in listed
     assert "bonus_enfant_demande" not in new.answers
     assert new.answers["nom_structure"] == new.project.structure_name  # the import's prefill wins
     carried = {e.code for e in db.scalars(select(ResponseEvent).where(ResponseEvent.response_id == new_id,

@@ -53,7 +53,7 @@ def test_two_contacts_transmitting_at_once_make_one_transmission(factory, partne
         alice.save_page(number, data)
     for partner in (alice, bob):
         partner.get("/bilan/recapitulatif")
-    posts = [lambda p=p: p.client.post("/bilan/transmettre", data=p.hidden()) for p in (alice, bob)]
+    posts = [lambda p=p: p.client.post("/bilan/transmettre", data={**p.hidden(), "certifie": "oui"}) for p in (alice, bob)]
     results = run_together(*posts)
     assert sorted(r.status_code for r in results) == [302, 302]
     assert all(r.location.endswith("/bilan/accuse-de-reception") for r in results)

@@ -61,7 +61,7 @@ def test_a_complete_response_cannot_be_transmitted_after_the_deadline(factory, p
     partner.get("/bilan/recapitulatif")
     ready = partner.hidden()
     clock.set(CLAS_CLOSES + timedelta(seconds=1))
-    refused = partner.client.post("/bilan/transmettre", data=ready)
+    refused = partner.client.post("/bilan/transmettre", data={**ready, "certifie": "oui"})
     assert refused.status_code == 409
     assert "Le questionnaire est fermé" in body(refused)
     assert answers_of(db, response_id).state is ResponseState.IN_PROGRESS

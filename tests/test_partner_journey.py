@@ -177,7 +177,7 @@ def test_required_answers_are_enforced_at_transmission_only(factory, partner_for
     assert 'href="/bilan/page/3#f-qpv"' in summary
     assert "Transmettre à la Caf</button>" not in summary
     partner.get("/bilan/page/1")
-    refused = partner.client.post("/bilan/transmettre", data=partner.hidden())
+    refused = partner.client.post("/bilan/transmettre", data={**partner.hidden(), "certifie": "oui"})
     assert refused.status_code == 409
     assert "des réponses manquent" in body(refused)
     assert stored(db, response_id).state is not ResponseState.SUBMITTED
@@ -207,7 +207,7 @@ def test_the_whole_journey_to_the_receipt(factory, partner_for, db):
     refused = partner.client.post("/bilan/page/1", data={**opened_before, "nom_structure": "Autre nom"})
     assert refused.status_code == 409
     assert stored(db, response_id).answers["nom_structure"] == "Association Les Petits Savants"
-    again = partner.client.post("/bilan/transmettre", data=opened_before)
+    again = partner.client.post("/bilan/transmettre", data={**opened_before, "certifie": "oui"})
     assert again.status_code == 302
     assert stored(db, response_id).receipt == response.receipt
     final = body(partner.get("/bilan/recapitulatif"))
@@ -236,7 +236,7 @@ def test_a_stale_summary_cannot_transmit(factory, partner_for, db):
     answer_everything(alice)
     alice.get("/bilan/recapitulatif")
     bob.save_page(2, {**complete_clas_answers()[2], "lieu_action": "Changé par Bob"})
-    refused = alice.client.post("/bilan/transmettre", data=alice.hidden())
+    refused = alice.client.post("/bilan/transmettre", data={**alice.hidden(), "certifie": "oui"})
     assert refused.status_code == 409
     assert "relisez-le" in body(refused)
     assert stored(db, response_id).state is ResponseState.IN_PROGRESS
@@ -324,3 +324,65 @@ def test_a_missing_item_links_to_its_question_on_its_page(factory, partner_for):
     assert anchor is not None
     page = body(partner.get("/bilan/page/4"))
     assert 'id="f-situations_enfants"' in page
+
+
+def test_transmitting_asks_to_certify_and_names_who_gets_the_receipt(factory, partner_for, db):
+    from tests.conftest import complete_clas_answers
+    response_id, tokens = factory.project(factory.campaign(), contacts=("a@one.example", "b@one.example"))
+    partner = partner_for(tokens[0])
+    for number, data in complete_clas_answers().items():
+        partner.save_page(number, data)
+    summary = body(partner.get("/bilan/recapitulatif"))
+    assert "Je certifie l’exactitude des informations transmises" in summary
+    assert "Une fois transmis, le bilan ne pourra plus être modifié" in summary
+    assert "<li>a@one.example</li>" in summary and "<li>b@one.example</li>" in summary
+    refused = partner.client.post("/bilan/transmettre", data=partner.hidden())  # the box left unticked
+    assert refused.status_code == 400
+    page = body(refused)
+    assert "<title>Erreur : " in page and 'aria-invalid="true"' in page
+    assert "Cochez la case « Je certifie l’exactitude des informations transmises »" in page
+    db.expire_all()
+    assert db.get(Response, response_id).state is ResponseState.IN_PROGRESS
+
+
+def test_after_transmission_the_start_page_says_when_and_which_reference(factory, partner_for, db):
+    from tests.conftest import complete_clas_answers
+    response_id, (token,) = factory.project(factory.campaign())
+    partner = partner_for(token)
+    for number, data in complete_clas_answers().items():
+        partner.save_page(number, data)
+    partner.transmit()
+    db.expire_all()
+    receipt = db.get(Response, response_id).receipt
+    start = body(partner.get("/bilan"))
+    assert f"Transmis le lundi 1er juillet 2024 à 10 h 00, heure de Paris, référence {receipt}." in start
+    assert "Transmis, transmis" not in start and "Commencer" not in start and "Reprendre" not in start
+    assert "Le questionnaire compte" not in start  # no filling-in instructions any more
+    assert "Consulter et imprimer le bilan transmis" in start
+
+
+def test_resuming_goes_to_the_first_step_that_needs_something_and_steps_say_their_status(factory, partner_for):
+    from tests.conftest import complete_clas_answers
+    _, (token,) = factory.project(factory.campaign())
+    partner = partner_for(token)
+    pages = complete_clas_answers()
+    for number in (1, 2, 3):
+        partner.save_page(number, pages[number])
+    partner.save_page(4, {})
+    start = body(partner.get("/bilan"))
+    assert 'href="/bilan/page/4">Reprendre le questionnaire' in start.replace("\n", "")
+    assert "1. Identification de la structure</a> – <span class=\"status status-done\">complète</span>" in start
+    assert "4. " in start and "à compléter" in start
+    page = body(partner.get("/bilan/page/2"))
+    assert "(complète)" in page and "(à compléter)" in page
+
+
+def test_the_summary_links_the_attached_document(factory, partner_for):
+    import io
+    _, (token,) = factory.project(factory.campaign())
+    partner = partner_for(token)
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    partner.save_page(8, {"bilan_qualitatif": "x" * 60, "document": (io.BytesIO(pdf), "compte-rendu.pdf")})
+    summary = body(partner.get("/bilan/recapitulatif"))
+    assert '<a href="/bilan/document/document">compte-rendu.pdf</a>' in summary
+    assert partner.client.get("/bilan/document/document").data == pdf

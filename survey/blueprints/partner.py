@@ -3,11 +3,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from .. import clock, uploads
 from ..access import NoPartnerAccess, bind_browser, current_link
-from ..answers import find_problems, is_visible, stored_errors
+from ..answers import find_problems, is_visible, resume_page, steps, stored_errors
 from ..db import get_session, statement_by_statement
 from ..errors import DomainError, IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
 from ..forms.builder import initial_data, page_form_class
 from ..history import display_value, partner_annotations
+from ..timefmt import count_of
 from ..operations import (
     Actor,
     carry_over,
@@ -69,23 +70,44 @@ def show_start():
     link, response, definition = _context()
     closed = _closed_message(response)
     previous, plan = carry_over_plan(get_session(), response) if not closed else (None, {})
+    step_list = _steps(response, definition)
     return render_template(
         "partner/start.html", response=response, definition=definition, contact=link.contact,
-        closed_message=closed, previous=previous, carry_count=len(plan),
+        closed_message=closed, previous=previous, carry_count=len(plan), steps=step_list,
+        resume=resume_page(step_list),
     )
+
+
+def _steps(response, definition, changes=None):
+    """Each step's status in words; the Caf's changes are read only when the response has some."""
+    if changes is None:
+        changes, _carried = partner_annotations(get_session(), response)
+    correction = response.open_correction
+    asked = [item["code"] for item in correction.items] if correction is not None else []
+    return steps(definition, response.answers, response.invalid, asked, changes.keys())
 
 
 @bp.post("/bilan/reprise")
 def carry_over_answers():
-    link, response, _definition = _context()
+    link, response, definition = _context()
     try:
         codes = carry_over(get_session(), response, posted_version(), clock.now(), Actor(contact=link.contact))
     except DomainError as exc:
         get_session().rollback()
         flash(exc.message, "error")
         return redirect(url_for("partner.show_start"))
-    flash(f"{len(codes)} réponse(s) de l'année précédente ont été reprises : vérifiez-les page par page.")
+    labels = list(dict.fromkeys(_question_label(definition, code) for code in codes))
+    flash(f"{count_of(len(codes), 'réponse')} de l’année précédente "
+          f"{'a été reprise' if len(codes) < 2 else 'ont été reprises'}, pour les questions : "
+          + " ; ".join(f"« {label} »" for label in labels)
+          + ". Vérifiez-les : chacune est signalée « Réponse reprise du bilan de l'année précédente ».")
     return redirect(url_for("partner.show_summary"))
+
+
+def _question_label(definition, code):
+    owner = definition.owner_of.get(code, code)
+    question = definition.questions.get(owner)
+    return question.label if question is not None else code
 
 
 def _render_page(response, definition, page, form, errors, status=200, notice=None, readonly=False, unsaved=None):
@@ -93,6 +115,7 @@ def _render_page(response, definition, page, form, errors, status=200, notice=No
     return render_template(
         "partner/page.html", response=response, definition=definition, page=page, form=form,
         errors=errors, notice=notice, readonly=readonly, unsaved=unsaved or [],
+        steps=_steps(response, definition, changes),
         visible={q.code: is_visible(q, response.answers) for q in page.questions},
         changes=changes, correction=response.open_correction, display_value=display_value, carried=carried,
     ), status
@@ -171,12 +194,16 @@ def show_summary():
     return _render_summary(response, definition)
 
 
-def _render_summary(response, definition, status=200, notice=None):
+CERTIFY_MESSAGE = "Cochez la case « Je certifie l’exactitude des informations transmises » pour transmettre le bilan."
+
+
+def _render_summary(response, definition, status=200, notice=None, certify_error=None):
     changes, carried = partner_annotations(get_session(), response)
     problems = [] if response.receipt and not _editable(response) else find_problems(definition, response.answers, response.invalid)
     return render_template(
         "partner/summary.html", response=response, definition=definition, problems=problems,
         closed_message=_closed_message(response), notice=notice, correction=response.open_correction,
+        certify_error=certify_error, errors=[certify_error] if certify_error else [],
         changes=changes, display_value=display_value, carried=carried,
         visible={q.code: is_visible(q, response.answers) for q in definition.questions.values()},
     ), status
@@ -185,6 +212,8 @@ def _render_summary(response, definition, status=200, notice=None):
 @bp.post("/bilan/transmettre")
 def transmit():
     link, response, definition = _context()
+    if request.form.get("certifie") != "oui" and not (response.is_submitted or response.is_validated):
+        return _render_summary(response, definition, 400, CERTIFY_MESSAGE, certify_error=CERTIFY_MESSAGE)
     try:
         submit_response(get_session(), response, posted_version(), clock.now(), Actor(contact=link.contact))
     except IllegalTransition as exc:

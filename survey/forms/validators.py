@@ -5,6 +5,8 @@ from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 from wtforms.validators import StopValidation, ValidationError
 
+from ..timefmt import count_of, format_number
+
 
 def compact_digits(value: str) -> str:
     """Remove the spaces, dots and dashes people put in long numbers."""
@@ -70,23 +72,23 @@ class Email(Pattern):
 class TextLength:
     """Length bounds on a text, counted in characters, with French messages."""
 
+    # No maxlength/minlength flags: a browser would cut a pasted text without
+    # a word. The server refuses it instead, with the whole text shown back.
     def __init__(self, min=None, max=None):
         self.min = min
         self.max = max
-        self.field_flags = {}
-        if max is not None:
-            self.field_flags["maxlength"] = max
-        if min is not None:
-            self.field_flags["minlength"] = min
 
     def __call__(self, form, field):
         size = len(field.data or "")
         if not size:
             return
         if self.min is not None and size < self.min:
-            raise ValidationError(f"Écrivez au moins {self.min} caractères (actuellement {size}).")
+            raise ValidationError(f"Écrivez au moins {count_of(self.min, 'caractère')} "
+                                  f"(le texte en compte {format_number(size)}).")
         if self.max is not None and size > self.max:
-            raise ValidationError(f"Écrivez au plus {self.max} caractères (actuellement {size}).")
+            raise ValidationError(f"Le texte compte {count_of(size, 'caractère')}, pour {format_number(self.max)} au plus : "
+                                  f"raccourcissez-le de {count_of(size - self.max, 'caractère')}. Il est conservé tel "
+                                  "que vous l’avez saisi.")
 
 
 class ShownWhenChosen:

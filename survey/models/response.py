@@ -119,8 +119,15 @@ class Response(Base):
         self._close_open_correction(now)
         self.state = ResponseState.SUBMITTED
         self.submitted_at = now
-        self.receipt = receipt
+        # One reference for the bilan: a transmission after a correction keeps it.
+        self.receipt = self.receipt or receipt
         self.started_at = self.started_at or now
+
+    @property
+    def receipt_round(self) -> str:
+        """The round of the latest transmission's receipts: the reference, then ``BQ-…/2`` after a correction."""
+        corrections = len(self.correction_requests)
+        return self.receipt if not corrections else f"{self.receipt}/{corrections + 1}"
 
     def request_correction(self, request: CorrectionRequest):
         if self.state is not ResponseState.SUBMITTED:

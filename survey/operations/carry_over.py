@@ -37,7 +37,7 @@ def carry_over_plan(db: Session, response: Response) -> tuple[Response | None, d
     plan = {}
     for question in new.questions.values():
         before = old.questions.get(question.code)
-        if before is None or question.is_upload or not question.same_as(before):
+        if before is None or not question.carries_over or not question.same_as(before):
             continue
         for code in question.owned_codes():
             if code in previous.answers and code not in response.answers:

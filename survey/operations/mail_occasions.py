@@ -159,7 +159,7 @@ def plan_receipt(db: Session, response: Response, now: datetime):
     columns = EmailLog.__table__.c
     db.execute(insert(EmailLog).from_select(
         ["kind", "round", "contact_id", "response_id", "status", "planned_at"],
-        select(literal(EmailKind.RECEIPT, columns.kind.type), literal(response.receipt, String),
+        select(literal(EmailKind.RECEIPT, columns.kind.type), literal(response.receipt_round, String),
                Contact.id, literal(response.id), literal(EmailStatus.PENDING, columns.status.type),
                literal(now, columns.planned_at.type))
         .where(Contact.project_id == response.project_id)))
@@ -173,9 +173,8 @@ def send_receipt(db: Session, response_id: int, now: datetime | None = None) -> 
     transmission. Logged like every email. Never raises: a failure is
     recorded and logged, and the transmission stands.
     """
-    receipt = select(Response.receipt).where(Response.id == response_id).scalar_subquery()
     pending = select(EmailLog).where(
-        EmailLog.response_id == response_id, EmailLog.kind == EmailKind.RECEIPT, EmailLog.round == receipt,
+        EmailLog.response_id == response_id, EmailLog.kind == EmailKind.RECEIPT,
         EmailLog.status == EmailStatus.PENDING).order_by(EmailLog.id)
     return _send_pending(db, lambda: db.scalars(pending), now or utcnow(), f"receipt of response {response_id}")
 

@@ -27,6 +27,8 @@ class QuestionSchema(Schema):
     help = fields.Str(load_default=None, validate=validate.Length(max=1000))
     prefill = fields.Str(load_default=None, validate=validate.OneOf(PREFILL_SOURCES))
     show_if = fields.Nested(ShowIfSchema, load_default=None)
+    # About this year only (a bilan, a free account of the year): never carried over.
+    yearly = fields.Bool(load_default=None)
 
 
 class NoOptions(Schema):
@@ -61,6 +63,8 @@ class Question:
     # Free-text kinds keep what was typed even when it is invalid.
     keeps_invalid: ClassVar[bool] = False
     is_upload: ClassVar[bool] = False
+    # Whether a kind's answers are about the year alone unless the definition says otherwise.
+    yearly_by_default: ClassVar[bool] = False
 
     def __init__(self, common: dict, options: dict, page_index: int):
         self.code = common["code"]
@@ -69,6 +73,7 @@ class Question:
         self.help = common["help"]
         self.prefill = common["prefill"]
         self.show_if = common["show_if"]
+        self.yearly = self.yearly_by_default if common.get("yearly") is None else common["yearly"]
         self.options = options
         self.page_index = page_index
 
@@ -80,6 +85,11 @@ class Question:
     def option_codes(self) -> list[str] | None:
         """Choice codes another question's ``show_if`` may test, if any."""
         return None
+
+    @property
+    def carries_over(self) -> bool:
+        """Whether last year's answer may start this year's: not a document, not a text about the year."""
+        return not (self.is_upload or self.yearly)
 
     def same_as(self, other: "Question") -> bool:
         """Asked identically (kind, wording, options, condition): its answer can carry over."""

@@ -44,6 +44,8 @@ class LongTextQuestion(TextQuestion):
     options_schema = LongTextOptions
     macro = "long_text"
     field_class = CleanTextAreaField
+    # A long free text tells the year's story: written anew each year.
+    yearly_by_default = True
 
     def validators(self):
         return [TextLength(min=self.options["min_length"], max=self.options["max_length"])]

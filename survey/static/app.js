@@ -26,20 +26,73 @@
     form.addEventListener("change", function () { refresh(form); });
   });
 
+  // French numbers: 12 348, grouped with a no-break space as the pages print them.
+  function number(n) { return n.toString().replace(/\B(?=(\d{3})+(?!\d))/g, "\u00a0"); }
+  function count(n, word) { return number(n) + " " + word + (n < 2 ? "" : "s"); }
+
+  // The character count (GOV.UK's behaviour): always seen; heard by screen
+  // readers only near the limit (90 %), once typing pauses for a second.
+  // It never cuts what is typed: the server refuses a text over the limit.
   document.querySelectorAll(".char-count[data-for]").forEach(function (counter) {
     var area = document.getElementById(counter.getAttribute("data-for"));
-    if (!area) { return; }
-    var update = function () { counter.textContent = area.value.length + " caractère(s) saisi(s)."; };
-    area.addEventListener("input", update);
+    var status = document.getElementById(counter.getAttribute("data-status"));
+    var max = parseInt(counter.getAttribute("data-max"), 10);
+    if (!area || !max) { return; }
+    var timer = null;
+    var message = function () {
+      var length = area.value.length;
+      if (length > max) { return count(length - max, "caractère") + " de trop (" + number(length) + " sur " + number(max) + ")"; }
+      return count(length, "caractère") + " sur " + number(max);
+    };
+    var announce = function () {
+      var length = area.value.length;
+      if (!status) { return; }
+      if (length > max) { status.textContent = "Vous avez dépassé la limite de " + count(length - max, "caractère") + "."; }
+      else if (length >= max * 0.9) { status.textContent = "Il vous reste " + count(max - length, "caractère") + "."; }
+      else { status.textContent = ""; }
+    };
+    area.addEventListener("input", function () {
+      counter.textContent = message();
+      counter.classList.toggle("char-count-over", area.value.length > max);
+      window.clearTimeout(timer);
+      timer = window.setTimeout(announce, 1000);
+    });
   });
 
+  // A document over the limit is stopped before it leaves, with the texts of the page.
+  function tooBig(input) {
+    var max = parseInt(input.getAttribute("data-max-bytes"), 10);
+    var file = input.files && input.files[0];
+    return file && file.size > max ? file : null;
+  }
+  function showFileError(input, file) {
+    var id = "e-js-" + input.id;
+    var error = document.getElementById(id);
+    if (!file) { if (error) { error.remove(); } input.removeAttribute("aria-invalid"); return; }
+    if (!error) {
+      error = document.createElement("p");
+      error.className = "error-message";
+      error.id = id;
+      input.parentNode.insertBefore(error, input);
+      input.setAttribute("aria-describedby", ((input.getAttribute("aria-describedby") || "") + " " + id).trim());
+    }
+    var mb = Math.floor(parseInt(input.getAttribute("data-max-bytes"), 10) / 1048576);
+    error.textContent = "Erreur : le fichier « " + file.name + " » dépasse la taille maximale de " + mb + " Mo. " +
+      "Choisissez un fichier plus léger ou retirez-le ; vos autres réponses n’ont pas été envoyées.";
+    input.setAttribute("aria-invalid", "true");
+  }
   document.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
-    input.addEventListener("change", function () {
-      var max = parseInt(input.getAttribute("data-max-bytes"), 10);
-      var file = input.files && input.files[0];
-      input.setCustomValidity(file && file.size > max ? "Ce fichier dépasse la taille maximale autorisée." : "");
-      input.reportValidity();
-    });
+    input.addEventListener("change", function () { showFileError(input, tooBig(input)); });
+    if (input.form) {
+      input.form.addEventListener("submit", function (event) {
+        var file = tooBig(input);
+        if (file) {
+          event.preventDefault();
+          showFileError(input, file);
+          input.focus();
+        }
+      });
+    }
   });
 
   var summary = document.querySelector(".error-summary[tabindex]");

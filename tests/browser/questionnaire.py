@@ -89,6 +89,7 @@ def fill_with_mouse(page, pages: list[list[Field]], pdf) -> None:
 def transmit_with_mouse(page) -> str:
     """From a complete summary: transmit, and return the receipt's reference."""
     assert_no_errors(page)
+    page.get_by_label("Je certifie l’exactitude des informations transmises").check()
     with page.expect_navigation():
         page.get_by_role("button", name="Transmettre à la Caf").click()
     assert page.url.endswith("/bilan/accuse-de-reception"), page.url

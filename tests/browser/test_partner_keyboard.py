@@ -3,7 +3,7 @@ and comes back after the deadline to a closed questionnaire."""
 import pytest
 
 from . import keyboard
-from .keyboard import fill_page, press
+from .keyboard import fill_page, press, tick
 from .questionnaire import PAGE_COUNT, RECEIPT, complete_answers
 
 pytestmark = pytest.mark.browser
@@ -39,6 +39,7 @@ def test_a_partner_answers_every_page_with_the_keyboard_and_transmits(site, page
         assert answer in summary, f"the summary does not show « {answer} »"
     expect(page.locator(".error-summary")).to_have_count(0)
 
+    tick(page, "certifie", "oui")
     with page.expect_navigation():
         press(page, page.get_by_role("button", name="Transmettre à la Caf"), limit=200)
     assert page.url.endswith("/bilan/accuse-de-reception"), page.url

@@ -51,7 +51,7 @@ def test_text_over_max_length_is_kept_as_raw_with_an_error(answer):
 
     assert outcome.value is None
     assert outcome.raw == "Alice B."
-    assert outcome.errors == ["Écrivez au plus 5 caractères (actuellement 8)."]
+    assert outcome.errors == ["Le texte compte 8 caractères, pour 5 au plus : raccourcissez-le de 3 caractères. Il est conservé tel que vous l’avez saisi."]
 
 
 def test_text_left_empty_is_unanswered_without_error(answer):
@@ -72,8 +72,8 @@ def test_long_text_keeps_its_line_breaks(answer):
 
 @pytest.mark.parametrize("typed, message", [
     ("Trop court", None),
-    ("Court", "Écrivez au moins 10 caractères (actuellement 5)."),
-    ("Bien plus long que vingt", "Écrivez au plus 20 caractères (actuellement 24)."),
+    ("Court", "Écrivez au moins 10 caractères (le texte en compte 5)."),
+    ("Bien plus long que vingt", "Le texte compte 24 caractères, pour 20 au plus : raccourcissez-le de 4 caractères. Il est conservé tel que vous l’avez saisi."),
 ])
 def test_long_text_bounds_are_counted_in_characters(answer, typed, message):
     outcome = answer(LONG_TEXT, typed)
@@ -205,7 +205,7 @@ def test_followup_too_long_is_kept_as_raw_with_an_error(answer):
     followup = answer(STATUT, {"statut": "autre", "statut_autre": typed}).extra["statut_autre"]
 
     assert (followup.value, followup.raw) == (None, typed)
-    assert followup.errors == ["Écrivez au plus 500 caractères (actuellement 501)."]
+    assert followup.errors == ["Le texte compte 501 caractères, pour 500 au plus : raccourcissez-le de 1 caractère. Il est conservé tel que vous l’avez saisi."]
 
 
 def test_multiple_choice_keeps_the_definition_order(answer):
