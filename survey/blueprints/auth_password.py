@@ -7,6 +7,9 @@ from ..operations import reset_password
 from ..password_links import user_for_token
 from .auth import bp
 
+# The form's labels, named in the error summary.
+LABELS = dict([("password", "Nouveau mot de passe"), ("confirmation", "Confirmation")])
+
 
 @bp.route("/connexion/mot-de-passe/<token>", methods=["GET", "POST"])
 def choose_password(token):
@@ -28,5 +31,4 @@ def choose_password(token):
         if not errors:
             flash("Votre mot de passe est enregistré : connectez-vous.")
             return redirect(url_for("auth.sign_in"))
-    return render_template("auth/choose_password.html", user=user, errors=errors,
-                           labels={"password": "Nouveau mot de passe", "confirmation": "Confirmation"}), 400 if errors else 200
+    return render_template("auth/choose_password.html", user=user, errors=errors, labels=LABELS), 400 if errors else 200
