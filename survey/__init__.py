@@ -59,10 +59,11 @@ def create_app(overrides=None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
-    from .blueprints import admin, auth, legal, partner, reports, review
+    from .blueprints import admin, auth, legal, partner, questionnaire, reports, review
     legal.use_deployment_texts(app)
     app.register_blueprint(legal.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(questionnaire.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(partner.bp)
     app.register_blueprint(auth.bp)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.charset import QP, Charset
 from email.message import Message
+from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
@@ -19,9 +20,11 @@ from email.utils import formataddr, make_msgid, parseaddr
 
 from flask import current_app
 
+from . import clock
 from .answers import is_visible
 from .deadline import partner_window
 from .definition import Definition, campaign_definition
+from .documents import bilan_filename, bilan_pdf
 from .models import CorrectionRequest, EmailKind, Response
 from .models.types import utcnow
 from .timefmt import format_date, format_datetime
@@ -95,10 +98,15 @@ def compose(kind: EmailKind, response: Response, recipient: str, link: str | Non
         "kind": kind.value, "response": response, "project": response.project, "caf": response.project.caf,
         "campaign": response.campaign, "recipient": recipient, "link": link, "tz": tz,
         "deadline": format_datetime(window.closes_at, tz), "is_correction_delay": window.is_correction_delay,
+        "blank_questionnaire": f"{current_app.config['BASE_URL'].rstrip('/')}/questionnaire/{response.campaign.code}",
     }
+    attachments = []
     if kind is EmailKind.RECEIPT:
         context["submitted"] = format_datetime(response.submitted_at, tz)
+        context["retransmitted"] = response.receipt_round != response.receipt
         context["sections"] = answer_sections(definition, response.answers)
+        context["pdf_name"] = bilan_filename(response)
+        attachments.append((context["pdf_name"], receipt_pdf(response)))
     if kind is EmailKind.CORRECTION:
         context["until"] = format_datetime(request.until, tz)
         context["items"] = [_correction_item(definition, item) for item in request.items]
@@ -107,7 +115,21 @@ def compose(kind: EmailKind, response: Response, recipient: str, link: str | Non
     env = current_app.jinja_env
     text = env.get_template(f"email/{TEMPLATES[kind]}.txt").render(context)
     html = env.get_template(f"email/{TEMPLATES[kind]}.html").render(context)
-    return build_message(recipient, subject, text, html, message_id)
+    return build_message(recipient, subject, text, html, message_id, attachments)
+
+
+def receipt_pdf(response: Response) -> bytes:
+    """The bilan's PDF as transmitted, built once for all the contacts its receipt goes to.
+
+    The receipts of one transmission are sent one after the other through one
+    database session, hence one ``response`` object: the PDF (about 25 ms of
+    CPU) is kept on it, for its version, and goes away with the session.
+    """
+    cached = response.__dict__.get("_receipt_pdf")
+    if cached is None or cached[0] != response.version:
+        cached = (response.version, bilan_pdf(response, clock.now()))
+        response.__dict__["_receipt_pdf"] = cached
+    return cached[1]
 
 
 def _correction_item(definition: Definition, item: dict) -> dict:
@@ -128,8 +150,12 @@ def new_message_id() -> str:
     return make_msgid(domain=parseaddr(current_app.config["MAIL_FROM"])[1].rpartition("@")[2] or None)
 
 
-def build_message(recipient: str, subject: str, text: str, html: str, message_id: str | None = None) -> Message:
-    """A MIME message with both alternatives; no tracking of any kind.
+def build_message(recipient: str, subject: str, text: str, html: str, message_id: str | None = None,
+                  attachments: list[tuple[str, bytes]] = ()) -> Message:
+    """A MIME message with both alternatives, and any PDF ``attachments`` (file name, bytes); no tracking.
+
+    Without attachments the message is multipart/alternative; with them,
+    multipart/mixed holding the alternatives then each PDF.
 
     Built with the email package's classic MIME classes and their compat32
     policy: ``EmailMessage`` parses back every header it is given and cost
@@ -143,7 +169,8 @@ def build_message(recipient: str, subject: str, text: str, html: str, message_id
         if "\r" in value or "\n" in value:  # would break the header block (or add headers)
             raise ValueError(f"saut de ligne dans l'en-tête {name}")
     policy = compat32 if recipient.isascii() else modern_policy
-    message = MIMEMultipart("alternative", policy=policy)
+    alternative = MIMEMultipart("alternative", policy=policy)
+    message = MIMEMultipart("mixed", policy=policy) if attachments else alternative
     message["Subject"] = subject
     message["From"] = formataddr(parseaddr(current_app.config["MAIL_FROM"]))
     message["To"] = recipient
@@ -154,6 +181,14 @@ def build_message(recipient: str, subject: str, text: str, html: str, message_id
     for body, subtype in ((text, "plain"), (html, "html")):
         part = MIMEText(body, subtype, _BODY_CHARSET, policy=policy)
         del part["MIME-Version"]  # once, at the top
+        alternative.attach(part)
+    if attachments:
+        del alternative["MIME-Version"]
+        message.attach(alternative)
+    for filename, data in attachments:
+        part = MIMEApplication(data, "pdf", policy=policy)
+        del part["MIME-Version"]
+        part.add_header("Content-Disposition", "attachment", filename=filename)
         message.attach(part)
     return message
 

@@ -6,12 +6,15 @@ another Caf and an anonymous visitor; the walk fails until it does.
 import io
 import zipfile
 
+import pypdf
 import pytest
 from sqlalchemy import select
 
 from tests.conftest import complete_clas_answers
 
-PUBLIC = {"static", "auth.sign_in", "partner.open_personal_link", "legal.show_legal_notice", "legal.show_privacy_notice",
+# The blank questionnaire is public by design: the questions, no answer; so are the legal pages.
+PUBLIC = {"static", "auth.sign_in", "partner.open_personal_link", "questionnaire.show_blank",
+          "questionnaire.download_blank_pdf", "legal.show_legal_notice", "legal.show_privacy_notice",
           "legal.show_accessibility_statement", "legal.show_contacts", "auth.choose_password"}
 SECRET_STRUCTURE = "Structure confidentielle de Savoie"
 
@@ -56,10 +59,13 @@ def build(rule, values):
 
 
 def readable(data: bytes) -> bytes:
-    """The bytes of a response, with the members of a ZIP (XLSX, attachments) unpacked."""
+    """The bytes of a response, with the members of a ZIP (XLSX, attachments) unpacked and a PDF's text added."""
     if data.startswith(b"PK\x03\x04"):
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return b"".join(archive.read(name) for name in archive.namelist())
+    if data.startswith(b"%PDF-") and len(data) > 100:  # the test's attached document is a fake PDF of 15 bytes
+        text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
+        return data + text.encode()
     return data
 
 
@@ -112,7 +118,8 @@ def test_the_caf_of_the_project_does_reach_it(world):
     for url in (f"/caf/reponses/{values['response_id']}", f"/caf/campagnes/{campaign}",
                 f"/caf/campagnes/{campaign}/export.csv", f"/caf/campagnes/{campaign}/export.xlsx",
                 f"/caf/campagnes/{campaign}/documents.zip",
-                f"/caf/reponses/{values['response_id']}/pages/1", f"/caf/reponses/{values['response_id']}/documents/document"):
+                f"/caf/reponses/{values['response_id']}/pages/1", f"/caf/reponses/{values['response_id']}/documents/document",
+                f"/caf/reponses/{values['response_id']}/bilan.pdf"):
         answer = insider.get(url)
         assert answer.status_code == 200 and leaks(answer), url
 

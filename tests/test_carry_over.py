@@ -64,7 +64,7 @@ def test_a_project_carries_its_unchanged_answers_into_the_next_year(app, factory
     # The page lists what was copied, for review.
     listed = re.search(r"<p>([^<]*ont été reprises[^<]*)</p>", body(done)).group(1)
     assert "« Votre action se déroule dans un QPV ? »" in listed
-    assert "Bilan qualitatif de l'action »" not in listed
+    assert "Bilan qualitatif de l’action »" not in listed
     assert "bonus_enfant_demande" not in new.answers
     assert new.answers["nom_structure"] == new.project.structure_name  # the import's prefill wins
     carried = {e.code for e in db.scalars(select(ResponseEvent).where(ResponseEvent.response_id == new_id,
@@ -72,7 +72,7 @@ def test_a_project_carries_its_unchanged_answers_into_the_next_year(app, factory
     assert "qpv" in carried and "nom_structure" not in carried
     # The partner sees what was carried over.
     page = body(partner.get("/bilan/page/3"))
-    assert page.count("Réponse reprise du bilan de l'année précédente") == 2
+    assert page.count("Réponse reprise du bilan de l’année précédente") == 2
     # Only once.
     again = partner.client.post("/bilan/reprise", data={**partner.hidden()}, follow_redirects=True)
     assert "Aucune réponse de l'année précédente ne peut être reprise" in body(again)

@@ -49,6 +49,7 @@ def test_after_the_deadline_pages_are_read_only_and_answers_kept(factory, partne
     assert "<form" not in page and "Gardé" in page and "Questionnaire fermé." in page
     start = body(partner.get("/bilan"))
     assert "Questionnaire fermé." in start and "Commencer" not in start
+    assert "la prestation de service Clas ne peut pas être versée" in start
     summary = body(partner.get("/bilan/recapitulatif"))
     assert "Transmettre à la Caf</button>" not in summary and "Modifier" not in summary
 

@@ -146,5 +146,5 @@ def test_every_email_carries_the_cafs_contact(app, world, db, kind):
         response = get_session().get(Response, world["values"]["response_id"])
         message = compose(kind, response, "contact@structure.example", link="http://bilan.test/r/x")
     plain, rich = (part.get_payload(decode=True).decode("utf-8") for part in message.get_payload())
-    assert "Email : clas@caf73.example" in plain and "Adresse : 4 rue de la Gare, 73000 Chambéry" in plain
+    assert "Courriel : clas@caf73.example" in plain and "Adresse : 4 rue de la Gare, 73000 Chambéry" in plain
     assert 'href="mailto:clas@caf73.example"' in rich and "Horaires : du lundi au vendredi" in rich

@@ -44,6 +44,8 @@ def test_invitations_reach_every_contact_with_a_working_personal_link(app, smtp,
     text, page = text_of(message), html_of(message)
     assert DEADLINE in text and DEADLINE in page
     assert "Caf de la Savoie" in text and "P-0002" in text
+    assert "Après la date limite, le questionnaire ne sera plus accessible et la prestation de service Clas ne pourra pas être versée." in text and "Après la date limite, le questionnaire ne sera plus accessible et la prestation de service Clas ne pourra pas être versée." in page  # the seed's "pas de versement de PS Clas"
+    assert "dans « Mon compte partenaire », avec la même date limite" in text  # what this questionnaire is not
     token = LINK.search(text).group(1)
     assert f'href="http://bilan.test/r/{token}"' in page
     assert "<img" not in page

@@ -55,7 +55,7 @@ def test_the_receipt_goes_to_every_contact_with_the_reference_and_the_answers(ap
     assert f"Référence : {response.receipt}" in text
     assert "Transmis le : lundi 1er juillet 2024 à 10 h 00, heure de Paris" in text
     for expected in ("1. Identification de la structure", "* Nom de la structure", "Association Les Petits Savants",
-                     "Fondation", "2. Localisation de l'action", "Maison de quartier", "Sans réponse",
+                     "Fondation", "2. Localisation de l’action", "Maison de quartier", "Sans réponse",
                      "les enfants ont progressé en lecture"):
         assert expected in text
     assert "Association Les Petits Savants" in page and response.receipt in page
@@ -157,7 +157,7 @@ def test_the_correction_notice_carries_the_cafs_messages_the_delay_and_a_link(ap
     (message,) = smtp.messages
     assert message["Subject"] == "Clas 2023-2024 : bilan qualitatif – la Caf vous demande une correction"
     text, page = text_of(message), html_of(message)
-    assert "* Lieu de votre action (étape 2 : Localisation de l'action)" in text
+    assert "* Lieu de votre action (étape 2 : Localisation de l’action)" in text
     assert "Message de la Caf : Précisez <l'adresse> & le quartier." in text
     assert "samedi 20 juillet 2024 à 23 h 59, heure de Paris" in text
     assert "Précisez &lt;l&#39;adresse&gt; &amp; le quartier." in page
@@ -210,6 +210,15 @@ def test_transmitting_sends_the_receipt_and_a_correction_request_notifies(app, s
     assert asked.status_code == 302
     (notice,) = smtp.to("direction@asso.example")
     assert "Précisez la salle." in text_of(notice)
+    # Transmitted again: a second receipt, with the same reference, saying which version counts.
+    smtp.clear()
+    partner.save_page(2, {**complete_clas_answers()[2], "lieu_action": "Maison de quartier, salle B"})
+    assert partner.transmit().status_code == 302
+    assert db.get(Response, response_id).receipt == receipt
+    for address in ("direction@asso.example", "clas@asso.example"):
+        (again,) = smtp.to(address)
+        assert f"Il garde sa référence {receipt} : c’est cette dernière version" in text_of(again)
+        assert "salle B" in text_of(again)
 
 
 def test_a_caf_sends_from_its_pages_only_to_its_own_projects(app, smtp, factory, caf_user, db, clock):

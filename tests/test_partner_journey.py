@@ -76,7 +76,7 @@ def test_wrong_revoked_and_unknown_links_get_the_same_page(factory, app, db):
         assert answer.status_code == 404
         pages.append(body(answer))
     assert len(set(pages)) == 1
-    assert "Ce lien ne permet pas d'accéder au questionnaire" in pages[0]
+    assert "Ce lien ne permet pas d’accéder au questionnaire" in pages[0]
     assert "Structure" not in pages[0]
     assert client.get("/bilan").status_code == 404
 
@@ -97,7 +97,7 @@ def test_pages_show_steps_and_prefilled_project_data(factory, partner_for):
     page = partner.get("/bilan/page/3")
     html = body(page)
     assert "Étape 3 sur 8" in html
-    assert "<title>Public de l'action – Étape 3 sur 8" in html
+    assert "<title>Public de l’action – Étape 3 sur 8" in html
     first = body(partner.get("/bilan/page/1"))
     assert 'value="77567227200017"' in first and 'value="775672272"' in first
     assert 'value="Caf de la Savoie"' in first

@@ -31,8 +31,9 @@ def test_reminders_skip_transmitted_projects_and_a_caf_reminds_only_its_own(app,
     assert sorted(m["To"] for m in smtp.messages) == ["idle@three.example", "started@two.example"]
     assert {log.round for log in logs(db)} == {"J-14/731"}
     idle = text_of(smtp.to("idle@three.example")[0])
-    assert "n'est pas encore commencé" in idle and DEADLINE in idle and LINK.search(idle)
-    assert "est commencé mais n'a pas encore été transmis" in text_of(smtp.to("started@two.example")[0])
+    assert "n’est pas encore commencé" in idle and DEADLINE in idle and LINK.search(idle)
+    assert "Après la date limite, le questionnaire ne sera plus accessible et la prestation de service Clas ne pourra pas être versée." in idle
+    assert "est commencé mais n’a pas encore été transmis" in text_of(smtp.to("started@two.example")[0])
     assert smtp.messages[0]["Subject"] == ("Clas 2023-2024 : bilan qualitatif – rappel : bilan à transmettre avant le "
                                            "lundi 15 juillet 2024")
     # The national round the same day does not remind Caf 731's projects again.

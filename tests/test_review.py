@@ -131,6 +131,7 @@ def test_the_history_is_append_only(factory, partner_for, db):
 
 def test_a_correction_round(factory, partner_for, caf_user, clock, db):
     response_id, partner = transmitted(factory, partner_for)
+    first_reference = stored(db, response_id).receipt
     reviewer = caf_user()
     clock.set(CLAS_CLOSES + timedelta(days=2))  # after the campaign's deadline
     asked = reviewer.post(f"/caf/reponses/{response_id}/correction", {
@@ -157,6 +158,8 @@ def test_a_correction_round(factory, partner_for, caf_user, clock, db):
     assert partner.transmit().status_code == 302
     response = stored(db, response_id)
     assert response.state is ResponseState.SUBMITTED
+    assert response.receipt == first_reference  # one reference for the bilan, across transmissions
+    assert response.receipt_round == f"{first_reference}/2"  # its second receipt is an occasion of its own
     db.expire_all()
     assert db.get(CorrectionRequest, request.id).closed_at is not None
     # Once transmitted again, the partner can no longer edit.

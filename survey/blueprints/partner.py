@@ -1,10 +1,13 @@
 """The partner's pages: personal link, questionnaire pages, summary, transmission."""
+import io
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 
 from .. import clock, uploads
 from ..access import NoPartnerAccess, bind_browser, current_link
 from ..answers import find_problems, is_visible, resume_page, steps, stored_errors
 from ..db import get_session, statement_by_statement
+from ..documents import bilan_filename, bilan_pdf
 from ..errors import DomainError, IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
 from ..forms.builder import initial_data, page_form_class
 from ..history import display_value, partner_annotations
@@ -100,7 +103,7 @@ def carry_over_answers():
     flash(f"{count_of(len(codes), 'réponse')} de l’année précédente "
           f"{'a été reprise' if len(codes) < 2 else 'ont été reprises'}, pour les questions : "
           + " ; ".join(f"« {label} »" for label in labels)
-          + ". Vérifiez-les : chacune est signalée « Réponse reprise du bilan de l'année précédente ».")
+          + ". Vérifiez-les : chacune est signalée « Réponse reprise du bilan de l’année précédente ».")
     return redirect(url_for("partner.show_summary"))
 
 
@@ -166,7 +169,8 @@ def edit_page(number):
         return redirect(_destination(definition, number))
     if closed:
         return _render_page(response, definition, page, None, {}, notice=closed, readonly=True)
-    form = form_class(formdata=None, data=initial_data(page, response.answers, response.invalid))
+    offered = {"contact_email": link.contact.email}  # "Votre adresse électronique", until answered
+    form = form_class(formdata=None, data=initial_data(page, response.answers, response.invalid, offered))
     form.version.data = str(response.version)
     errors = stored_errors(definition, page, response.answers, response.invalid)
     return _render_page(response, definition, page, form, errors)
@@ -248,6 +252,18 @@ def download_document(code):
     if path is None:
         abort(404)
     return send_file(path, mimetype=stored["mime"], as_attachment=True, download_name=stored["name"], max_age=0)
+
+
+@bp.get("/bilan/bilan.pdf")
+@statement_by_statement
+def download_bilan_pdf():
+    _link, response, _definition = _context()
+    return pdf_download(bilan_pdf(response, clock.now()), bilan_filename(response))
+
+
+def pdf_download(data: bytes, filename: str):
+    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=filename,
+                     max_age=0)
 
 
 def csrf_failed_page():

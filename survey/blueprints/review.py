@@ -11,10 +11,11 @@ from .. import clock, uploads
 from ..access import caf_scope, reviewable_response_or_404
 from ..answers import find_problems, is_visible, stored_errors
 from ..db import get_session
+from ..documents import bilan_filename, bilan_pdf
 from ..errors import DomainError, StaleVersion
 from ..forms.builder import initial_data, page_form_class
 from ..history import display_value, events_of, label_of
-from .partner import posted_version
+from .partner import pdf_download, posted_version
 from ..models import CafWindow, Campaign, Project, Response, ResponseState
 from ..operations import (
     Actor,
@@ -173,6 +174,12 @@ def download_document(response_id, code):
     if path is None:
         abort(404)
     return send_file(path, mimetype=stored["mime"], as_attachment=True, download_name=stored["name"], max_age=0)
+
+
+@bp.get("/reponses/<int:response_id>/bilan.pdf")
+def download_bilan_pdf(response_id):
+    response = reviewable_response_or_404(response_id)
+    return pdf_download(bilan_pdf(response, clock.now()), bilan_filename(response))
 
 
 @bp.post("/reponses/<int:response_id>/correction")

@@ -38,8 +38,11 @@ def page_form_class(definition, page) -> type[PageForm]:
     return form_class
 
 
-def initial_data(page, answers: dict, invalid: dict) -> dict:
+def initial_data(page, answers: dict, invalid: dict, offered: dict | None = None) -> dict:
+    """The form's data from what is stored; ``offered`` fills empty answers by prefill source (not stored)."""
     data = {}
     for question in page.questions:
         data.update(question.form_data(answers, invalid))
+        if offered and question.prefill in offered and not data.get(question.code):
+            data[question.code] = offered[question.prefill]
     return data

@@ -6,7 +6,9 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 CODE = validate.Regexp(r"^[a-z][a-z0-9_]*$", error="code invalide : lettres minuscules, chiffres et _ (commence par une lettre)")
 OPTION_CODE = validate.Regexp(r"^[a-z0-9][a-z0-9_]*$", error="code invalide : lettres minuscules, chiffres et _")
-PREFILL_SOURCES = ("structure_name", "siret", "siren", "caf_name", "caf_number", "commune")
+# From the imported project, stored at enrolment; ``contact_email`` (the address the
+# personal link was sent to) is only offered in the form while the answer is empty.
+PREFILL_SOURCES = ("structure_name", "siret", "siren", "caf_name", "caf_number", "commune", "contact_email")
 
 
 class ShowIfSchema(Schema):
@@ -25,6 +27,8 @@ class QuestionSchema(Schema):
     label = fields.Str(required=True, validate=validate.Length(min=1, max=500))
     required = fields.Bool(load_default=False)
     help = fields.Str(load_default=None, validate=validate.Length(max=1000))
+    # An instruction shown prominently before the field, not as a small hint.
+    lead = fields.Str(load_default=None, validate=validate.Length(max=500))
     prefill = fields.Str(load_default=None, validate=validate.OneOf(PREFILL_SOURCES))
     show_if = fields.Nested(ShowIfSchema, load_default=None)
     # About this year only (a bilan, a free account of the year): never carried over.
@@ -71,6 +75,7 @@ class Question:
         self.label = common["label"]
         self.required = common["required"]
         self.help = common["help"]
+        self.lead = common.get("lead")
         self.prefill = common["prefill"]
         self.show_if = common["show_if"]
         self.yearly = self.yearly_by_default if common.get("yearly") is None else common["yearly"]

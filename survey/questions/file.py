@@ -41,4 +41,4 @@ class FileQuestion(Question):
 def human_size(size: int) -> str:
     if size < 1024 * 1024:
         return f"{max(1, round(size / 1024))} Ko"
-    return f"{size / (1024 * 1024):.1f} Mo".replace(".", ",")
+    return f"{size / (1024 * 1024):.1f}".replace(".", ",").removesuffix(",0") + " Mo"

@@ -43,6 +43,7 @@ CLOSING_DELAY = timedelta(seconds=20)
 IMPORTED = [
     ("CLAS-73-003", "Maison de quartier des Hauts", "38012986600014", "731", "Chambéry", "coordination@hauts.example"),
     ("CLAS-73-004", "Amicale laïque de Bissy", "44306184100047", "731", "Chambéry", "clas@amicale-bissy.example"),
+    ("CLAS-73-005", "Centre social des Combes", "41301879700014", "731", "Chambéry", "bilan@combes.example"),
 ]
 
 

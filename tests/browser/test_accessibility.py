@@ -1,6 +1,8 @@
 """Every kind of page passes axe-core's WCAG 2.1 A and AA rules and needs no sideways scrolling at 360 px."""
 import pytest
 
+from survey.demo import DEMO_CAMPAIGN
+
 from .audit import assert_accessible
 from .conftest import new_context, sign_in
 
@@ -105,6 +107,7 @@ PAGES = [
     ("summary with points to complete", "partner", go("/bilan/recapitulatif")),
     ("receipt", "transmitted", go("/bilan/accuse-de-reception")),
     ("summary of a transmitted bilan", "transmitted", go("/bilan/recapitulatif")),
+    ("blank questionnaire", "anonymous", go(f"/questionnaire/{DEMO_CAMPAIGN}")),
     ("invalid personal link", "anonymous", go("/r/ce-lien-n-existe-pas")),
     ("page not found", "anonymous", go("/cette-page-n-existe-pas")),
     ("sign-in", "anonymous", go("/connexion")),

@@ -22,7 +22,7 @@ def test_the_partner_journey_works_without_javascript(site, no_script_page, pdf_
     expect(page.locator("html.js")).to_have_count(0)  # app.js did not run
     page.get_by_role("link", name="Commencer le questionnaire").click()
     # Without the script, the follow-up of « Autre » is shown from the start.
-    expect(page.get_by_label("Si 'Autre' précisez")).to_be_visible()
+    expect(page.get_by_label("Si « Autre », précisez")).to_be_visible()
 
     fill_with_mouse(page, complete_answers("Centre social du Biollay", "41234567000019", "accueil@cs-biollay.example"),
                     pdf_file)

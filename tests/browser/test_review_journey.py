@@ -48,8 +48,8 @@ def test_a_reviewer_corrects_and_asks_for_a_correction_then_an_administrator_val
     expect(reviewer.get_by_role("link", name="compte-rendu-clas.pdf")).to_be_visible()
 
     # ... corrects an answer, with a reason ...
-    reviewer.get_by_role("link", name="Corriger l'étape 2 : Localisation de l'action").click()
-    expect(reviewer.get_by_role("heading", level=1)).to_have_text("Corriger : Localisation de l'action")
+    reviewer.get_by_role("link", name="Corriger l'étape 2 : Localisation de l’action").click()
+    expect(reviewer.get_by_role("heading", level=1)).to_have_text("Corriger : Localisation de l’action")
     reviewer.get_by_label("Lieu de votre action").fill("Gymnase municipal")
     reviewer.get_by_label("Raison de la correction").fill(REASON)
     reviewer.get_by_role("button", name="Enregistrer la correction").click()
@@ -63,7 +63,7 @@ def test_a_reviewer_corrects_and_asks_for_a_correction_then_an_administrator_val
     # ... and asks the partner to correct another one, by a date.
     reviewer.get_by_text("Demander une correction au partenaire").click()
     reviewer.locator("#c-bilan_qualitatif").check()
-    reviewer.get_by_label("Message pour « Bilan qualitatif de l'action »").fill(ASKED)
+    reviewer.get_by_label("Message pour « Bilan qualitatif de l’action »").fill(ASKED)
     until = datetime.now(PARIS).date() + timedelta(days=14)
     reviewer.get_by_label("Le partenaire peut corriger jusqu'au").fill(until.isoformat())
     reviewer.get_by_role("button", name="Envoyer la demande de correction").click()
@@ -77,10 +77,10 @@ def test_a_reviewer_corrects_and_asks_for_a_correction_then_an_administrator_val
     partner.get_by_role("link", name="Corriger le bilan").click()
     expect(partner.locator(".caf-change")).to_contain_text("« Maison de quartier » remplacé par « Gymnase municipal »")
     assert_accessible(partner, "partner: summary with a correction request")
-    partner.locator(".notice-correction").get_by_role("link", name="Bilan qualitatif de l'action").click()
+    partner.locator(".notice-correction").get_by_role("link", name="Bilan qualitatif de l’action").click()
     expect(partner.locator("#correction-bilan_qualitatif")).to_contain_text(ASKED)
     assert_accessible(partner, "partner: page with a correction request")
-    partner.get_by_label("Bilan qualitatif de l'action").fill(CORRECTED)
+    partner.get_by_label("Bilan qualitatif de l’action").fill(CORRECTED)
     with partner.expect_navigation():
         partner.get_by_role("button", name="Enregistrer et voir le récapitulatif").click()
     second_receipt = transmit_with_mouse(partner)
@@ -100,4 +100,4 @@ def test_a_reviewer_corrects_and_asks_for_a_correction_then_an_administrator_val
     # Locked for everyone: the reviewer can no longer correct it.
     reviewer.reload()
     expect(reviewer.locator(".state")).to_have_text("Validé")
-    expect(reviewer.get_by_role("link", name="Corriger l'étape 2 : Localisation de l'action")).to_have_count(0)
+    expect(reviewer.get_by_role("link", name="Corriger l'étape 2 : Localisation de l’action")).to_have_count(0)

@@ -48,9 +48,9 @@ def clas():
 def test_clas_has_the_eight_pages_of_the_seed_in_its_order(clas):
     assert [(page.code, page.title) for page in clas.pages] == [
         ("identification", "Identification de la structure"),
-        ("localisation", "Localisation de l'action"),
-        ("public", "Public de l'action"),
-        ("situations", "L'action Clas"),
+        ("localisation", "Localisation de l’action"),
+        ("public", "Public de l’action"),
+        ("situations", "L’action Clas"),
         ("activites", "Activités proposées"),
         ("parents", "Relations avec les parents"),
         ("inscription", "Inscription au Clas"),
