@@ -65,7 +65,7 @@ def test_the_emails_of_an_overseas_caf_give_its_own_closing(app, campaign, facto
     with app.test_request_context():
         response = get_session().get(Response, response_id)
         message = compose(EmailKind.REMINDER, response, "a@asso.re", link="http://bilan.test/r/x")
-    text = message.get_payload()[0].get_payload(decode=True).decode()
+    text = next(part for part in message.walk() if part.get_content_type() == "text/plain").get_payload(decode=True).decode()
     assert "lundi 15 juillet 2024 à 23 h 59, heure de La Réunion" in text
 
 

@@ -45,7 +45,7 @@ def world(app, factory, partner_for, caf_user):
         from survey.models import User
         user_id = get_session().scalar(select(User.id))
     values = {"response_id": response_id, "campaign_id": campaign, "number": 1, "code": "document", "caf_id": caf_id,
-              "token": token, "user_id": user_id}
+              "token": token, "user_id": user_id, "campaign_code": "campagne-1"}
     return {"partner": partner, "admin": admin, "values": values, "token": token}
 
 
@@ -145,6 +145,8 @@ def test_every_email_carries_the_cafs_contact(app, world, db, kind):
     with app.test_request_context():
         response = get_session().get(Response, world["values"]["response_id"])
         message = compose(kind, response, "contact@structure.example", link="http://bilan.test/r/x")
-    plain, rich = (part.get_payload(decode=True).decode("utf-8") for part in message.get_payload())
+    parts = {part.get_content_type(): part.get_payload(decode=True).decode("utf-8") for part in message.walk()
+             if part.get_content_type() in ("text/plain", "text/html")}
+    plain, rich = parts["text/plain"], parts["text/html"]
     assert "Courriel : clas@caf73.example" in plain and "Adresse : 4 rue de la Gare, 73000 Chambéry" in plain
     assert 'href="mailto:clas@caf73.example"' in rich and "Horaires : du lundi au vendredi" in rich
