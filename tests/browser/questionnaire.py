@@ -55,7 +55,7 @@ def complete_answers(structure: str, siret: str, email: str, commune: str = "Cha
     ]
 
 
-NEXT = "Enregistrer et passer à l'étape suivante"
+NEXT = "Enregistrer et passer à l’étape suivante"
 TO_SUMMARY = "Enregistrer et voir le récapitulatif"
 
 
