@@ -16,7 +16,7 @@ from .markup import paragraphs
 from .outbox import Outbox
 from .ratelimit import GuessingGuard
 from .requests import SurveyRequest
-from .timefmt import count_of, format_date, format_datetime, format_number
+from .timefmt import count_of, format_date, format_datetime, format_input, format_number
 
 # No inline script or style anywhere: pages work without JavaScript and the
 # personal link never leaves in a Referer header.
@@ -65,6 +65,7 @@ def create_app(overrides=None) -> Flask:
     login_manager.init_app(app)
     app.jinja_env.filters["datetime_fr"] = format_datetime
     app.jinja_env.filters["date_fr"] = format_date
+    app.jinja_env.filters["local_input"] = format_input
     app.jinja_env.filters["human_size"] = human_size
     app.jinja_env.filters["number_fr"] = format_number
     app.jinja_env.filters["paragraphs"] = paragraphs
@@ -73,7 +74,9 @@ def create_app(overrides=None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
-    from .blueprints import admin, auth, partner, questionnaire, reports, review
+    from .blueprints import admin, auth, legal, partner, questionnaire, reports, review
+    legal.use_deployment_texts(app)
+    app.register_blueprint(legal.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(questionnaire.bp)
     app.register_blueprint(reports.bp)

@@ -13,7 +13,8 @@ from .errors import DefinitionError
 def register_commands(app):
     for command in (check, init_db, demo, create_user, set_role, deactivate_user, reset_password, reset_second_factor,
                     create_campaign,
-                    import_projects, send_invitations, send_reminders, send_due_reminders, send_pending_emails):
+                    import_projects, send_invitations, send_reminders, send_due_reminders, send_pending_emails,
+                    set_caf, set_caf_window, purge):
         app.cli.add_command(command)
 
 
@@ -211,6 +212,98 @@ def import_projects(campaign_code, csv_file, valid_only, dry_run):
         sys.exit(1)
 
 
+# -- Cafs -------------------------------------------------------------------------
+@click.command("set-caf")
+@click.argument("number")
+@click.option("--name", help="The Caf's name.")
+@click.option("--timezone", help="Indian/Reunion, America/Cayenne, ... or its French name (La Réunion).")
+@click.option("--email", help="Contact email shown to partners ('' to remove).")
+@click.option("--phone", help="Contact phone.")
+@click.option("--address", help="Postal address (use \\n between lines).")
+@click.option("--hours", help="Opening hours.")
+@click.option("--note", help="Free text shown with the contact.")
+@with_appcontext
+def set_caf(number, name, timezone, email, phone, address, hours, note):
+    """Change a Caf's name, time zone or contact; options left out keep their value."""
+    from .operations import CafSettings, update_caf
+    from .operations.cafs import caf_by_number, read_timezone
+    from .timefmt import zone_name
+
+    def change(db):
+        caf = caf_by_number(db, number)
+        zone = caf.timezone if timezone is None else (read_timezone(timezone) or timezone)
+        given = {"contact_email": email, "contact_phone": phone, "contact_hours": hours, "contact_note": note,
+                 "contact_address": address.replace("\\n", "\n") if address is not None else None}
+        contact = {field: (getattr(caf, field) or "") if value is None else value for field, value in given.items()}
+        return update_caf(db, caf, CafSettings(name=caf.name if name is None else name, timezone=zone, **contact))
+
+    caf = _run(change)
+    get_session().commit()
+    click.echo(f"{caf.name} ({caf.number}) : {zone_name(caf.timezone)}"
+               + (f", contact {caf.contact_email}" if caf.contact_email else "") + ".")
+
+
+@click.command("set-caf-window")
+@click.argument("campaign_code")
+@click.argument("number")
+@click.option("--opens", help="Local opening date-time in the Caf's zone, e.g. '2024-06-14 08:00'.")
+@click.option("--closes", help="Local closing date-time in the Caf's zone, e.g. '2024-07-08 23:59:59'.")
+@click.option("--remove", is_flag=True, help="Follow the campaign's dates again.")
+@with_appcontext
+def set_caf_window(campaign_code, number, opens, closes, remove):
+    """Give a Caf its own opening and closing for a campaign (in the Caf's own time zone)."""
+    from .operations import remove_caf_window, set_caf_window as set_window
+    from .operations.cafs import caf_by_number
+    from .timefmt import format_datetime, parse_local
+    db = get_session()
+    campaign = _campaign_or_exit(campaign_code)
+    caf = _run(lambda db: caf_by_number(db, number))
+    if remove:
+        removed = remove_caf_window(db, caf, campaign)
+        db.commit()
+        click.echo(f"{caf.name} suit les dates de la campagne {campaign.code}." if removed
+                   else f"{caf.name} n'avait pas de dates propres pour {campaign.code}.")
+        return
+    try:
+        opens_at = parse_local(opens, caf.timezone) if opens else campaign.opens_at
+        closes_at = parse_local(closes, caf.timezone) if closes else campaign.closes_at
+    except ValueError as exc:
+        click.echo(f"Erreur : date invalide ({exc}).", err=True)
+        sys.exit(1)
+    window = _run(lambda db: set_window(db, caf, campaign, opens_at, closes_at))
+    db.commit()
+    click.echo(f"{caf.name}, campagne {campaign.code} : du {format_datetime(window.opens_at, caf.timezone)} "
+               f"au {format_datetime(window.closes_at, caf.timezone)}.")
+
+
+@click.command("purge")
+@click.option("--apply", is_flag=True, help="Remove for real (without it: a dry run that lists and changes nothing).")
+@with_appcontext
+def purge(apply):
+    """Remove the personal data past its retention (SURVEY_RETENTION_* settings); a dry run by default."""
+    from . import clock
+    from .operations.purge import purge_personal_data
+    config = current_app.config
+    report = purge_personal_data(get_session(), clock.now(), contact_months=config["RETENTION_CONTACT_MONTHS"],
+                                 account_months=config["RETENTION_ACCOUNT_MONTHS"],
+                                 documents=config["PURGE_DOCUMENTS"], upload_dir=config["UPLOAD_DIR"], apply=apply)
+    if report.is_empty:
+        click.echo("Aucune donnée personnelle à supprimer.")
+        return
+    verb = "Supprimé" if apply else "Simulation (rien n'est supprimé ; --apply pour supprimer) : seraient supprimés"
+    def n(count, one, many):
+        return f"{count} {one if count <= 1 else many}"
+    click.echo(f"{verb} : adresses de {n(report.contacts, 'contact', 'contacts')}, "
+               f"{n(report.links, 'lien personnel', 'liens personnels')}, "
+               f"{n(report.email_rows, 'ligne du journal des envois', 'lignes du journal des envois')}, "
+               f"{n(report.documents, 'document joint', 'documents joints')}, "
+               f"{n(len(report.accounts), 'compte Caf inutilisé', 'comptes Caf inutilisés')}.")
+    if report.campaigns:
+        click.echo("Campagnes fermées depuis plus de " f"{config['RETENTION_CONTACT_MONTHS']} mois : " + ", ".join(report.campaigns))
+    for email in report.accounts:
+        click.echo(f"  compte : {email}")
+
+
 # -- emails -------------------------------------------------------------------
 def _campaign(db, code):
     from sqlalchemy import select
@@ -311,13 +404,23 @@ def send_due_reminders(campaign_code, schedule, caf_number, dry_run):
     from .operations import send_due_reminders as send
     outcome = _run(lambda db: send(db, _campaign(db, campaign_code), schedule, clock.now(), caf_number,
                                    dry_run=dry_run, progress=_progress))
-    if outcome.superseded:
-        click.echo("Relances dépassées, non envoyées : " + ", ".join(f"J-{days}" for days in outcome.superseded) + ".")
-    if outcome.round is None:
-        click.echo("Aucune relance à envoyer maintenant.")
-        return
-    click.echo(f"Relance {outcome.round.label} :")
-    _show_report(outcome.report, dry_run)
+    failed = False
+    for part in [outcome, *outcome.cafs]:
+        # Each Caf on its own calendar has its own round; say whose each line is.
+        whose = f"Caf {part.caf_number} (calendrier propre) : " if outcome.cafs and part.caf_number else ""
+        if part.superseded:
+            click.echo(f"{whose}Relances dépassées, non envoyées : "
+                       + ", ".join(f"J-{days}" for days in part.superseded) + ".")
+        if part.round is None:
+            click.echo(f"{whose}Aucune relance à envoyer maintenant.")
+            continue
+        click.echo(f"{whose}Relance {part.round.label} :")
+        try:
+            _show_report(part.report, dry_run)
+        except SystemExit:
+            failed = True  # the other Cafs' rounds still go
+    if failed:
+        sys.exit(1)
 
 
 @click.command("send-pending-emails")

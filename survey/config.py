@@ -81,6 +81,19 @@ def build_config(overrides=None):
         "MAIL_FROM": _env("MAIL_FROM", "bilan-clas@caf.example"),
         # Messages per second in batch sends (0: no throttle).
         "MAIL_PER_SECOND": float(_env("MAIL_PER_SECOND", 5)),
+        # Legal pages: a file of this folder (mentions-legales.html, donnees-personnelles.html,
+        # accessibilite.html) replaces the bundled French text of the same name.
+        "LEGAL_DIR": _env("LEGAL_DIR", str(instance / "legal")),
+        "LEGAL_OPERATOR": _env("LEGAL_OPERATOR", "Caisse nationale des allocations familiales (Cnaf)"),
+        "LEGAL_OPERATOR_ADDRESS": _env("LEGAL_OPERATOR_ADDRESS", "32 avenue de la Sibelle, 75685 Paris Cedex 14"),
+        "LEGAL_DIRECTOR": _env("LEGAL_DIRECTOR", "le directeur général de la Cnaf"),
+        "LEGAL_HOST": _env("LEGAL_HOST", "l'hébergeur désigné par la Cnaf (à préciser par le déploiement)"),
+        "LEGAL_DPO": _env("LEGAL_DPO", "le délégué à la protection des données de votre Caf (coordonnées sur caf.fr)"),
+        "ACCESSIBILITY_CONTACT": _env("ACCESSIBILITY_CONTACT", ""),
+        # Retention of personal data, in months, applied by the purge command and shown in the notice.
+        "RETENTION_CONTACT_MONTHS": int(_env("RETENTION_CONTACT_MONTHS", 12)),
+        "RETENTION_ACCOUNT_MONTHS": int(_env("RETENTION_ACCOUNT_MONTHS", 12)),
+        "PURGE_DOCUMENTS": _flag("PURGE_DOCUMENTS", "1"),
     }
     config.update(overrides)
     if config["ENV"] == "development" and not config["SECRET_KEY"]:

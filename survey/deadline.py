@@ -7,9 +7,13 @@ the deadline here; nothing else computes it.
 """
 import enum
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
-from .models import Response, ResponseState
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, object_session
+
+from .models import CafWindow, Response, ResponseState
 
 # A closing is shown to the minute ("23 h 59") and stored to the second
 # (23:59:59): the whole of that last second still counts.
@@ -56,18 +60,64 @@ AWAITING_PARTNER = frozenset({ResponseState.NOT_STARTED, ResponseState.IN_PROGRE
                               ResponseState.CORRECTION_REQUESTED})
 
 
+# A campaign's dates are wall-clock times of the national calendar (Paris).
+CAMPAIGN_TIMEZONE = "Europe/Paris"
+
+
 def caf_window(response: Response) -> tuple[datetime, datetime, bool]:
-    """The opening and closing of the response's campaign for its Caf, and whether they are the Caf's own."""
+    """The opening and closing of the response's campaign for its Caf, and whether they are the Caf's own.
+
+    Without a window of its own, a Caf opens and closes at the campaign's
+    wall-clock times in its own zone: "15 July at 23:59" is 23:59 in Paris for
+    the Caf de la Savoie and 23:59 in Saint-Denis for the Caf de La Réunion.
+    """
     campaign = response.campaign
     own = _caf_own_window(response)
     if own is not None:
         return own[0], own[1], True
-    return campaign.opens_at, campaign.closes_at, False
+    zone = response.project.caf.timezone
+    return same_wall_clock(campaign.opens_at, zone), same_wall_clock(campaign.closes_at, zone), False
+
+
+def same_wall_clock(moment: datetime, zone: str) -> datetime:
+    """The instant that shows in ``zone`` the date and time ``moment`` shows in Paris."""
+    if zone == CAMPAIGN_TIMEZONE:
+        return moment
+    wall = moment.astimezone(ZoneInfo(CAMPAIGN_TIMEZONE)).replace(tzinfo=None)
+    return wall.replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc)
 
 
 def _caf_own_window(response: Response):
-    """A Caf's own opening and closing for the campaign, where the deployment sets one (None otherwise)."""
-    return None
+    """The Caf's own opening and closing for the campaign, if an administrator set them (None otherwise).
+
+    The windows of a campaign are read once per session (one small query per
+    request, even for a batch of emails) and read again after a commit or a
+    rollback, so that a window just changed is the one applied.
+    """
+    db = object_session(response)
+    if db is None:
+        return None
+    windows = db.info.setdefault(_WINDOWS, {})
+    campaign_id = response.campaign_id
+    if campaign_id not in windows:
+        rows = db.execute(select(CafWindow.caf_id, CafWindow.opens_at, CafWindow.closes_at)
+                          .where(CafWindow.campaign_id == campaign_id))
+        windows[campaign_id] = {caf_id: (opens_at, closes_at) for caf_id, opens_at, closes_at in rows}
+    return windows[campaign_id].get(response.project.caf_id)
+
+
+_WINDOWS = "caf_windows"
+
+
+def forget_caf_windows(db: Session):
+    """Read the Caf windows again at the next deadline (after one was set or removed)."""
+    db.info.pop(_WINDOWS, None)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_after_transaction(db):
+    forget_caf_windows(db)
 
 
 def partner_window(response: Response) -> Window:

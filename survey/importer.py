@@ -17,7 +17,9 @@ from .definition import campaign_definition
 from .forms.validators import Email, compact_digits
 from .models import Caf, Campaign, Contact, Project, ResponseState
 from . import clock
+from .models.caf import timezone_for_number
 from .operations import enrol_project, project_context
+from .operations.cafs import CafSettings, read_timezone, settings_problems
 from .operations.contacts import reinstate_contact, withdraw_contact
 
 COLUMNS = {
@@ -27,6 +29,12 @@ COLUMNS = {
     "caf": ("caf", "numero_caf", "numéro caf", "caf_numero"),
     "caf_nom": ("caf_nom", "nom_caf", "nom de la caf"),
     "commune": ("commune",),
+    # Optional, used only when the row creates its Caf.
+    "caf_fuseau": ("caf_fuseau", "fuseau", "caf_timezone"),
+    "caf_email": ("caf_email", "caf_courriel"),
+    "caf_telephone": ("caf_telephone", "caf_téléphone"),
+    "caf_adresse": ("caf_adresse",),
+    "caf_horaires": ("caf_horaires",),
     "emails": ("emails", "email", "contacts", "courriels"),
 }
 REQUIRED = ("reference", "structure", "siret", "caf", "emails")
@@ -57,11 +65,22 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     applied: bool = False
 
+    # Projects a check (dry run) found ready to import.
+    ready: int = 0
+
     def summary(self) -> str:
+        if self.ready and not self.errors:
+            return f"Tout est prêt : {count(self.ready, 'projet')} à importer. Rien n'est encore importé."
         done = "Import effectué" if self.applied else "Rien n'a été importé"
-        return (f"{done} : {self.created} projet(s) créé(s), {self.updated} mis à jour, {self.unchanged} inchangé(s), "
-                f"{self.contacts_added} contact(s) ajouté(s), {len(self.contacts_withdrawn)} contact(s) retiré(s), "
-                f"{self.skipped} ligne(s) ignorée(s), {len(self.errors)} erreur(s).")
+        created = count(self.created, "projet") + (" créés" if self.created > 1 else " créé")
+        unchanged = "inchangés" if self.unchanged > 1 else "inchangé"
+        added = count(self.contacts_added, "contact") + (" ajoutés" if self.contacts_added > 1 else " ajouté")
+        skipped = count(self.skipped, "ligne") + (" ignorées" if self.skipped > 1 else " ignorée")
+        withdrawn = count(len(self.contacts_withdrawn), "contact") + (" retirés" if len(self.contacts_withdrawn) > 1
+                                                                      else " retiré")
+        return (f"{done} : {created}, {self.updated} mis à jour, {self.unchanged} {unchanged}, {added}, {withdrawn}, "
+                f"{skipped}, "
+                f"{count(len(self.errors), 'erreur')}.")
 
     def withdrawals(self) -> str:
         """What became of the contacts the file no longer lists (empty when none)."""
@@ -102,6 +121,7 @@ class Row:
     caf_name: str
     commune: str
     emails: list[str]
+    caf_settings: dict = field(default_factory=dict)
 
 
 def parse(text: str) -> tuple[list[Row], list[RowError]]:
@@ -142,12 +162,36 @@ def parse(text: str) -> tuple[list[Row], list[RowError]]:
             row_errors.append(RowError(line, "emails", "au moins une adresse email est nécessaire"))
         for email in bad:
             row_errors.append(RowError(line, "emails", f"adresse email invalide « {email} »"))
+        caf_settings = _caf_settings(value, line, row_errors)
         if row_errors:
             errors.extend(row_errors)
             continue
         rows.append(Row(line, reference, value["structure"], siret, value["caf"], value.get("caf_nom", ""),
-                        value.get("commune", "")[:200], list(dict.fromkeys(emails))))
+                        value.get("commune", "")[:200], list(dict.fromkeys(emails)), caf_settings))
     return rows, errors
+
+
+CAF_COLUMNS = {"caf_email": "contact_email", "caf_telephone": "contact_phone", "caf_adresse": "contact_address",
+               "caf_horaires": "contact_hours"}
+
+
+def _caf_settings(value: dict, line: int, row_errors: list) -> dict:
+    """The optional Caf columns of a row, checked as the admin page checks them."""
+    settings = {field: value.get(column, "") for column, field in CAF_COLUMNS.items()}
+    zone = value.get("caf_fuseau", "")
+    settings["timezone"] = read_timezone(zone) if zone else timezone_for_number(value["caf"])
+    if settings["timezone"] is None:
+        row_errors.append(RowError(line, "caf_fuseau", f"fuseau horaire inconnu « {zone} » (par exemple Indian/Reunion)"))
+        return {}
+    problems = settings_problems(CafSettings(name=value.get("caf_nom") or "-", **settings))
+    columns = {field: column for column, field in CAF_COLUMNS.items()}
+    for field, message in problems.items():
+        row_errors.append(RowError(line, columns.get(field, "caf_nom"), message))
+    return settings
+
+
+def count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' if number > 1 else ''}"
 
 
 def import_projects(db: Session, campaign: Campaign, data: bytes, valid_only=False, dry_run=False,
@@ -173,12 +217,14 @@ def import_projects(db: Session, campaign: Campaign, data: bytes, valid_only=Fal
     report.skipped = len(error_lines)
     if dry_run:
         report.contacts_withdrawn = _withdrawals_of(db, good)
+        report.ready = len(good)
         return report
     definition = campaign_definition(campaign)
     for row in progress(good) if progress else good:
         caf = cafs.get(row.caf_number)
         if caf is None:
-            caf = cafs[row.caf_number] = Caf(number=row.caf_number, name=row.caf_name)
+            settings = {field: value or None for field, value in row.caf_settings.items()}
+            caf = cafs[row.caf_number] = Caf(number=row.caf_number, name=row.caf_name, **settings)
             db.add(caf)
         _apply_row(db, campaign, definition, caf, row, report)
     db.commit()

@@ -58,3 +58,8 @@ def count_of(number: int, singular: str, plural: str | None = None) -> str:
     """``0 caractère``, ``1 caractère``, ``12 348 caractères``: French takes the singular below 2."""
     word = singular if abs(number) < 2 else (plural or singular + "s")
     return f"{format_number(number)} {word}"
+
+
+def format_input(moment: datetime, tz_name: str) -> str:
+    """``2024-07-15T23:59:59``: the value of a ``datetime-local`` field, in ``tz_name``."""
+    return local(moment, tz_name).replace(tzinfo=None).isoformat(timespec="seconds")

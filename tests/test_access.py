@@ -8,12 +8,14 @@ import zipfile
 
 import pypdf
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import complete_clas_answers
 
-# The blank questionnaire is public by design: the questions, no answer.
+# The blank questionnaire is public by design: the questions, no answer; so are the legal pages.
 PUBLIC = {"static", "auth.sign_in", "partner.open_personal_link", "questionnaire.show_blank",
-          "questionnaire.download_blank_pdf"}
+          "questionnaire.download_blank_pdf", "legal.show_legal_notice", "legal.show_privacy_notice",
+          "legal.show_accessibility_statement", "legal.show_contacts", "auth.choose_password"}
 SECRET_STRUCTURE = "Structure confidentielle de Savoie"
 
 
@@ -23,7 +25,7 @@ def world(app, factory, partner_for, caf_user):
     campaign = factory.campaign()
     response_id, (token,) = factory.project(campaign, reference="SECRET-731")
     from survey.db import get_session
-    from survey.models import Project, Response
+    from survey.models import Caf, Project, Response, User
     with app.app_context():
         db = get_session()
         db.get(Project, db.get(Response, response_id).project_id).structure_name = SECRET_STRUCTURE
@@ -34,7 +36,11 @@ def world(app, factory, partner_for, caf_user):
     partner.save_page(8, {**complete_clas_answers()[8], "document": (io.BytesIO(b"%PDF-1.4 secret"), "secret.pdf")})
     outsider = caf_user("reviewer", "741")
     insider = caf_user("reviewer", "731")
-    values = {"response_id": response_id, "campaign_id": campaign, "number": 1, "code": "document"}
+    with app.app_context():
+        user_id = get_session().scalar(select(User.id).where(User.email == "reviewer-731@caf.example"))
+        caf_id = get_session().scalar(select(Caf.id).where(Caf.number == "731"))
+    values = {"response_id": response_id, "campaign_id": campaign, "number": 1, "code": "document", "caf_id": caf_id,
+              "user_id": user_id}
     return {"values": values, "outsider": outsider, "insider": insider, "partner": partner}
 
 

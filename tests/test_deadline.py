@@ -113,7 +113,7 @@ def test_an_overseas_caf_sees_the_deadline_in_its_own_time(factory, partner_for)
     _, (token,) = factory.project(factory.campaign(), caf_number="974", caf_name="Caf de La Réunion",
                                   timezone="Indian/Reunion")
     start = body(partner_for(token).get("/bilan"))
-    assert "mardi 16 juillet 2024 à 1 h 59, heure de La Réunion" in start
+    assert "lundi 15 juillet 2024 à 23 h 59, heure de La Réunion" in start  # 23:59 in its own zone
 
 
 def test_the_whole_last_second_counts(factory, partner_for, clock, db):

@@ -22,7 +22,7 @@ def test_the_command_refuses_a_campaign_title_with_a_line_break(app, db, title):
 def test_the_admin_page_refuses_a_campaign_title_with_a_line_break(caf_user, db, title):
     admin = caf_user("admin", None)
     admin.get("/admin/")
-    answer = admin.post("/admin/campagnes", {"definition": "clas-2024-2025.json", "code": "clas-titre", "title": title,
+    answer = admin.post("/admin/campagnes", {"definition": "clas-2024-2025@2", "code": "clas-titre", "title": title,
                                              "opens": "2025-06-01T08:00", "closes": "2025-07-15T23:59:59"})
     assert answer.status_code == 400 and "sans retour à la ligne" in html.unescape(answer.get_data(as_text=True))
     assert db.scalar(select(func.count()).select_from(Campaign)) == 0

@@ -33,7 +33,7 @@ def test_a_good_file_creates_projects_contacts_and_prefilled_responses(app, fact
     factory.project(campaign, caf_number="731")  # makes Caf 731 exist
     result = run(app, "import-projects", campaign_code(db, campaign), data=GOOD)
     assert result.exit_code == 0, result.output
-    assert "2 projet(s) créé(s)" in result.output and "3 contact(s) ajouté(s)" in result.output
+    assert "2 projets créés" in result.output and "3 contacts ajoutés" in result.output
     project = db.scalar(select(Project).where(Project.reference == "CLAS-73-010"))
     assert project.structure_name == "Association Lire Ensemble" and project.commune == "Chambéry"
     assert sorted(c.email for c in project.contacts) == ["a@lire.example", "b@lire.example"]
@@ -53,7 +53,7 @@ def test_importing_again_updates_and_never_duplicates(app, factory, db):
         "centre@hauts.example", "centre@hauts.example c@hauts.example")
     result = run(app, "import-projects", code, data=changed)
     assert result.exit_code == 0, result.output
-    assert "0 projet(s) créé(s), 2 mis à jour" in result.output and "1 contact(s) ajouté(s)" in result.output
+    assert "0 projet créé, 2 mis à jour" in result.output and "1 contact ajouté" in result.output
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(Project).where(Project.reference.like("CLAS-73-01%"))) == 2
     assert db.scalar(select(func.count()).select_from(Contact).join(Project).where(Project.reference == "CLAS-73-011")) == 2
@@ -61,7 +61,7 @@ def test_importing_again_updates_and_never_duplicates(app, factory, db):
     assert response.answers["nom_structure"] == "Lire Ensemble (nouveau nom)"
     assert db.scalar(select(func.count()).select_from(Response).where(Response.campaign_id == campaign)) == 3
     same = run(app, "import-projects", code, data=changed)
-    assert "0 mis à jour, 2 inchangé(s)" in same.output
+    assert "0 mis à jour, 2 inchangés" in same.output
 
 
 def test_a_started_response_keeps_the_partners_answers_on_reimport(app, factory, partner_for, db):
@@ -96,7 +96,7 @@ def test_the_valid_rows_only_option(app, factory, db):
     bad = GOOD + "CLAS-73-012;Sans Caf;77567227200017;999;Ugine;x@y.example\r\n"
     result = run(app, "import-projects", campaign_code(db, campaign), "--valid-only", data=bad)
     assert result.exit_code == 0, result.output
-    assert "ligne 4, colonne caf : Caf 999 inconnue" in result.output and "2 projet(s) créé(s)" in result.output
+    assert "ligne 4, colonne caf : Caf 999 inconnue" in result.output and "2 projets créés" in result.output
     assert db.scalar(select(Project).where(Project.reference == "CLAS-73-012")) is None
 
 
@@ -128,7 +128,7 @@ def test_the_admin_page_imports_the_same_way(app, factory, caf_user, db):
     assert bad.status_code == 422 and "Rien n'a été importé" in body(bad) and "ligne 4" in body(bad)
     good = admin.post(f"/admin/campagnes/{campaign}/import", {"fichier": (io.BytesIO(GOOD.encode()), "p.csv")},
                       content_type="multipart/form-data")
-    assert good.status_code == 200 and "2 projet(s) créé(s)" in body(good)
+    assert good.status_code == 200 and "2 projets créés" in body(good)
     reviewer = caf_user("reviewer", "731")
     assert reviewer.get(f"/admin/campagnes/{campaign}/import").status_code == 404
 
@@ -147,9 +147,26 @@ def test_creating_a_campaign_from_the_command_and_the_page(app, caf_user, db):
     assert twice.exit_code == 1 and "déjà le code" in twice.output
     admin = caf_user("admin", None)
     admin.get("/admin/")
-    created = admin.post("/admin/campagnes", {"definition": "clas-2024-2025.json", "code": "clas-2024-2025",
+    created = admin.post("/admin/campagnes", {"definition": "clas-2024-2025@2", "code": "clas-2024-2025",
                                               "opens": "2025-06-01T08:00", "closes": "2025-07-15T23:59:59"})
     assert created.status_code == 302
     assert db.scalar(select(Campaign).where(Campaign.code == "clas-2024-2025")).definition_code == "clas-2024-2025"
     refused = admin.post("/admin/campagnes", {"definition": "../../etc/passwd", "code": "x"}, from_page="/admin/")
     assert refused.status_code == 400
+
+
+def test_a_campaign_is_created_from_a_questionnaire_chosen_by_title_and_every_error_shows_at_once(app, caf_user, db):
+    admin = caf_user("admin", None)
+    page = body(admin.get("/admin/"))
+    assert "Clas 2024-2025" in page and "version 1" in page and ".json" not in page
+    refused = admin.post("/admin/campagnes", {"definition": "nothing@9", "code": "X", "opens": "demain",
+                                              "closes": "2025-07-15T23:59:59"}, from_page="/admin/")
+    page = body(refused)
+    assert refused.status_code == 400 and "<title>Erreur : " in page and "3 erreurs empêchent" in page
+    for anchor in ("#f-definition", "#f-code", "#f-opens"):
+        assert f'href="{anchor}"' in page
+    assert db.scalar(select(Campaign)) is None
+    backwards = admin.post("/admin/campagnes", {"definition": "clas-2024-2025@2", "code": "clas-2024-2025",
+                                                "opens": "2025-07-16T08:00", "closes": "2025-07-15T23:59:59"},
+                           from_page="/admin/")
+    assert backwards.status_code == 400 and "La fermeture doit suivre l'ouverture." in body(backwards)

@@ -1,4 +1,6 @@
 """National administrators: campaigns and the import of funded projects."""
+import re
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -12,6 +14,7 @@ from ..operations import create_campaign
 from ..timefmt import parse_local
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+CAMPAIGN_CODE = re.compile(r"[a-z0-9][a-z0-9-]{2,59}")
 
 
 @bp.before_request
@@ -22,36 +25,63 @@ def require_admin():
         abort(404)
 
 
-def _bundled():
-    return sorted(path.name for path in DEFINITIONS_DIR.glob("*.json"))
+def _bundled() -> dict[str, tuple]:
+    """The bundled questionnaires by key (``code@version``): (path, definition), most recent first."""
+    found = {}
+    for path in sorted(DEFINITIONS_DIR.glob("*.json"), reverse=True):
+        _, definition = read_definition_file(path)
+        found[f"{definition.code}@{definition.version}"] = (path, definition)
+    return found
+
+
+CAMPAIGN_LABELS = {"definition": "Questionnaire", "code": "Code de la campagne", "title": "Titre",
+                   "opens": "Ouverture", "closes": "Fermeture"}
 
 
 @bp.get("/")
-def index(error=None, status=200):
+def index(errors=None, status=200):
     db = get_session()
     campaigns = db.scalars(select(Campaign).order_by(Campaign.opens_at.desc())).all()
     counts = dict(db.execute(select(Response.campaign_id, func.count()).group_by(Response.campaign_id)).all())
-    return render_template("admin/index.html", campaigns=campaigns, counts=counts, definitions=_bundled(),
-                           error=error, form=request.form), status
+    definitions = [(key, f"{definition.title} – version {definition.version}")
+                   for key, (_path, definition) in _bundled().items()]
+    return render_template("admin/index.html", campaigns=campaigns, counts=counts, definitions=definitions,
+                           errors=errors or {}, labels=CAMPAIGN_LABELS, form=request.form), status
 
 
 @bp.post("/campagnes")
 def add_campaign():
-    name = request.form.get("definition", "")
-    if name not in _bundled():
-        return index("Choisissez un questionnaire de la liste.", 400)
+    """Every problem of the form is named at once; nothing is created until there is none."""
+    form = request.form
+    errors = {}
+    bundled = _bundled()
+    if form.get("definition", "") not in bundled:
+        errors["definition"] = "Choisissez un questionnaire de la liste."
+    code = form.get("code", "").strip()
+    if not CAMPAIGN_CODE.fullmatch(code):
+        errors["code"] = "Le code compte 3 à 60 caractères : minuscules, chiffres et tirets."
+    elif get_session().scalar(select(Campaign).where(Campaign.code == code)) is not None:
+        errors["code"] = f"Une campagne a déjà le code {code}."
+    if len(form.get("title", "").strip()) > 200:
+        errors["title"] = "Le titre compte 200 caractères au plus."
+    moments = {}
+    for name in ("opens", "closes"):
+        try:
+            moments[name] = parse_local(form.get(name, ""), "Europe/Paris")
+        except ValueError:
+            errors[name] = "Indiquez une date et une heure valides (jj/mm/aaaa hh:mm)."
+    if len(moments) == 2 and moments["opens"] >= moments["closes"]:
+        errors["closes"] = "La fermeture doit suivre l'ouverture."
+    if errors:
+        return index(errors, 400)
+    path, _ = bundled[form["definition"]]
+    content, _ = read_definition_file(path)
     try:
-        content, _ = read_definition_file(DEFINITIONS_DIR / name)
-        tz = "Europe/Paris"
-        opens_at = parse_local(request.form.get("opens", ""), tz)
-        closes_at = parse_local(request.form.get("closes", ""), tz)
-        campaign = create_campaign(get_session(), request.form.get("code", "").strip(), content, opens_at, closes_at,
-                                   request.form.get("title", "").strip() or None)
-    except ValueError:
-        return index("Indiquez des dates d'ouverture et de fermeture valides.", 400)
+        campaign = create_campaign(get_session(), code, content, moments["opens"], moments["closes"],
+                                   form.get("title", "").strip() or None)
     except DomainError as exc:
         get_session().rollback()
-        return index(exc.message, 400)
+        return index({"code": exc.message}, 400)
     get_session().commit()
     flash(f"La campagne {campaign.code} est créée.")
     return redirect(url_for("admin.show_import", campaign_id=campaign.id))
@@ -74,3 +104,7 @@ def run_import(campaign_id):
     report = import_projects(db, campaign, upload.read(), valid_only=request.form.get("valides") == "1",
                              dry_run=request.form.get("essai") == "1")
     return render_template("admin/import.html", campaign=campaign, report=report), 200 if not report.errors else 422
+
+
+# The Caf and user pages register on this blueprint (imported last: they import ``bp``).
+from . import admin_cafs, admin_users  # noqa: E402,F401

@@ -71,6 +71,9 @@ def sign_in():
             error, status = TOO_MANY, 429
         else:
             user = authenticate(db, form.email.data, form.password.data, _address(), now)
+            if user is not None:
+                user.last_sign_in_at = now  # the purge removes accounts unused for long
+                db.commit()
             if user is not None and user.has_second_factor:
                 session.clear()
                 session["second_factor_user"] = user.get_id()
@@ -175,3 +178,7 @@ def set_up_second_factor():
     grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
     return render_template("auth/second_factor_setup.html", form=form, secret=grouped, qr_code=_qr_code(uri),
                            required=required, error=error), status
+
+
+# Choosing a password from an administrator's link registers on this blueprint (it imports ``bp``).
+from . import auth_password  # noqa: E402,F401

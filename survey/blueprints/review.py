@@ -16,7 +16,7 @@ from ..errors import DomainError, StaleVersion
 from ..forms.builder import initial_data, page_form_class
 from ..history import display_value, events_of, label_of
 from .partner import pdf_download, posted_version
-from ..models import Campaign, Project, Response, ResponseState
+from ..models import CafWindow, Campaign, Project, Response, ResponseState
 from ..operations.contacts import withdraw_contact
 from ..operations import (
     Actor,
@@ -69,7 +69,13 @@ def index():
     query = caf_scope(select(Response.campaign_id, func.count()).join(Project).group_by(Response.campaign_id), current_user)
     for campaign_id, count in db.execute(query):
         counts[campaign_id] = count
-    return render_template("review/index.html", campaigns=campaigns, counts=counts)
+    # A reviewer reads their own Caf's closing, in its zone.
+    closings, tz = {}, "Europe/Paris"
+    if current_user.caf is not None:
+        tz = current_user.caf.timezone
+        closings = dict(db.execute(select(CafWindow.campaign_id, CafWindow.closes_at)
+                                   .where(CafWindow.caf_id == current_user.caf_id)).all())
+    return render_template("review/index.html", campaigns=campaigns, counts=counts, closings=closings, tz=tz)
 
 
 @bp.get("/campagnes/<int:campaign_id>")
@@ -115,7 +121,7 @@ def _render_response(response, status=200, notice=None, correction_form=None):
         events=events_of(get_session(), response), display_value=display_value, label_of=label_of,
         visible={q.code: is_visible(q, response.answers) for q in definition.questions.values()},
         tz=response.project.caf.timezone, now=now, correction_form=correction_form or MultiDict(),
-        awaits_partner=awaits_partner(response, now),
+        awaits_partner=awaits_partner(response, now), form_refused=status >= 400,
     ), status
 
 

@@ -1,5 +1,5 @@
 """The domain's tables, one module per aggregate."""
-from .caf import Caf
+from .caf import Caf, CafWindow
 from .campaign import Campaign
 from .correction import CorrectionRequest
 from .email import EmailKind, EmailLog, EmailStatus
@@ -9,6 +9,6 @@ from .response import Response, ResponseState
 from .user import LoginAttempt, Role, User
 
 __all__ = [
-    "AccessLink", "Caf", "Campaign", "Contact", "CorrectionRequest", "EmailKind", "EmailLog", "EmailStatus",
+    "AccessLink", "Caf", "CafWindow", "Campaign", "Contact", "CorrectionRequest", "EmailKind", "EmailLog", "EmailStatus",
     "EventKind", "LoginAttempt", "Project", "Response", "ResponseEvent", "ResponseState", "Role", "User",
 ]

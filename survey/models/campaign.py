@@ -27,6 +27,8 @@ class Campaign(Base):
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The last instant at which an answer is accepted.
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the purge removed its contacts' personal data (see operations/purge.py).
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def __repr__(self):
         return f"<Campaign {self.code}>"

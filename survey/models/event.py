@@ -72,6 +72,8 @@ class ResponseEvent(Base):
         if self.user is not None:
             return f"{self.user.display_name} ({self.user.caf.name if self.user.caf else 'administration'})"
         if self.contact is not None:
+            if self.contact.purged_at is not None:  # its address was removed by the purge
+                return f"partenaire n° {self.contact_id} (adresse supprimée)"
             return f"{self.contact.email} (partenaire)"
         return "système"
 

@@ -44,6 +44,8 @@ class Contact(Base):
     # Set when the contact is no longer the project's (left out of an import,
     # or withdrawn by a reviewer): its links are revoked and no email goes to it.
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by the purge, which replaces the address by a pseudonym.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     project: Mapped[Project] = relationship(back_populates="contacts")
 

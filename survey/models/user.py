@@ -45,6 +45,9 @@ class User(UserMixin, Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_last_step: Mapped[int | None] = mapped_column(Integer)  # a code is accepted once
     recovery_codes: Mapped[list | None] = mapped_column(JSON)  # SHA-256 of the unused ones
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by the purge of inactive accounts, which keeps only a pseudonym.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     caf: Mapped[Caf | None] = relationship(lazy="joined")
 

@@ -16,6 +16,7 @@ from .mail_occasions import (
     send_reminders,
 )
 from .mailing import awaits_partner, send_pending
+from .cafs import CafSettings, CafSettingsRefused, remove_caf_window, set_caf_window, update_caf
 from .carry_over import carried_codes, carry_over, carry_over_plan, previous_response
 from .review import extend_deadline, reopen_response, request_correction, send_new_link, validate_response
 from .setup import (
@@ -41,6 +42,7 @@ from .users import (
 )
 
 __all__ = [
+    "CafSettings", "CafSettingsRefused", "remove_caf_window", "set_caf_window", "update_caf",
     "carried_codes", "carry_over", "carry_over_plan", "previous_response",
     "Actor", "PageSave", "awaits_partner", "create_campaign", "create_user", "deactivate_user", "enrol_project", "ensure_can_edit",
     "ensure_partner_can_edit", "extend_deadline", "get_or_create_caf", "issue_link", "open_link", "project_context",

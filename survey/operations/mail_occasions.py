@@ -4,15 +4,17 @@ Each builds a :class:`Round` and hands it to the planning and sending of
 :mod:`.mailing`, which guarantee at most one message per contact and occasion.
 """
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, insert, literal, select
+from sqlalchemy import String, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from ..errors import DomainError
-from ..models import Caf, Campaign, Contact, CorrectionRequest, EmailKind, EmailLog, EmailStatus, Response
+from ..models import (
+    Caf, CafWindow, Campaign, Contact, CorrectionRequest, EmailKind, EmailLog, EmailStatus, Project, Response,
+)
 from ..models.types import utcnow
 from ..timefmt import format_datetime, local
 from .mailing import (
@@ -37,15 +39,37 @@ def send_invitations(db: Session, campaign: Campaign, now: datetime, caf_number:
     """Invite every contact of the campaign's projects (one Caf's with ``caf_number``), once each.
 
     Each invitation carries a fresh personal link; links sent before stay valid.
-    Refused once the campaign has closed: nobody could answer any more.
+    Refused once the campaign (or the Caf's own calendar) has closed: nobody could answer any more.
     """
     _check_caf(db, caf_number)
-    if now > campaign.closes_at:
+    closes_at, tz_name = caf_calendar(db, campaign, caf_number)
+    if now > closes_at:
         raise DomainError(
-            f"La campagne {campaign.code} est close depuis le {format_datetime(campaign.closes_at, NATIONAL_TIMEZONE)} : "
+            f"La campagne {campaign.code} est close depuis le {format_datetime(closes_at, tz_name)} : "
             "les invitations ne partent plus (un projet dont le délai a été prolongé garde le lien qu'il a reçu)."
         )
     return send_round(db, invitation_round(campaign, caf_number), now, **options)
+
+
+def caf_calendar(db: Session, campaign: Campaign, caf_number: str | None) -> tuple[datetime, str]:
+    """The closing that applies to a Caf's projects (its own window's, or the campaign's) and the Caf's zone.
+
+    Without a Caf: the campaign's closing, in the national zone.
+    """
+    if not caf_number:
+        return campaign.closes_at, NATIONAL_TIMEZONE
+    caf = db.scalar(select(Caf).where(Caf.number == caf_number))
+    window = db.scalar(select(CafWindow).where(CafWindow.caf_id == caf.id, CafWindow.campaign_id == campaign.id))
+    return (window.closes_at if window else campaign.closes_at), caf.timezone
+
+
+def cafs_on_their_own_calendar(db: Session, campaign: Campaign) -> list[str]:
+    """The Cafs of the campaign's projects whose reminders follow their own days: own window, or another zone."""
+    own_window = select(CafWindow.caf_id).where(CafWindow.campaign_id == campaign.id)
+    enrolled = select(Project.caf_id).join(Response, Response.project_id == Project.id).where(
+        Response.campaign_id == campaign.id)
+    return list(db.scalars(select(Caf.number).where(Caf.id.in_(enrolled), or_(
+        Caf.id.in_(own_window), Caf.timezone != NATIONAL_TIMEZONE)).order_by(Caf.number)))
 
 
 def send_reminders(db: Session, campaign: Campaign, days_before: int, now: datetime, caf_number: str | None = None,
@@ -64,43 +88,62 @@ def _check_caf(db: Session, caf_number: str | None):
         raise DomainError(f"Aucune Caf n'a le numéro {caf_number}.")
 
 
-def reminder_moment(campaign: Campaign, days_before: int, tz_name: str) -> datetime:
+def reminder_moment(closes_at: datetime, days_before: int, tz_name: str) -> datetime:
     """When a ``J-n`` round becomes due: the start of the day ``n`` days before the deadline's day, in ``tz_name``."""
-    day = local(campaign.closes_at, tz_name).date() - timedelta(days=days_before)
+    day = local(closes_at, tz_name).date() - timedelta(days=days_before)
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz_name))
 
 
 @dataclass
 class DueReminders:
-    """What ``send_due_reminders`` did: the round it sent (if any) and older rounds it left out."""
+    """What ``send_due_reminders`` did: the round it sent (if any) and older rounds it left out.
+
+    A national run also reports, in ``cafs``, what it did for each Caf on its own calendar.
+    """
 
     round: Round | None = None
     report: SendReport | None = None
     superseded: list[int] = field(default_factory=list)
+    caf_number: str | None = None
+    cafs: list["DueReminders"] = field(default_factory=list)
 
 
 def send_due_reminders(db: Session, campaign: Campaign, schedule: list[int], now: datetime,
                        caf_number: str | None = None, **options) -> DueReminders:
     """For cron: send the reminder round of ``schedule`` whose moment has come, once.
 
+    Each Caf keeps its own calendar: its days are counted back from its own
+    closing (its window's, or the campaign's), in its own zone. A national run
+    (no ``caf_number``) sends the national round to the Cafs that follow the
+    campaign in Paris time, and each other Caf's round as ``--caf`` would.
     Only the latest due round is sent: if runs were missed and several rounds
     fell due, the older ones are left out (``superseded``) rather than sending
     two reminders at once. A round already planned only has its leftover
     pending messages sent (the rest of a run that crashed). Nothing is sent
-    after the campaign's deadline.
+    after the deadline.
     """
     _check_caf(db, caf_number)
-    outcome = DueReminders()
-    if now > campaign.closes_at:
-        return outcome
-    tz_name = NATIONAL_TIMEZONE
     if caf_number:
-        tz_name = db.scalar(select(Caf.timezone).where(Caf.number == caf_number))
-    due = sorted(days for days in set(schedule) if reminder_moment(campaign, days, tz_name) <= now)
+        return _due_round(db, campaign, schedule, now, caf_number, (), options)
+    others = cafs_on_their_own_calendar(db, campaign)
+    outcome = _due_round(db, campaign, schedule, now, None, tuple(others), options)
+    outcome.cafs = [_due_round(db, campaign, schedule, now, number, (), options) for number in others]
+    return outcome
+
+
+def _due_round(db, campaign, schedule, now, caf_number, other_cafs, options) -> DueReminders:
+    outcome = DueReminders(caf_number=caf_number)
+    closes_at, tz_name = caf_calendar(db, campaign, caf_number)
+    if now > closes_at:
+        return outcome
+    due = sorted(days for days in set(schedule) if reminder_moment(closes_at, days, tz_name) <= now)
     if not due:
         return outcome
-    outcome.round = reminder_round(campaign, due[0], caf_number)
-    outcome.superseded = [days for days in due[1:] if not was_planned(db, reminder_round(campaign, days, caf_number))]
+
+    def round_of(days):
+        return replace(reminder_round(campaign, days, caf_number), other_cafs=other_cafs)
+    outcome.round = round_of(due[0])
+    outcome.superseded = [days for days in due[1:] if not was_planned(db, round_of(days))]
     plan_new = not was_planned(db, outcome.round)
     outcome.report = send_round(db, outcome.round, now, plan_new=plan_new, **options)
     return outcome

@@ -57,6 +57,8 @@ class Round:
     caf_number: str | None = None
     days_before: int | None = None
     response_id: int | None = None
+    # Cafs left out of a national round: those on their own calendar get their own rounds.
+    other_cafs: tuple[str, ...] = ()
 
 
 def invitation_round(campaign: Campaign, caf_number: str | None = None) -> Round:
@@ -142,6 +144,8 @@ def _candidates(db: Session, round_: Round, now: datetime) -> list[tuple[Contact
              .order_by(Project.reference, Contact.id))
     if round_.caf_number:
         query = query.where(Caf.number == round_.caf_number)
+    if round_.other_cafs:
+        query = query.where(Caf.number.not_in(round_.other_cafs))
     if round_.response_id:
         query = query.where(Response.id == round_.response_id)
     if round_.kind is EmailKind.REMINDER:

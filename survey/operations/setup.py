@@ -10,6 +10,7 @@ from ..answers import prefilled_answers
 from ..definition import definition_for, campaign_definition
 from ..errors import DomainError
 from ..models import AccessLink, Caf, Campaign, Contact, Project, Response
+from ..models.caf import timezone_for_number
 
 
 def create_campaign(db: Session, code: str, content: dict, opens_at: datetime, closes_at: datetime, title=None) -> Campaign:
@@ -38,10 +39,11 @@ def create_campaign(db: Session, code: str, content: dict, opens_at: datetime, c
     return campaign
 
 
-def get_or_create_caf(db: Session, number: str, name: str, timezone="Europe/Paris") -> Caf:
+def get_or_create_caf(db: Session, number: str, name: str, timezone: str | None = None) -> Caf:
+    """The Caf of this number; a new one takes ``timezone``, or its department's (971 ... 976; Paris otherwise)."""
     caf = db.scalar(select(Caf).where(Caf.number == number))
     if caf is None:
-        caf = Caf(number=number, name=name, timezone=timezone)
+        caf = Caf(number=number, name=name, timezone=timezone or timezone_for_number(number))
         db.add(caf)
         db.flush()
     return caf

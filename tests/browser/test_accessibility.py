@@ -80,6 +80,21 @@ def failed_sign_in(page, visitors):
     assert page.locator(".error-summary").count() == 1
 
 
+def first_caf(page, visitors):
+    page.goto(visitors.site.url("/admin/cafs"))
+    with page.expect_navigation():
+        page.locator("table a").first.click()
+
+
+def refused_caf_settings(page, visitors):
+    first_caf(page, visitors)
+    page.get_by_label("Adresse email de contact").fill("pas-une-adresse")
+    page.get_by_label("Nom de la Caf").fill("")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enregistrer les réglages").click()
+    assert page.locator(".error-summary li").count() == 2
+
+
 def go(path):
     return lambda page, visitors: page.goto(visitors.site.url(path(visitors) if callable(path) else path))
 
@@ -109,6 +124,14 @@ PAGES = [
     ("administrator: list of projects", "admin", go(Visitors.campaign)),
     ("administrator: administration", "admin", go("/admin/")),
     ("administrator: project import", "admin", go(lambda v: v.campaign().replace("/caf/", "/admin/") + "/import")),
+    ("legal notice", "anonymous", go("/mentions-legales")),
+    ("personal-data notice", "anonymous", go("/donnees-personnelles")),
+    ("accessibility statement", "anonymous", go("/accessibilite")),
+    ("Caf contacts", "anonymous", go("/contact")),
+    ("administrator: Cafs", "admin", go("/admin/cafs")),
+    ("administrator: a Caf's settings", "admin", first_caf),
+    ("administrator: a Caf's settings refused", "admin", refused_caf_settings),
+    ("administrator: Caf users", "admin", go("/admin/utilisateurs")),
     ("closed questionnaire: start", "closed", go("/bilan")),
     ("closed questionnaire: step 1", "closed", go("/bilan/page/1")),
     ("closed questionnaire: summary", "closed", go("/bilan/recapitulatif")),

@@ -1,7 +1,7 @@
 """Accounts and links hardened: session version, second factor, successful sign-ins, withdrawn contacts
 
-Revision ID: 0007
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-04
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from survey.models.types import UTCDateTime
 
 
-revision = '0007'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
