@@ -2,6 +2,7 @@
 import html
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import select
 
 from survey.db import get_session
@@ -31,16 +32,19 @@ def link_for(app, reference):
         return token
 
 
+@pytest.mark.parametrize("own_window", [False, True], ids=["campaign's closing", "the Caf's own closing"])
 def test_an_overseas_partner_imported_from_csv_sees_and_is_held_to_2359_in_their_zone(
-        app, campaign, factory, partner_for, clock, db):
+        app, campaign, factory, partner_for, clock, db, own_window):
+    # The campaign closes on "15 July 2024 at 23:59": for an overseas Caf, 23:59 in its own zone.
     factory.project(campaign, caf_number="731")
     data = ("reference;structure;siret;caf;caf_nom;emails\r\n"
             "CLAS-974-1;Asso de Saint-Denis;77567227200017;974;Caf de La Réunion;a@asso.re\r\n"
             "CLAS-73-9;Asso de Chambéry;77567227200017;731;;b@asso.example\r\n")
     assert run(app, "import-projects", CODE, data=data).exit_code == 0
     assert db.scalar(select(Caf).where(Caf.number == "974")).timezone == "Indian/Reunion"
-    window = cli(app, "set-caf-window", CODE, "974", "--closes", "2024-07-15 23:59:59")
-    assert window.exit_code == 0, window.output
+    if own_window:
+        window = cli(app, "set-caf-window", CODE, "974", "--closes", "2024-07-15 23:59:59")
+        assert window.exit_code == 0, window.output
     reunion, paris = partner_for(link_for(app, "CLAS-974-1")), partner_for(link_for(app, "CLAS-73-9"))
     assert "Date limite de transmission lundi 15 juillet 2024 à 23 h 59, heure de La Réunion" in " ".join(
         body(reunion.get("/bilan")).replace("</dt><dd>", " ").split())

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import String, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
+from ..deadline import same_wall_clock
 from ..errors import DomainError
 from ..models import (
     Caf, CafWindow, Campaign, Contact, CorrectionRequest, EmailKind, EmailLog, EmailStatus, Project, Response,
@@ -60,7 +61,7 @@ def caf_calendar(db: Session, campaign: Campaign, caf_number: str | None) -> tup
         return campaign.closes_at, NATIONAL_TIMEZONE
     caf = db.scalar(select(Caf).where(Caf.number == caf_number))
     window = db.scalar(select(CafWindow).where(CafWindow.caf_id == caf.id, CafWindow.campaign_id == campaign.id))
-    return (window.closes_at if window else campaign.closes_at), caf.timezone
+    return (window.closes_at if window else same_wall_clock(campaign.closes_at, caf.timezone)), caf.timezone
 
 
 def cafs_on_their_own_calendar(db: Session, campaign: Campaign) -> list[str]:
