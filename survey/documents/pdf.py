@@ -150,7 +150,7 @@ def render(flowables: list, title: str, footer: str) -> bytes:
 
     document = SimpleDocTemplate(
         buffer, pagesize=A4, leftMargin=2 * cm, rightMargin=2 * cm, topMargin=2 * cm, bottomMargin=2 * cm,
-        title=title, author="Bilan qualitatif CLAS", lang="fr-FR",
+        title=title, author="Bilan qualitatif Clas", lang="fr-FR",
     )
     document.build(flowables, onFirstPage=decorate, onLaterPages=decorate)
     return buffer.getvalue()
