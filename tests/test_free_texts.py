@@ -109,3 +109,11 @@ def test_paragraphs_survive_the_receipt_email_text_and_html(app, smtp, factory, 
     page = message.get_body(("html",)).get_content()
     for paragraph in PARAGRAPHS:
         assert paragraph in _paragraph_blocks(page)
+
+
+def test_a_save_with_errors_raises_one_alert_not_two(factory, partner_for):
+    _, (token,) = factory.project(factory.campaign())
+    partner = partner_for(token)
+    page = body(partner.save_page(1, {"siret": "123", "email": "pas-une-adresse"}))
+    assert page.count('role="alert"') == 1
+    assert "Vos réponses sont enregistrées, mais certaines sont à corriger." in page

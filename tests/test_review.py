@@ -1,5 +1,6 @@
 """The Caf reviewer's journey: list, read, correct with history, ask for corrections, validate."""
 import html
+import re
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
@@ -149,6 +150,10 @@ def test_a_correction_round(factory, partner_for, caf_user, clock, db):
     page = body(partner.get("/bilan/page/2"))
     assert "Correction demandée par la Caf :</strong> Précisez l'adresse exacte du lieu." in page
     assert page.count("Correction demandée par la Caf") == 1
+    # The Caf's message is tied to its field, for screen readers too.
+    field = re.search(r'<input[^>]*name="lieu_action"[^>]*>', page).group(0)
+    assert re.search(r'aria-describedby="[^"]*correction-lieu_action', field)
+    assert 'id="correction-lieu_action"' in page
     summary = body(partner.get("/bilan/recapitulatif"))
     assert "La Caf vous demande de corriger votre bilan" in summary and "Ajoutez le nombre de familles" in summary
     # They may edit after the campaign's deadline, and transmit again.

@@ -95,6 +95,22 @@
     }
   });
 
+  // A link to a field (error summary, "Modifier", a Caf's correction) lands focus on the field and
+  // shows its whole question: its label, or a grid's column headers, not only the input.
+  function reveal(id) {
+    var field = id && document.getElementById(id);
+    if (!field || !/^(INPUT|TEXTAREA|SELECT)$/.test(field.tagName)) { return false; }
+    var question = field.closest(".question") || field;
+    question.scrollIntoView({ block: "start" });
+    field.focus({ preventScroll: true });
+    return true;
+  }
+  document.querySelectorAll('.error-summary a[href^="#"]').forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      if (reveal(link.getAttribute("href").slice(1))) { event.preventDefault(); }
+    });
+  });
+
   var summary = document.querySelector(".error-summary[tabindex]");
-  if (summary) { summary.focus(); }
+  if (!(location.hash && reveal(decodeURIComponent(location.hash.slice(1)))) && summary) { summary.focus(); }
 })();
