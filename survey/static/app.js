@@ -102,6 +102,7 @@
     if (!field || !/^(INPUT|TEXTAREA|SELECT)$/.test(field.tagName)) { return false; }
     var question = field.closest(".question") || field;
     question.scrollIntoView({ block: "start" });
+    window.scrollBy(0, -16);  // a little air above the label
     field.focus({ preventScroll: true });
     return true;
   }

@@ -100,3 +100,27 @@ def test_a_document_too_big_is_stopped_before_it_leaves_with_the_texts(site, bro
         assert partner.locator('textarea[name="bilan_qualitatif"]').input_value() == text
     finally:
         context.close()
+
+
+def test_an_error_link_lands_focus_on_its_field_with_the_question_in_view(site, browser):
+    from playwright.sync_api import expect
+
+    context = new_context(browser)
+    partner = context.new_page()
+    try:
+        partner.goto(site.link(REFERENCE, CONTACT))
+        partner.goto(site.url("/bilan/page/1"))
+        partner.locator('input[name="siret"]').fill("123")
+        with partner.expect_navigation():
+            partner.get_by_role("button", name="Enregistrer", exact=True).click()
+        expect(partner.locator('[role="alert"]')).to_have_count(1)
+        partner.locator(".error-summary a", has_text="SIRET").first.click()
+        expect(partner.locator('input[name="siret"]')).to_be_focused()
+        label_top = partner.locator('label[for="f-siret"]').evaluate("e => e.getBoundingClientRect().top")
+        assert 0 <= label_top < 200, label_top  # the question's label is in view, above the field
+        # From the summary, "Modifier" opens the page with the field focused.
+        partner.goto(site.url("/bilan/recapitulatif"))
+        partner.get_by_role("link", name="Modifier : Numéro de Siret").click()
+        expect(partner.locator('input[name="siret"]')).to_be_focused()
+    finally:
+        context.close()
