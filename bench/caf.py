@@ -178,7 +178,7 @@ def _load_campaign(db, data, campaign_id, number, current, projects, contacts_of
                 emails.append({"kind": "invitation", "round": "invitation", "contact_id": contact,
                                "response_id": response_id, "status": "sent", "planned_at": opens,
                                "attempted_at": opens, "sent_at": opens})
-                if i % 3 == 0 and row["state"] in ("not_started", "in_progress", "correction_requested"):
+                if (i % 3 == 0 or i % 20 == 7) and row["state"] in ("not_started", "in_progress", "correction_requested"):
                     # Planned by an interrupted run: the next preview lists these too.
                     emails.append({"kind": "reminder", "round": "J-14", "contact_id": contact,
                                    "response_id": response_id, "status": "pending", "planned_at": now,

@@ -3,7 +3,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from .definition import campaign_definition
@@ -56,7 +56,7 @@ def campaign_figures(db: Session, campaign: Campaign, caf_id: int | None, today:
         .group_by(ResponseEvent.response_id), caf_id)
     days = Counter(local(moment, tz).date() for moment in db.scalars(first_sent))
     timeline = _timeline(days, local(campaign.opens_at, tz).date(), min(local(today, tz).date(), local(campaign.closes_at, tz).date()))
-    return Figures(total, by_state, transmitted, timeline, _distributions(db, definition, base), _by_caf(db, campaign, caf_id))
+    return Figures(total, by_state, transmitted, timeline, _distributions(db, definition, campaign.id, caf_id), _by_caf(db, campaign, caf_id))
 
 
 def _timeline(days: Counter, first: date, last: date) -> list[tuple[date, int]]:
@@ -69,21 +69,15 @@ def _timeline(days: Counter, first: date, last: date) -> list[tuple[date, int]]:
     return points
 
 
-def _distributions(db, definition, base) -> list[Distribution]:
-    closed = [q for q in definition.questions.values() if q.name in ("single_choice", "multiple_choice", "yes_no", "matrix")]
-    counts = {q.code: Counter() for q in closed}
-    answered = Counter()
-    query = base.where(Response.state.in_(TRANSMITTED)).with_only_columns(Response.answers).execution_options(yield_per=500)
-    for answers in db.scalars(query):
-        for question in closed:
-            value = answers.get(question.code)
-            if value in (None, [], {}):
-                continue
-            answered[question.code] += 1
-            if question.name == "matrix":
-                counts[question.code].update(value.items())
-            else:
-                counts[question.code].update(value if isinstance(value, list) else [value])
+CLOSED_KINDS = ("single_choice", "multiple_choice", "yes_no", "matrix")
+
+
+def _distributions(db, definition, campaign_id, caf_id) -> list[Distribution]:
+    closed = [q for q in definition.questions.values() if q.name in CLOSED_KINDS]
+    if db.get_bind().dialect.name == "postgresql":
+        counts, answered = _counts_in_sql(db, closed, campaign_id, caf_id)
+    else:
+        counts, answered = counts_in_python(db, closed, transmitted_responses(campaign_id, caf_id))
     result = []
     for question in closed:
         found = counts[question.code]
@@ -95,6 +89,81 @@ def _distributions(db, definition, base) -> list[Distribution]:
             distribution.bars = [(choice["label"], found[choice["code"]]) for choice in question.choices]
         result.append(distribution)
     return result
+
+
+def transmitted_responses(campaign_id: int, caf_id: int | None):
+    """The transmitted responses of the campaign (of one Caf, or all)."""
+    return _scoped(select(Response).join(Project).where(Response.campaign_id == campaign_id,
+                                                         Response.state.in_(TRANSMITTED)), caf_id)
+
+
+def counts_in_python(db, closed, responses) -> tuple[dict[str, Counter], Counter]:
+    """How often each choice (each (row, column) of a grid) was picked, and how many answered each question.
+
+    The straightforward way, and the fallback off PostgreSQL: decodes every
+    answers document of ``responses`` (a select of responses).
+    """
+    counts = {q.code: Counter() for q in closed}
+    answered = Counter()
+    query = responses.with_only_columns(Response.answers).execution_options(yield_per=500)
+    for answers in db.scalars(query):
+        for question in closed:
+            value = answers.get(question.code)
+            if value in (None, [], {}):
+                continue
+            answered[question.code] += 1
+            if question.name == "matrix":
+                counts[question.code].update(value.items())
+            else:
+                counts[question.code].update(value if isinstance(value, list) else [value])
+    return counts, answered
+
+
+# PostgreSQL splits each answers document once (json_each), keeps the closed
+# questions' values and counts them: one statement, and no long bilan ever
+# leaves the database. Kinds of rows: "a" = answered (value not null, [] or {}),
+# "v" = a picked choice code (with its grid row for a grid; null where Python
+# would count None).
+_COUNTS_SQL = """
+WITH answered AS (
+  SELECT e.key AS code, e.value AS value, json_typeof(e.value) AS type
+  FROM responses AS r JOIN projects AS p ON p.id = r.project_id CROSS JOIN LATERAL json_each(r.answers) AS e
+  WHERE r.campaign_id = :campaign_id AND r.state IN :states AND (p.caf_id = :caf_id OR :all_cafs)
+    AND e.key IN :codes
+)
+SELECT 'a', code, NULL, NULL, count(*) FROM answered
+WHERE CASE type WHEN 'null' THEN false WHEN 'array' THEN json_array_length(value) > 0
+                WHEN 'object' THEN value::jsonb <> '{}'::jsonb ELSE true END
+GROUP BY code
+UNION ALL
+SELECT 'v', code, NULL, value #>> '{}', count(*) FROM answered WHERE type = 'string' GROUP BY code, value #>> '{}'
+UNION ALL
+SELECT 'v', code, NULL, item #>> '{}', count(*)
+FROM answered CROSS JOIN LATERAL json_array_elements(CASE WHEN type = 'array' THEN value ELSE '[]' END) AS item
+WHERE json_typeof(item) IN ('string', 'null') GROUP BY code, item #>> '{}'
+UNION ALL
+SELECT 'v', code, cell.key, cell.value #>> '{}', count(*)
+FROM answered CROSS JOIN LATERAL json_each(CASE WHEN type = 'object' THEN value ELSE '{}' END) AS cell
+WHERE json_typeof(cell.value) IN ('string', 'null') GROUP BY code, cell.key, cell.value #>> '{}'
+"""
+
+
+def _counts_in_sql(db, closed, campaign_id, caf_id) -> tuple[dict[str, Counter], Counter]:
+    """As :func:`counts_in_python`, computed by PostgreSQL's JSON functions (the same figures)."""
+    counts = {q.code: Counter() for q in closed}
+    answered = Counter()
+    if not closed:
+        return counts, answered
+    grids = {q.code for q in closed if q.name == "matrix"}
+    statement = text(_COUNTS_SQL).bindparams(bindparam("states", expanding=True), bindparam("codes", expanding=True))
+    rows = db.execute(statement, {"campaign_id": campaign_id, "caf_id": caf_id or 0, "all_cafs": caf_id is None,
+                                  "states": [state.value for state in TRANSMITTED], "codes": list(counts)})
+    for kind, code, row, choice, number in rows:
+        if kind == "a":
+            answered[code] = number
+        elif (row is not None) == (code in grids):
+            counts[code][(row, choice) if row is not None else choice] += number
+    return counts, answered
 
 
 def _by_caf(db, campaign, caf_id) -> list[tuple[Caf, int, int]]:

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import exists, literal, or_, select, update
+from sqlalchemy import exists, inspect, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload, lazyload
+from sqlalchemy.orm import Session, defer, joinedload, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import mail
 from ..errors import DomainError
@@ -133,12 +134,40 @@ def _logs():
     return select(EmailLog).options(joinedload(EmailLog.response).lazyload(Response.campaign))
 
 
+# What deciding and previewing a message reads of a response: its state and
+# deadline, never its answers (a long bilan each).
+_NO_ANSWERS = (defer(Response.answers), defer(Response.invalid))
+
+
+def _load_corrections(db: Session, responses, response_ids) -> None:
+    """Give the ``responses`` asked for a correction their correction requests, in one statement.
+
+    ``response_ids`` is a select of the ids concerned (a subquery: no bound
+    parameter per response). Without this, reading each one's correction
+    delay (:func:`awaits_partner`, a reminder's subject) would run one query
+    per response.
+    """
+    waiting = {response.id: response for response in responses
+               if response.state is ResponseState.CORRECTION_REQUESTED
+               and "correction_requests" in inspect(response).unloaded}
+    if not waiting:
+        return
+    found = {response_id: [] for response_id in waiting}
+    query = (select(CorrectionRequest).where(CorrectionRequest.response_id.in_(response_ids))
+             .order_by(CorrectionRequest.id))
+    for request in db.scalars(query):
+        if request.response_id in found:
+            found[request.response_id].append(request)
+    for response_id, requests in found.items():
+        set_committed_value(waiting[response_id], "correction_requests", requests)
+
+
 def _candidates(db: Session, round_: Round, now: datetime) -> list[tuple[Contact, Response]]:
     """(contact, response) pairs the round concerns that have no row for it yet."""
     already = exists().where(EmailLog.kind == round_.kind, EmailLog.contact_id == Contact.id,
                              EmailLog.response_id == Response.id, _same_occasion(round_))
     query = (select(Contact, Response)
-             .options(_ONE_CAMPAIGN)
+             .options(_ONE_CAMPAIGN, *_NO_ANSWERS)
              .join(Project, Contact.project_id == Project.id)
              .join(Response, Response.project_id == Project.id)
              .join(Caf, Project.caf_id == Caf.id)
@@ -152,6 +181,9 @@ def _candidates(db: Session, round_: Round, now: datetime) -> list[tuple[Contact
         query = query.where(Response.state.in_(REMINDED_STATES))
     pairs = [tuple(row) for row in db.execute(query)]
     if round_.kind is EmailKind.REMINDER:
+        concerned = (query.with_only_columns(Response.id, maintain_column_froms=True).order_by(None)
+                     .where(Response.state == ResponseState.CORRECTION_REQUESTED))
+        _load_corrections(db, [response for _contact, response in pairs], concerned)
         pairs = [(contact, response) for contact, response in pairs if awaits_partner(response, now)]
     return pairs
 
@@ -344,13 +376,20 @@ def _preview(contact: Contact, response: Response, kind: EmailKind, label: str) 
 
 
 def _previews(db, round_, now, statuses, plan_new) -> list[Preview]:
-    planned = db.scalars(_scope(round_).where(EmailLog.status.in_(statuses)))
-    previews = [_preview(log.contact, log.response, log.kind, log.round)
-                for log in planned if _due_in_preview(log, now)]
+    query = _scope(round_).where(EmailLog.status.in_(statuses))
+    previews = _planned_previews(db, query, now)
     if plan_new:
         previews += [_preview(contact, response, round_.kind, round_.label)
                      for contact, response in _candidates(db, round_, now)]
     return previews
+
+
+def _planned_previews(db: Session, query, now: datetime) -> list[Preview]:
+    """The previews of the planned messages ``query`` selects that would still leave now."""
+    logs = list(db.scalars(query.options(joinedload(EmailLog.response).options(*_NO_ANSWERS))))
+    concerned = query.with_only_columns(EmailLog.response_id, maintain_column_froms=True).order_by(None)
+    _load_corrections(db, [log.response for log in logs], concerned)
+    return [_preview(log.contact, log.response, log.kind, log.round) for log in logs if _due_in_preview(log, now)]
 
 
 def _due_in_preview(log: EmailLog, now: datetime) -> bool:
@@ -364,10 +403,9 @@ def send_pending(db: Session, campaign: Campaign, now: datetime, *, dry_run: boo
     statuses = [EmailStatus.PENDING] + ([EmailStatus.FAILED] if retry_failed else [])
     query = (_logs().join(Response, EmailLog.response_id == Response.id)
              .where(Response.campaign_id == campaign.id).order_by(EmailLog.id))
-    logs = list(db.scalars(query.where(EmailLog.status.in_(statuses))))
     if dry_run:
-        return SendReport(previews=[_preview(log.contact, log.response, log.kind, log.round)
-                                    for log in logs if _due_in_preview(log, now)])
+        return SendReport(previews=_planned_previews(db, query.where(EmailLog.status.in_(statuses)), now))
+    logs = list(db.scalars(query.where(EmailLog.status.in_(statuses))))
     report = SendReport(interrupted=list(db.scalars(query.where(EmailLog.status == EmailStatus.SENDING))))
     throttle = mail.Throttle(current_app.config["MAIL_PER_SECOND"])
     return deliver(db, logs, now, report, retry_failed=retry_failed, throttle=throttle, progress=progress)
