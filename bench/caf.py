@@ -16,10 +16,12 @@ test client, with an event listener on the engine). The statement counts must
 not change with the size.
 """
 import argparse
+import gc
 import os
 import tempfile
 import threading
 import time
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import event, insert
@@ -250,6 +252,7 @@ def statements_per_request(url: str, env: dict, data: Data) -> dict[str, int]:
             if status != 200:
                 raise RuntimeError(f"{name}: {method} {path} answered {status}")
         found[name] = len(counted)
+    gc.collect()  # a session a streamed download left open (fixed since) gives its connection back
     app.extensions["db_engine"].dispose()
     return found
 
@@ -266,6 +269,7 @@ class TestClient:
     def request(self, method, path, data=None):
         response = self.client.open(path, method=method, data=data)
         body = response.get_data()  # streamed bodies run their queries here
+        response.close()  # ends the request: its database session goes back to the pool
         if response.mimetype == "text/html":
             self.html = body.decode()
         return response.status_code, body
@@ -314,6 +318,22 @@ def latencies(port: int, data: Data, levels: list[int], requests: int) -> tuple[
     return found, errors
 
 
+def memory(group: str) -> tuple[int, float]:
+    """(processes, MiB of PSS) of a server's process group: its master and workers, shared pages split fairly."""
+    processes, kib = 0, 0
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            if stat[stat.rindex(")") + 2:].split()[2] != group:
+                continue
+            rollup = (entry / "smaps_rollup").read_text()
+        except (OSError, ValueError, IndexError):
+            continue
+        processes += 1
+        kib += next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
+    return processes, kib / 1024
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000,15000", help="responses over all campaigns, per run")
@@ -321,6 +341,7 @@ def main(argv=None):
     parser.add_argument("--requests", type=int, default=12, help="requests per page, level and client thread")
     parser.add_argument("--levels", default="1,4")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread above 1)")
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--database-name", default="clas_bench_caf", help="PostgreSQL database (emptied)")
     args = parser.parse_args(argv)
@@ -342,9 +363,11 @@ def main(argv=None):
         print(f"\n{data.responses} responses in {args.campaigns} campaigns ({data.events} history events), "
               f"loaded in {time.perf_counter() - started:.1f} s", flush=True)
         statements = statements_per_request(url, env, data)
-        with gunicorn("wsgi:app", env, workers=args.workers) as port:
+        with gunicorn("wsgi:app", env, workers=args.workers, threads=args.threads) as port:
             times, errors = latencies(port, data, levels, args.requests)
+            processes, pss = memory(port.group)
         error_count += len(errors)
+        print(f"  after serving every page: {processes} processes (master and workers), {pss:.0f} MiB PSS")
         print(f"  {'page':32} {'SQL':>4}" + "".join(f"   c={level} p50 / p99 ms" for level in levels)
               + (f"   errors {len(errors)}: {errors[:3]}" if errors else ""))
         for name, *_ in pages(data):
@@ -352,7 +375,7 @@ def main(argv=None):
                 f"  {1000 * percentile(times[(name, level)], .5):8.1f} / {1000 * percentile(times[(name, level)], .99):6.1f}"
                 for level in levels), flush=True)
         results.append((size, statements))
-    print(f"\nCaf pages on {machine()}, {args.database}, gunicorn {args.workers} workers, "
+    print(f"\nCaf pages on {machine()}, {args.database}, gunicorn {args.workers} workers x {args.threads} threads, "
           f"{args.requests} requests per page, level and client thread, errors {error_count}")
     names = [name for name, *_ in pages(Data())]
     growing = [name for name in names if len({statements[name] for _size, statements in results}) > 1]

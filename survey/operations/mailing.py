@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import exists, inspect, literal, or_, select, update
+from sqlalchemy import exists, insert, inspect, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -204,8 +204,10 @@ def plan(db: Session, round_: Round, now: datetime) -> int:
 
 def _plan_once(db, round_, now):
     pairs = _candidates(db, round_, now)
-    db.add_all(EmailLog(kind=round_.kind, round=round_.label, contact_id=contact.id, response_id=response.id,
-                        status=EmailStatus.PENDING, planned_at=now) for contact, response in pairs)
+    if pairs:  # one bulk statement (the ORM would insert row by row where it must read back each new id)
+        db.execute(insert(EmailLog), [
+            {"kind": round_.kind, "round": round_.label, "contact_id": contact.id, "response_id": response.id,
+             "status": EmailStatus.PENDING, "planned_at": now} for contact, response in pairs])
     db.commit()
     return len(pairs)
 
