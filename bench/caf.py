@@ -123,13 +123,16 @@ def load(url: str, size: int, campaigns: int) -> Data:
 def _load_campaign(db, data, campaign_id, number, current, projects, contacts_of, answers, opens, now, admin_id,
                    reviewer_id, count):
     from survey.models import CorrectionRequest, EmailLog, Response, ResponseEvent
+    from survey.models.response import without_long_texts
 
     count = max(1, min(count, len(projects)))
+    short = [without_long_texts(a) for a in answers]
     rows = []
     for i, project_id in enumerate(projects[:count]):
         state = OPEN_STATES[i % 10] if current else ("validated" if i % 10 else "submitted")
         row = {"campaign_id": campaign_id, "project_id": project_id, "state": state, "definition_version": 1,
                "answers": answers[i % 10] if state != "not_started" else {}, "invalid": {}, "version": 1,
+               "short_answers": short[i % 10] if state != "not_started" else {},
                "annotated": False, "started_at": None, "updated_at": None, "submitted_at": None, "receipt": None,
                "validated_at": None, "validated_by_id": None}  # every row the same keys: one executemany
         if state != "not_started":

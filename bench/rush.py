@@ -197,6 +197,8 @@ def main(argv=None):
     parser.add_argument("--against", choices=list(APPS), default="baseline",
                         help="what the engine alternates with: the baseline, or a second engine server (an A/A run)")
     parser.add_argument("--against-workers", type=int, help="gunicorn workers of that second server (default: --workers)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread above 1)")
+    parser.add_argument("--against-threads", type=int, help="threads per worker of the second server (default: --threads)")
     args = parser.parse_args(argv)
     other = "baseline" if args.against == "baseline" else "engine-b"
     apps = {"engine": APPS["engine"], other: APPS[args.against]}
@@ -211,16 +213,17 @@ def main(argv=None):
     failed, summary, done_seeds = False, [], {app: [] for app in apps}
     logs = {app: ServerTimes(f"{workdir}/access-{app}.log") for app in apps}
     workers = {"engine": args.workers, other: args.against_workers or args.workers}
+    threads = {"engine": args.threads, other: args.against_threads or args.threads}
     with ReceiptSink() as sink, \
             gunicorn(apps["engine"], {**env, "SURVEY_SMTP_PORT": str(sink.port)}, workers=workers["engine"],
-                     access_log=logs["engine"].path) as engine, \
+                     threads=threads["engine"], access_log=logs["engine"].path) as engine, \
             gunicorn(apps[other], {**env, "SURVEY_SMTP_PORT": str(sink.port)}, workers=workers[other],
-                     access_log=logs[other].path) as second:
+                     threads=threads[other], access_log=logs[other].path) as second:
         servers = {"engine": engine, other: second}
         first = {app: index * per_app for index, app in enumerate(apps)}  # each app its own partners
         for app, port in servers.items():  # warm every worker up (imports, first queries) outside the measures
             offset = first[app] + per_app - WARM_UP
-            done_seeds[app].extend(run_level(port, tokens[offset:offset + WARM_UP], offset, workers[app],
+            done_seeds[app].extend(run_level(port, tokens[offset:offset + WARM_UP], offset, workers[app] * threads[app],
                                              args.max_seconds)[2])
         time.sleep(0.2)  # gunicorn logs a request just after answering it
         for log in logs.values():
@@ -276,7 +279,9 @@ def main(argv=None):
     print(f"database check: {'OK, ' + str(len(seeds)) + ' transmitted with their answers, every engine receipt sent' if not problems else problems[:5]}")
     failed |= bool(problems)
     print(f"\nDeadline rush on {machine()}, {args.database}, gunicorn {args.workers} workers each"
-          f"{f' ({other} {args.against_workers})' if args.against_workers else ''}, "
+          f"{f' ({other} {args.against_workers})' if args.against_workers else ''}"
+          f"{f', {args.threads} threads per worker' if args.threads > 1 else ''}"
+          f"{f' ({other} {args.against_threads})' if args.against_threads else ''}, "
           f"apps alternated in {args.slices} slices per level")
     for app, level, rate, errors, worst, server_ms, others_ms in summary:
         print(f"  {app:8} c={level:2}  {rate:6.2f} completed/s  ({5000 / rate / 60 if rate else float('inf'):5.1f} min for 5,000)  "

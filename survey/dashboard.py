@@ -77,7 +77,7 @@ def _distributions(db, definition, campaign_id, caf_id) -> list[Distribution]:
     if db.get_bind().dialect.name == "postgresql":
         counts, answered = _counts_in_sql(db, closed, campaign_id, caf_id)
     else:
-        counts, answered = counts_in_python(db, closed, transmitted_responses(campaign_id, caf_id))
+        counts, answered = counts_in_python(db, closed, transmitted_responses(campaign_id, caf_id), Response.short_answers)
     result = []
     for question in closed:
         found = counts[question.code]
@@ -97,15 +97,16 @@ def transmitted_responses(campaign_id: int, caf_id: int | None):
                                                          Response.state.in_(TRANSMITTED)), caf_id)
 
 
-def counts_in_python(db, closed, responses) -> tuple[dict[str, Counter], Counter]:
+def counts_in_python(db, closed, responses, column=Response.answers) -> tuple[dict[str, Counter], Counter]:
     """How often each choice (each (row, column) of a grid) was picked, and how many answered each question.
 
-    The straightforward way, and the fallback off PostgreSQL: decodes every
-    answers document of ``responses`` (a select of responses).
+    The straightforward way, and the fallback off PostgreSQL: decodes the
+    answers (or ``column``, e.g. the short answers) of every one of
+    ``responses`` (a select of responses).
     """
     counts = {q.code: Counter() for q in closed}
     answered = Counter()
-    query = responses.with_only_columns(Response.answers).execution_options(yield_per=500)
+    query = responses.with_only_columns(column).execution_options(yield_per=500)
     for answers in db.scalars(query):
         for question in closed:
             value = answers.get(question.code)
@@ -119,15 +120,15 @@ def counts_in_python(db, closed, responses) -> tuple[dict[str, Counter], Counter
     return counts, answered
 
 
-# PostgreSQL splits each answers document once (json_each), keeps the closed
-# questions' values and counts them: one statement, and no long bilan ever
-# leaves the database. Kinds of rows: "a" = answered (value not null, [] or {}),
+# PostgreSQL splits each response's short answers (never a long bilan) once
+# (json_each), keeps the closed questions' values and counts them, in one
+# statement. Kinds of rows: "a" = answered (value not null, [] or {}),
 # "v" = a picked choice code (with its grid row for a grid; null where Python
 # would count None).
 _COUNTS_SQL = """
 WITH answered AS (
   SELECT e.key AS code, e.value AS value, json_typeof(e.value) AS type
-  FROM responses AS r JOIN projects AS p ON p.id = r.project_id CROSS JOIN LATERAL json_each(r.answers) AS e
+  FROM responses AS r JOIN projects AS p ON p.id = r.project_id CROSS JOIN LATERAL json_each(r.short_answers) AS e
   WHERE r.campaign_id = :campaign_id AND r.state IN :states AND (p.caf_id = :caf_id OR :all_cafs)
     AND e.key IN :codes
 )

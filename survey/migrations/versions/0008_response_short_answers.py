@@ -1,0 +1,43 @@
+"""responses.short_answers: the answers without their long free texts, for the dashboard's counts
+
+Revision ID: 0008
+Revises: 0004
+Create Date: 2026-12-04
+"""
+import json
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0008'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+LONG_TEXT = 200  # as survey.models.response.LONG_TEXT when this migration was written
+
+
+def upgrade():
+    with op.batch_alter_table('responses', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('short_answers', sa.JSON(), server_default='{}', nullable=False))
+    connection = op.get_bind()
+    responses = sa.table('responses', sa.column('id', sa.Integer), sa.column('answers', sa.JSON),
+                         sa.column('short_answers', sa.JSON))
+    last = 0
+    while True:  # in batches: never every bilan in memory at once
+        rows = connection.execute(sa.select(responses.c.id, responses.c.answers).where(responses.c.id > last)
+                                  .order_by(responses.c.id).limit(500)).all()
+        if not rows:
+            break
+        for response_id, answers in rows:
+            answers = json.loads(answers) if isinstance(answers, str) else (answers or {})
+            short = {code: value for code, value in answers.items()
+                     if not (isinstance(value, str) and len(value) > LONG_TEXT)}
+            connection.execute(responses.update().where(responses.c.id == response_id).values(short_answers=short))
+        last = rows[-1][0]
+
+
+def downgrade():
+    with op.batch_alter_table('responses', schema=None) as batch_op:
+        batch_op.drop_column('short_answers')
