@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, text
 
 from .common import CLAS, Client, gunicorn, machine, new_secret, percentile
 from .exports import stored_answers
@@ -116,6 +116,9 @@ def load(url: str, size: int, campaigns: int) -> Data:
                            admin_id, reviewer_id, size - number * projects_count if current else projects_count)
             if current:
                 data.campaign_id = campaign_id
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE"))  # as autovacuum would, soon after such a load
     engine.dispose()
     return data
 

@@ -1,4 +1,5 @@
 """Campaign figures for the dashboard: states, the response rate over time, answer distributions."""
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -109,61 +110,43 @@ def counts_in_python(db, closed, responses, column=Response.answers) -> tuple[di
     query = responses.with_only_columns(column).execution_options(yield_per=500)
     for answers in db.scalars(query):
         for question in closed:
-            value = answers.get(question.code)
-            if value in (None, [], {}):
-                continue
-            answered[question.code] += 1
-            if question.name == "matrix":
-                counts[question.code].update(value.items())
-            else:
-                counts[question.code].update(value if isinstance(value, list) else [value])
+            _tally(question, answers.get(question.code), 1, counts[question.code], answered)
     return counts, answered
 
 
+def _tally(question, value, times: int, counts: Counter, answered: Counter):
+    """Count ``value``, an answer to ``question`` given ``times`` times."""
+    if value in (None, [], {}):
+        return
+    answered[question.code] += times
+    picked = value.items() if question.name == "matrix" else value if isinstance(value, list) else [value]
+    for choice in picked:
+        counts[choice] += times
+
+
 # PostgreSQL splits each response's short answers (never a long bilan) once
-# (json_each), keeps the closed questions' values and counts them, in one
-# statement. Kinds of rows: "a" = answered (value not null, [] or {}),
-# "v" = a picked choice code (with its grid row for a grid; null where Python
-# would count None).
-_COUNTS_SQL = """
-WITH answered AS (
-  SELECT e.key AS code, e.value AS value, json_typeof(e.value) AS type
-  FROM responses AS r JOIN projects AS p ON p.id = r.project_id CROSS JOIN LATERAL json_each(r.short_answers) AS e
-  WHERE r.campaign_id = :campaign_id AND r.state IN :states AND (p.caf_id = :caf_id OR :all_cafs)
-    AND e.key IN :codes
-)
-SELECT 'a', code, NULL, NULL, count(*) FROM answered
-WHERE CASE type WHEN 'null' THEN false WHEN 'array' THEN json_array_length(value) > 0
-                WHEN 'object' THEN value::jsonb <> '{}'::jsonb ELSE true END
-GROUP BY code
-UNION ALL
-SELECT 'v', code, NULL, value #>> '{}', count(*) FROM answered WHERE type = 'string' GROUP BY code, value #>> '{}'
-UNION ALL
-SELECT 'v', code, NULL, item #>> '{}', count(*)
-FROM answered CROSS JOIN LATERAL json_array_elements(CASE WHEN type = 'array' THEN value ELSE '[]' END) AS item
-WHERE json_typeof(item) IN ('string', 'null') GROUP BY code, item #>> '{}'
-UNION ALL
-SELECT 'v', code, cell.key, cell.value #>> '{}', count(*)
-FROM answered CROSS JOIN LATERAL json_each(CASE WHEN type = 'object' THEN value ELSE '{}' END) AS cell
-WHERE json_typeof(cell.value) IN ('string', 'null') GROUP BY code, cell.key, cell.value #>> '{}'
+# (json_each) and counts each distinct value of each closed question: a few
+# hundred (code, value, times) rows, decoded and tallied here as above.
+_VALUES_SQL = """
+SELECT e.key, e.value::text, count(*)
+FROM responses AS r JOIN projects AS p ON p.id = r.project_id CROSS JOIN LATERAL json_each(r.short_answers) AS e
+WHERE r.campaign_id = :campaign_id AND r.state IN :states AND (p.caf_id = :caf_id OR :all_cafs) AND e.key IN :codes
+GROUP BY e.key, e.value::text
 """
 
 
 def _counts_in_sql(db, closed, campaign_id, caf_id) -> tuple[dict[str, Counter], Counter]:
-    """As :func:`counts_in_python`, computed by PostgreSQL's JSON functions (the same figures)."""
+    """As :func:`counts_in_python`, from the distinct values PostgreSQL counted (the same figures)."""
     counts = {q.code: Counter() for q in closed}
     answered = Counter()
     if not closed:
         return counts, answered
-    grids = {q.code for q in closed if q.name == "matrix"}
-    statement = text(_COUNTS_SQL).bindparams(bindparam("states", expanding=True), bindparam("codes", expanding=True))
+    questions = {q.code: q for q in closed}
+    statement = text(_VALUES_SQL).bindparams(bindparam("states", expanding=True), bindparam("codes", expanding=True))
     rows = db.execute(statement, {"campaign_id": campaign_id, "caf_id": caf_id or 0, "all_cafs": caf_id is None,
-                                  "states": [state.value for state in TRANSMITTED], "codes": list(counts)})
-    for kind, code, row, choice, number in rows:
-        if kind == "a":
-            answered[code] = number
-        elif (row is not None) == (code in grids):
-            counts[code][(row, choice) if row is not None else choice] += number
+                                  "states": [state.value for state in TRANSMITTED], "codes": list(questions)})
+    for code, value, times in rows:
+        _tally(questions[code], json.loads(value), times, counts[code], answered)
     return counts, answered
 
 

@@ -140,7 +140,7 @@ _NO_ANSWERS = (defer(Response.answers), defer(Response.invalid))
 
 
 def _load_corrections(db: Session, responses, response_ids) -> None:
-    """Give the ``responses`` asked for a correction their correction requests, in one statement.
+    """Give the ``responses`` asked for a correction their correction requests, in one statement (always one).
 
     ``response_ids`` is a select of the ids concerned (a subquery: no bound
     parameter per response). Without this, reading each one's correction
@@ -150,8 +150,7 @@ def _load_corrections(db: Session, responses, response_ids) -> None:
     waiting = {response.id: response for response in responses
                if response.state is ResponseState.CORRECTION_REQUESTED
                and "correction_requests" in inspect(response).unloaded}
-    if not waiting:
-        return
+    # Run even when none waits: one statement whatever the data.
     found = {response_id: [] for response_id in waiting}
     query = (select(CorrectionRequest).where(CorrectionRequest.response_id.in_(response_ids))
              .order_by(CorrectionRequest.id))

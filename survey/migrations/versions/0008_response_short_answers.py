@@ -1,4 +1,5 @@
-"""responses.short_answers: the answers without their long free texts, for the dashboard's counts
+"""responses.short_answers: the answers without their long free texts, for the dashboard's counts;
+an index of the transmissions for its timeline
 
 Revision ID: 0008
 Revises: 0004
@@ -21,6 +22,8 @@ LONG_TEXT = 200  # as survey.models.response.LONG_TEXT when this migration was w
 def upgrade():
     with op.batch_alter_table('responses', schema=None) as batch_op:
         batch_op.add_column(sa.Column('short_answers', sa.JSON(), server_default='{}', nullable=False))
+    op.create_index('ix_response_events_submitted', 'response_events', ['response_id', 'at'],
+                    postgresql_where=sa.text("kind = 'submitted'"), sqlite_where=sa.text("kind = 'submitted'"))
     connection = op.get_bind()
     responses = sa.table('responses', sa.column('id', sa.Integer), sa.column('answers', sa.JSON),
                          sa.column('short_answers', sa.JSON))
@@ -39,5 +42,6 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_response_events_submitted', table_name='response_events')
     with op.batch_alter_table('responses', schema=None) as batch_op:
         batch_op.drop_column('short_answers')
