@@ -196,8 +196,13 @@ def _load_campaign(db, data, campaign_id, number, current, projects, contacts_of
 
 # -- the pages ----------------------------------------------------------------------------------------------------
 
-def pages(data: Data) -> list[tuple[str, str, str, str, dict | None]]:
-    """(name, who, method, path, form) for every Caf page; who is ``admin`` or ``reviewer`` (of the big Caf)."""
+def pages(data: Data, only: str = "") -> list[tuple[str, str, str, str, dict | None]]:
+    """(name, who, method, path, form) for every Caf page (whose name holds ``only``); who is ``admin`` or
+    ``reviewer`` (of the big Caf)."""
+    return [page for page in _pages(data) if only in page[0]]
+
+
+def _pages(data: Data) -> list[tuple[str, str, str, str, dict | None]]:
     c = data.campaign_id
     reminders = {"kind": "relance", "days_before": "14", "mode": "apercu"}
     return [
@@ -237,7 +242,7 @@ def _request(client, method, path, form):
     return client.post(path, form)
 
 
-def statements_per_request(url: str, env: dict, data: Data) -> dict[str, int]:
+def statements_per_request(url: str, env: dict, data: Data, only: str = "") -> dict[str, int]:
     """The SQL statements each page runs, counted in this process through Flask's test client."""
     from survey import create_app
 
@@ -251,7 +256,7 @@ def statements_per_request(url: str, env: dict, data: Data) -> dict[str, int]:
         clients[who] = TestClient(app)
         sign_in(clients[who], email)
     found = {}
-    for name, who, method, path, form in pages(data):
+    for name, who, method, path, form in pages(data, only):
         for _ in range(2):  # the second: compiled definitions and caches warm, as in a served worker
             counted.clear()
             status, _ = _request(clients[who], method, path, form)
@@ -287,7 +292,7 @@ class TestClient:
         return self.request("POST", path, {**Client.hidden(self), **fields})
 
 
-def latencies(port: int, data: Data, levels: list[int], requests: int) -> tuple[dict, list]:
+def latencies(port: int, data: Data, levels: list[int], requests: int, only: str = "") -> tuple[dict, list]:
     """{(page, level): [seconds]} for every page, ``requests`` per thread at each level; and the errors."""
     clients = {}
     for who, email in (("admin", ADMIN), ("reviewer", REVIEWER)):
@@ -297,7 +302,7 @@ def latencies(port: int, data: Data, levels: list[int], requests: int) -> tuple[
             sign_in(client, email)
             clients[who].append(client)
     found, errors = {}, []
-    for name, who, method, path, form in pages(data):
+    for name, who, method, path, form in pages(data, only):
         for client in clients[who]:  # warm up every worker on this page
             _request(client, method, path, form)
         for level in levels:
@@ -350,6 +355,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread above 1)")
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--database-name", default="clas_bench_caf", help="PostgreSQL database (emptied)")
+    parser.add_argument("--only", default="", help="only the pages whose name holds this, e.g. dashboard")
     args = parser.parse_args(argv)
     levels = [int(level) for level in args.levels.split(",")]
     workdir = tempfile.mkdtemp(prefix="bench-caf-")
@@ -368,22 +374,22 @@ def main(argv=None):
         data = load(url, size, args.campaigns)
         print(f"\n{data.responses} responses in {args.campaigns} campaigns ({data.events} history events), "
               f"loaded in {time.perf_counter() - started:.1f} s", flush=True)
-        statements = statements_per_request(url, env, data)
+        statements = statements_per_request(url, env, data, args.only)
         with gunicorn("wsgi:app", env, workers=args.workers, threads=args.threads) as port:
-            times, errors = latencies(port, data, levels, args.requests)
+            times, errors = latencies(port, data, levels, args.requests, args.only)
             processes, pss = memory(port.group)
         error_count += len(errors)
         print(f"  after serving every page: {processes} processes (master and workers), {pss:.0f} MiB PSS")
         print(f"  {'page':32} {'SQL':>4}" + "".join(f"   c={level} p50 / p99 ms" for level in levels)
               + (f"   errors {len(errors)}: {errors[:3]}" if errors else ""))
-        for name, *_ in pages(data):
+        for name, *_ in pages(data, args.only):
             print(f"  {name:32} {statements[name]:4}" + "".join(
                 f"  {1000 * percentile(times[(name, level)], .5):8.1f} / {1000 * percentile(times[(name, level)], .99):6.1f}"
                 for level in levels), flush=True)
         results.append((size, statements))
     print(f"\nCaf pages on {machine()}, {args.database}, gunicorn {args.workers} workers x {args.threads} threads, "
           f"{args.requests} requests per page, level and client thread, errors {error_count}")
-    names = [name for name, *_ in pages(Data())]
+    names = [name for name, *_ in pages(Data(), args.only)]
     growing = [name for name in names if len({statements[name] for _size, statements in results}) > 1]
     print("  SQL statements per request equal at every size" if not growing else
           "  SQL statements per request grow with the data: " + ", ".join(

@@ -25,11 +25,11 @@ def ensure_pg_database(name="clas_bench"):
         subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
 
 
-def empty_database(database: str, workdir: str) -> str:
-    """The URL of an empty, migrated benchmark database: ``clas_bench`` on PostgreSQL, or a SQLite file in ``workdir``."""
+def empty_database(database: str, workdir: str, name: str = "clas_bench") -> str:
+    """The URL of an empty, migrated benchmark database: ``name`` on PostgreSQL, or a SQLite file in ``workdir``."""
     if database == "postgresql":
-        ensure_pg_database()
-        url = PG_BENCH
+        ensure_pg_database(name)
+        url = PG_BENCH.replace("/clas_bench", f"/{name}")
     else:
         url = f"sqlite:///{workdir}/bench.sqlite3"
     fresh_schema(url)

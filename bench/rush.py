@@ -194,6 +194,7 @@ def main(argv=None):
     parser.add_argument("--slices", type=int, default=5, help="alternations between the apps per level")
     parser.add_argument("--max-seconds", type=float, default=600, help="time bound per slice")
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--database-name", default="clas_bench", help="PostgreSQL database (emptied)")
     parser.add_argument("--against", choices=list(APPS), default="baseline",
                         help="what the engine alternates with: the baseline, or a second engine server (an A/A run)")
     parser.add_argument("--against-workers", type=int, help="gunicorn workers of that second server (default: --workers)")
@@ -205,7 +206,7 @@ def main(argv=None):
     sends_receipts = [app for app, target in apps.items() if target == APPS["engine"]]
     levels = [int(level) for level in args.levels.split(",")]
     workdir = tempfile.mkdtemp(prefix="bench-rush-")
-    url = empty_database(args.database, workdir)
+    url = empty_database(args.database, workdir, args.database_name)
     per_app = args.partners * len(levels) + WARM_UP
     tokens = campaign_with_projects(url, 2 * per_app)
     env = {"SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": new_secret(), "SURVEY_UPLOAD_DIR": f"{workdir}/uploads",
