@@ -21,6 +21,7 @@ import os
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
@@ -292,41 +293,59 @@ class TestClient:
         return self.request("POST", path, {**Client.hidden(self), **fields})
 
 
-def latencies(port: int, data: Data, levels: list[int], requests: int, only: str = "") -> tuple[dict, list]:
-    """{(page, level): [seconds]} for every page, ``requests`` per thread at each level; and the errors."""
+SLICES = 2  # with a second server: each page and level measured in turns, this many times each
+
+
+def latencies(ports: dict, data: Data, levels: list[int], requests: int, only: str = "") -> tuple[dict, list]:
+    """{(server, page, level): [seconds]} for every page, ``requests`` per client thread at each level; and the errors.
+
+    With several servers (``ports`` by name), each page and level is measured on
+    each in turn, in slices, so that a machine slowing down weighs on all alike.
+    """
     clients = {}
-    for who, email in (("admin", ADMIN), ("reviewer", REVIEWER)):
-        clients[who] = []
-        for _ in range(max(levels)):
-            client = Client(port)
-            sign_in(client, email)
-            clients[who].append(client)
+    for server, port in ports.items():
+        for who, email in (("admin", ADMIN), ("reviewer", REVIEWER)):
+            clients[server, who] = []
+            for _ in range(max(levels)):
+                client = Client(port)
+                sign_in(client, email)
+                clients[server, who].append(client)
+    slices = SLICES if len(ports) > 1 else 1
     found, errors = {}, []
     for name, who, method, path, form in pages(data, only):
-        for client in clients[who]:  # warm up every worker on this page
-            _request(client, method, path, form)
+        for server in ports:
+            for client in clients[server, who]:  # warm up every worker on this page
+                _request(client, method, path, form)
         for level in levels:
-            times, lock = [], threading.Lock()
-
-            def run(client):
-                for _ in range(requests):
-                    started = time.perf_counter()
-                    status, _ = _request(client, method, path, form)
-                    with lock:
-                        times.append(time.perf_counter() - started)
-                        if status != 200:
-                            errors.append((name, status))
-
-            threads = [threading.Thread(target=run, args=(clients[who][n],)) for n in range(level)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            found[(name, level)] = times
+            for number in range(slices):
+                for server in (list(ports) if number % 2 == 0 else list(reversed(list(ports)))):
+                    times = found.setdefault((server, name, level), [])
+                    _measure(clients[server, who][:level], requests // slices or 1, (method, path, form), times,
+                             errors, name)
     for group in clients.values():
         for client in group:
             client.close()
     return found, errors
+
+
+def _measure(clients, requests, page, times, errors, name):
+    """``requests`` requests of ``page`` from each client at once (one thread each)."""
+    lock = threading.Lock()
+
+    def run(client):
+        for _ in range(requests):
+            started = time.perf_counter()
+            status, _ = _request(client, *page)
+            with lock:
+                times.append(time.perf_counter() - started)
+                if status != 200:
+                    errors.append((name, status))
+
+    threads = [threading.Thread(target=run, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def memory(group: str) -> tuple[int, float]:
@@ -356,6 +375,9 @@ def main(argv=None):
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--database-name", default="clas_bench_caf", help="PostgreSQL database (emptied)")
     parser.add_argument("--only", default="", help="only the pages whose name holds this, e.g. dashboard")
+    parser.add_argument("--compare-with", metavar="FOLDER",
+                        help="a copy of another version of the project (e.g. `git archive` of an older commit): "
+                             "served too, on the same data, and measured in turns with this one")
     args = parser.parse_args(argv)
     levels = [int(level) for level in args.levels.split(",")]
     workdir = tempfile.mkdtemp(prefix="bench-caf-")
@@ -375,16 +397,23 @@ def main(argv=None):
         print(f"\n{data.responses} responses in {args.campaigns} campaigns ({data.events} history events), "
               f"loaded in {time.perf_counter() - started:.1f} s", flush=True)
         statements = statements_per_request(url, env, data, args.only)
-        with gunicorn("wsgi:app", env, workers=args.workers, threads=args.threads) as port:
-            times, errors = latencies(port, data, levels, args.requests, args.only)
-            processes, pss = memory(port.group)
+        with ExitStack() as stack:
+            ports = {"this": stack.enter_context(gunicorn("wsgi:app", env, workers=args.workers, threads=args.threads))}
+            if args.compare_with:
+                ports["other"] = stack.enter_context(gunicorn("wsgi:app", env, workers=args.workers,
+                                                              threads=args.threads, root=args.compare_with))
+            times, errors = latencies(ports, data, levels, args.requests, args.only)
+            processes, pss = memory(ports["this"].group)
         error_count += len(errors)
         print(f"  after serving every page: {processes} processes (master and workers), {pss:.0f} MiB PSS")
-        print(f"  {'page':32} {'SQL':>4}" + "".join(f"   c={level} p50 / p99 ms" for level in levels)
+        servers = list(ports)
+        print(f"  {'page':32} {'SQL':>4}" + "".join(f"   c={level} p50 / p99 ms" + (" (this | other)" if args.compare_with else "")
+                                                  for level in levels)
               + (f"   errors {len(errors)}: {errors[:3]}" if errors else ""))
         for name, *_ in pages(data, args.only):
             print(f"  {name:32} {statements[name]:4}" + "".join(
-                f"  {1000 * percentile(times[(name, level)], .5):8.1f} / {1000 * percentile(times[(name, level)], .99):6.1f}"
+                "  " + " |".join(f"{1000 * percentile(times[(server, name, level)], .5):7.1f} / "
+                                 f"{1000 * percentile(times[(server, name, level)], .99):6.1f}" for server in servers)
                 for level in levels), flush=True)
         results.append((size, statements))
     print(f"\nCaf pages on {machine()}, {args.database}, gunicorn {args.workers} workers x {args.threads} threads, "
