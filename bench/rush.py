@@ -279,10 +279,9 @@ def main(argv=None):
         problems.append(f"the SMTP server received {received} receipts, expected {receipts}")
     print(f"database check: {'OK, ' + str(len(seeds)) + ' transmitted with their answers, every engine receipt sent' if not problems else problems[:5]}")
     failed |= bool(problems)
-    print(f"\nDeadline rush on {machine()}, {args.database}, gunicorn {args.workers} workers each"
-          f"{f' ({other} {args.against_workers})' if args.against_workers else ''}"
-          f"{f', {args.threads} threads per worker' if args.threads > 1 else ''}"
-          f"{f' ({other} {args.against_threads})' if args.against_threads else ''}, "
+    in_threads = {app: f" x {threads[app]} threads" if threads[app] > 1 else "" for app in apps}
+    print(f"\nDeadline rush on {machine()}, {args.database}, gunicorn {args.workers} workers{in_threads['engine']} each"
+          f"{f' ({other} {workers[other]}{in_threads[other]})' if (workers[other], threads[other]) != (args.workers, args.threads) else ''}, "
           f"apps alternated in {args.slices} slices per level")
     for app, level, rate, errors, worst, server_ms, others_ms in summary:
         print(f"  {app:8} c={level:2}  {rate:6.2f} completed/s  ({5000 / rate / 60 if rate else float('inf'):5.1f} min for 5,000)  "
