@@ -7,7 +7,7 @@ and commits *before* talking to the SMTP server, then records ``sent`` or
 report it and never resend it, so nobody gets a message twice.
 """
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -139,30 +139,36 @@ def _logs():
 _NO_ANSWERS = (defer(Response.answers), defer(Response.invalid))
 
 
-def _load_corrections(db: Session, responses, response_ids) -> None:
-    """Give the ``responses`` asked for a correction their correction requests, in one statement (always one).
+def _corrections_of(db: Session, response_ids) -> dict[int, list[CorrectionRequest]]:
+    """The correction requests of the responses ``response_ids`` selects, by response, in one statement.
 
-    ``response_ids`` is a select of the ids concerned (a subquery: no bound
-    parameter per response). Without this, reading each one's correction
-    delay (:func:`awaits_partner`, a reminder's subject) would run one query
-    per response.
+    ``response_ids`` is a select of ids (a subquery: no bound parameter per
+    response). With :func:`_with_corrections`, reading each response's
+    correction delay (:func:`awaits_partner`, a reminder's subject) costs no
+    query of its own.
     """
-    waiting = {response.id: response for response in responses
-               if response.state is ResponseState.CORRECTION_REQUESTED
-               and "correction_requests" in inspect(response).unloaded}
-    # Run even when none waits: one statement whatever the data.
-    found = {response_id: [] for response_id in waiting}
+    found: dict[int, list[CorrectionRequest]] = {}
     query = (select(CorrectionRequest).where(CorrectionRequest.response_id.in_(response_ids))
              .order_by(CorrectionRequest.id))
     for request in db.scalars(query):
-        if request.response_id in found:
-            found[request.response_id].append(request)
-    for response_id, requests in found.items():
-        set_committed_value(waiting[response_id], "correction_requests", requests)
+        found.setdefault(request.response_id, []).append(request)
+    return found
 
 
-def _candidates(db: Session, round_: Round, now: datetime) -> list[tuple[Contact, Response]]:
-    """(contact, response) pairs the round concerns that have no row for it yet."""
+def _with_corrections(response: Response, corrections: dict[int, list[CorrectionRequest]]) -> Response:
+    """``response``, given its correction requests from ``corrections`` if it awaits a correction."""
+    if response.state is ResponseState.CORRECTION_REQUESTED and "correction_requests" in inspect(response).unloaded:
+        set_committed_value(response, "correction_requests", corrections.get(response.id, []))
+    return response
+
+
+# Candidates and planned messages are read in batches: a national round holds
+# thousands, never all in memory at once.
+_BATCH = 500
+
+
+def _candidates(db: Session, round_: Round, now: datetime) -> Iterator[tuple[Contact, Response]]:
+    """(contact, response) pairs the round concerns that have no row for it yet, in two statements."""
     already = exists().where(EmailLog.kind == round_.kind, EmailLog.contact_id == Contact.id,
                              EmailLog.response_id == Response.id, _same_occasion(round_))
     query = (select(Contact, Response)
@@ -176,15 +182,14 @@ def _candidates(db: Session, round_: Round, now: datetime) -> list[tuple[Contact
         query = query.where(Caf.number == round_.caf_number)
     if round_.response_id:
         query = query.where(Response.id == round_.response_id)
-    if round_.kind is EmailKind.REMINDER:
+    reminder = round_.kind is EmailKind.REMINDER
+    if reminder:
         query = query.where(Response.state.in_(REMINDED_STATES))
-    pairs = [tuple(row) for row in db.execute(query)]
-    if round_.kind is EmailKind.REMINDER:
-        concerned = (query.with_only_columns(Response.id, maintain_column_froms=True).order_by(None)
-                     .where(Response.state == ResponseState.CORRECTION_REQUESTED))
-        _load_corrections(db, [response for _contact, response in pairs], concerned)
-        pairs = [(contact, response) for contact, response in pairs if awaits_partner(response, now)]
-    return pairs
+        corrections = _corrections_of(db, query.with_only_columns(Response.id, maintain_column_froms=True)
+                                      .order_by(None).where(Response.state == ResponseState.CORRECTION_REQUESTED))
+    for contact, response in db.execute(query.execution_options(yield_per=_BATCH)):
+        if not reminder or awaits_partner(_with_corrections(response, corrections), now):
+            yield contact, response
 
 
 def plan(db: Session, round_: Round, now: datetime) -> int:
@@ -202,11 +207,11 @@ def plan(db: Session, round_: Round, now: datetime) -> int:
 
 
 def _plan_once(db, round_, now):
-    pairs = _candidates(db, round_, now)
+    pairs = [(contact.id, response.id) for contact, response in _candidates(db, round_, now)]
     if pairs:  # one bulk statement (the ORM would insert row by row where it must read back each new id)
         db.execute(insert(EmailLog), [
-            {"kind": round_.kind, "round": round_.label, "contact_id": contact.id, "response_id": response.id,
-             "status": EmailStatus.PENDING, "planned_at": now} for contact, response in pairs])
+            {"kind": round_.kind, "round": round_.label, "contact_id": contact_id, "response_id": response_id,
+             "status": EmailStatus.PENDING, "planned_at": now} for contact_id, response_id in pairs])
     db.commit()
     return len(pairs)
 
@@ -387,10 +392,16 @@ def _previews(db, round_, now, statuses, plan_new) -> list[Preview]:
 
 def _planned_previews(db: Session, query, now: datetime) -> list[Preview]:
     """The previews of the planned messages ``query`` selects that would still leave now."""
-    logs = list(db.scalars(query.options(joinedload(EmailLog.response).options(*_NO_ANSWERS))))
-    concerned = query.with_only_columns(EmailLog.response_id, maintain_column_froms=True).order_by(None)
-    _load_corrections(db, [log.response for log in logs], concerned)
-    return [_preview(log.contact, log.response, log.kind, log.round) for log in logs if _due_in_preview(log, now)]
+    corrections = _corrections_of(db, query.with_only_columns(EmailLog.response_id, maintain_column_froms=True)
+                                  .order_by(None))
+    logs = db.scalars(query.options(joinedload(EmailLog.response).options(*_NO_ANSWERS))
+                      .execution_options(yield_per=_BATCH))
+    previews = []
+    for log in logs:
+        _with_corrections(log.response, corrections)
+        if _due_in_preview(log, now):
+            previews.append(_preview(log.contact, log.response, log.kind, log.round))
+    return previews
 
 
 def _due_in_preview(log: EmailLog, now: datetime) -> bool:
