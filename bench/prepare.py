@@ -10,6 +10,7 @@ from survey.db import Base, build_engine
 from survey.definition import build_definition
 from survey.migrate import upgrade
 from survey.models import AccessLink, Caf, Campaign, Contact, Project, Response
+from survey.models.response import without_long_texts
 from survey.answers import prefilled_answers
 
 from .common import CLAS
@@ -24,11 +25,11 @@ def ensure_pg_database(name="clas_bench"):
         subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
 
 
-def empty_database(database: str, workdir: str) -> str:
-    """The URL of an empty, migrated benchmark database: ``clas_bench`` on PostgreSQL, or a SQLite file in ``workdir``."""
+def empty_database(database: str, workdir: str, name: str = "clas_bench") -> str:
+    """The URL of an empty, migrated benchmark database: ``name`` on PostgreSQL, or a SQLite file in ``workdir``."""
     if database == "postgresql":
-        ensure_pg_database()
-        url = PG_BENCH
+        ensure_pg_database(name)
+        url = PG_BENCH.replace("/clas_bench", f"/{name}")
     else:
         url = f"sqlite:///{workdir}/bench.sqlite3"
     fresh_schema(url)
@@ -77,7 +78,7 @@ def campaign_with_projects(url: str, count: int, answers_for=None, state="not_st
                            "caf_name": "Caf", "caf_number": "731", "commune": "Chambéry"}
                 answers = answers_for(i) if answers_for else prefilled_answers(definition, context)
                 row = {"campaign_id": campaign_id, "project_id": pid, "state": state, "definition_version": 1,
-                       "answers": answers, "invalid": {}, "version": 1}
+                       "answers": answers, "short_answers": without_long_texts(answers), "invalid": {}, "version": 1}
                 if state != "not_started":
                     row.update(started_at=now, updated_at=now)
                 if state == "submitted":

@@ -194,16 +194,19 @@ def main(argv=None):
     parser.add_argument("--slices", type=int, default=5, help="alternations between the apps per level")
     parser.add_argument("--max-seconds", type=float, default=600, help="time bound per slice")
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--database-name", default="clas_bench", help="PostgreSQL database (emptied)")
     parser.add_argument("--against", choices=list(APPS), default="baseline",
                         help="what the engine alternates with: the baseline, or a second engine server (an A/A run)")
     parser.add_argument("--against-workers", type=int, help="gunicorn workers of that second server (default: --workers)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread above 1)")
+    parser.add_argument("--against-threads", type=int, help="threads per worker of the second server (default: --threads)")
     args = parser.parse_args(argv)
     other = "baseline" if args.against == "baseline" else "engine-b"
     apps = {"engine": APPS["engine"], other: APPS[args.against]}
     sends_receipts = [app for app, target in apps.items() if target == APPS["engine"]]
     levels = [int(level) for level in args.levels.split(",")]
     workdir = tempfile.mkdtemp(prefix="bench-rush-")
-    url = empty_database(args.database, workdir)
+    url = empty_database(args.database, workdir, args.database_name)
     per_app = args.partners * len(levels) + WARM_UP
     tokens = campaign_with_projects(url, 2 * per_app)
     env = {"SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": new_secret(), "SURVEY_UPLOAD_DIR": f"{workdir}/uploads",
@@ -211,16 +214,17 @@ def main(argv=None):
     failed, summary, done_seeds = False, [], {app: [] for app in apps}
     logs = {app: ServerTimes(f"{workdir}/access-{app}.log") for app in apps}
     workers = {"engine": args.workers, other: args.against_workers or args.workers}
+    threads = {"engine": args.threads, other: args.against_threads or args.threads}
     with ReceiptSink() as sink, \
             gunicorn(apps["engine"], {**env, "SURVEY_SMTP_PORT": str(sink.port)}, workers=workers["engine"],
-                     access_log=logs["engine"].path) as engine, \
+                     threads=threads["engine"], access_log=logs["engine"].path) as engine, \
             gunicorn(apps[other], {**env, "SURVEY_SMTP_PORT": str(sink.port)}, workers=workers[other],
-                     access_log=logs[other].path) as second:
+                     threads=threads[other], access_log=logs[other].path) as second:
         servers = {"engine": engine, other: second}
         first = {app: index * per_app for index, app in enumerate(apps)}  # each app its own partners
         for app, port in servers.items():  # warm every worker up (imports, first queries) outside the measures
             offset = first[app] + per_app - WARM_UP
-            done_seeds[app].extend(run_level(port, tokens[offset:offset + WARM_UP], offset, workers[app],
+            done_seeds[app].extend(run_level(port, tokens[offset:offset + WARM_UP], offset, workers[app] * threads[app],
                                              args.max_seconds)[2])
         time.sleep(0.2)  # gunicorn logs a request just after answering it
         for log in logs.values():
@@ -275,8 +279,9 @@ def main(argv=None):
         problems.append(f"the SMTP server received {received} receipts, expected {receipts}")
     print(f"database check: {'OK, ' + str(len(seeds)) + ' transmitted with their answers, every engine receipt sent' if not problems else problems[:5]}")
     failed |= bool(problems)
-    print(f"\nDeadline rush on {machine()}, {args.database}, gunicorn {args.workers} workers each"
-          f"{f' ({other} {args.against_workers})' if args.against_workers else ''}, "
+    in_threads = {app: f" x {threads[app]} threads" if threads[app] > 1 else "" for app in apps}
+    print(f"\nDeadline rush on {machine()}, {args.database}, gunicorn {args.workers} workers{in_threads['engine']} each"
+          f"{f' ({other} {workers[other]}{in_threads[other]})' if (workers[other], threads[other]) != (args.workers, args.threads) else ''}, "
           f"apps alternated in {args.slices} slices per level")
     for app, level, rate, errors, worst, server_ms, others_ms in summary:
         print(f"  {app:8} c={level:2}  {rate:6.2f} completed/s  ({5000 / rate / 60 if rate else float('inf'):5.1f} min for 5,000)  "

@@ -13,8 +13,10 @@ from survey.logmask import mask_tokens
 # Only the reverse proxy may reach the application (see docs/deployment.md):
 # with SURVEY_PROXIES=1, whoever reaches a node directly could forge their address.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-# Sync workers, one per core (bench/RESULTS.md); the proxy buffers slow bodies so they never hold one.
+# One worker per core, each with 4 threads: half the memory of 4 sync workers for the same throughput
+# (bench/RESULTS.md, bench.caf and bench.rush); the proxy buffers slow bodies so they never hold one.
 workers = int(os.environ.get("GUNICORN_WORKERS", os.cpu_count() or 2))
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
 timeout = 60
 graceful_timeout = 30
 # A worker restarts after this many requests (and a few more, spread), so a slow leak never grows.

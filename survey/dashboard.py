@@ -1,9 +1,10 @@
 """Campaign figures for the dashboard: states, the response rate over time, answer distributions."""
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from .definition import campaign_definition
@@ -56,7 +57,7 @@ def campaign_figures(db: Session, campaign: Campaign, caf_id: int | None, today:
         .group_by(ResponseEvent.response_id), caf_id)
     days = Counter(local(moment, tz).date() for moment in db.scalars(first_sent))
     timeline = _timeline(days, local(campaign.opens_at, tz).date(), min(local(today, tz).date(), local(campaign.closes_at, tz).date()))
-    return Figures(total, by_state, transmitted, timeline, _distributions(db, definition, base), _by_caf(db, campaign, caf_id))
+    return Figures(total, by_state, transmitted, timeline, _distributions(db, definition, campaign.id, caf_id), _by_caf(db, campaign, caf_id))
 
 
 def _timeline(days: Counter, first: date, last: date) -> list[tuple[date, int]]:
@@ -69,21 +70,15 @@ def _timeline(days: Counter, first: date, last: date) -> list[tuple[date, int]]:
     return points
 
 
-def _distributions(db, definition, base) -> list[Distribution]:
-    closed = [q for q in definition.questions.values() if q.name in ("single_choice", "multiple_choice", "yes_no", "matrix")]
-    counts = {q.code: Counter() for q in closed}
-    answered = Counter()
-    query = base.where(Response.state.in_(TRANSMITTED)).with_only_columns(Response.answers).execution_options(yield_per=500)
-    for answers in db.scalars(query):
-        for question in closed:
-            value = answers.get(question.code)
-            if value in (None, [], {}):
-                continue
-            answered[question.code] += 1
-            if question.name == "matrix":
-                counts[question.code].update(value.items())
-            else:
-                counts[question.code].update(value if isinstance(value, list) else [value])
+CLOSED_KINDS = ("single_choice", "multiple_choice", "yes_no", "matrix")
+
+
+def _distributions(db, definition, campaign_id, caf_id) -> list[Distribution]:
+    closed = [q for q in definition.questions.values() if q.name in CLOSED_KINDS]
+    if db.get_bind().dialect.name == "postgresql":
+        counts, answered = _counts_in_sql(db, closed, campaign_id, caf_id)
+    else:
+        counts, answered = counts_in_python(db, closed, transmitted_responses(campaign_id, caf_id), Response.short_answers)
     result = []
     for question in closed:
         found = counts[question.code]
@@ -95,6 +90,64 @@ def _distributions(db, definition, base) -> list[Distribution]:
             distribution.bars = [(choice["label"], found[choice["code"]]) for choice in question.choices]
         result.append(distribution)
     return result
+
+
+def transmitted_responses(campaign_id: int, caf_id: int | None):
+    """The transmitted responses of the campaign (of one Caf, or all)."""
+    return _scoped(select(Response).join(Project).where(Response.campaign_id == campaign_id,
+                                                         Response.state.in_(TRANSMITTED)), caf_id)
+
+
+def counts_in_python(db, closed, responses, column=Response.answers) -> tuple[dict[str, Counter], Counter]:
+    """How often each choice (each (row, column) of a grid) was picked, and how many answered each question.
+
+    The straightforward way, and the fallback off PostgreSQL: decodes the
+    answers (or ``column``, e.g. the short answers) of every one of
+    ``responses`` (a select of responses).
+    """
+    counts = {q.code: Counter() for q in closed}
+    answered = Counter()
+    query = responses.with_only_columns(column).execution_options(yield_per=500)
+    for answers in db.scalars(query):
+        for question in closed:
+            _tally(question, answers.get(question.code), 1, counts[question.code], answered)
+    return counts, answered
+
+
+def _tally(question, value, times: int, counts: Counter, answered: Counter):
+    """Count ``value``, an answer to ``question`` given ``times`` times."""
+    if value in (None, [], {}):
+        return
+    answered[question.code] += times
+    picked = value.items() if question.name == "matrix" else value if isinstance(value, list) else [value]
+    for choice in picked:
+        counts[choice] += times
+
+
+# PostgreSQL splits each response's short answers (never a long bilan) once
+# (json_each) and counts each distinct value of each closed question: a few
+# hundred (code, value, times) rows, decoded and tallied here as above.
+_VALUES_SQL = """
+SELECT e.key, e.value::text, count(*)
+FROM responses AS r JOIN projects AS p ON p.id = r.project_id CROSS JOIN LATERAL json_each(r.short_answers) AS e
+WHERE r.campaign_id = :campaign_id AND r.state IN :states AND (p.caf_id = :caf_id OR :all_cafs) AND e.key IN :codes
+GROUP BY e.key, e.value::text
+"""
+
+
+def _counts_in_sql(db, closed, campaign_id, caf_id) -> tuple[dict[str, Counter], Counter]:
+    """As :func:`counts_in_python`, from the distinct values PostgreSQL counted (the same figures)."""
+    counts = {q.code: Counter() for q in closed}
+    answered = Counter()
+    if not closed:
+        return counts, answered
+    questions = {q.code: q for q in closed}
+    statement = text(_VALUES_SQL).bindparams(bindparam("states", expanding=True), bindparam("codes", expanding=True))
+    rows = db.execute(statement, {"campaign_id": campaign_id, "caf_id": caf_id or 0, "all_cafs": caf_id is None,
+                                  "states": [state.value for state in TRANSMITTED], "codes": list(questions)})
+    for code, value, times in rows:
+        _tally(questions[code], json.loads(value), times, counts[code], answered)
+    return counts, answered
 
 
 def _by_caf(db, campaign, caf_id) -> list[tuple[Caf, int, int]]:

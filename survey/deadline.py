@@ -97,13 +97,21 @@ def _caf_own_window(response: Response):
     db = object_session(response)
     if db is None:
         return None
+    return caf_windows(db, response.campaign_id).get(response.project.caf_id)
+
+
+def caf_windows(db: Session, campaign_id: int) -> dict:
+    """Each Caf's own (opening, closing) for the campaign, by Caf id: read once per transaction.
+
+    A batch (a reminder round) reads it first, so that it runs the same
+    statements whatever its candidates.
+    """
     windows = db.info.setdefault(_WINDOWS, {})
-    campaign_id = response.campaign_id
     if campaign_id not in windows:
         rows = db.execute(select(CafWindow.caf_id, CafWindow.opens_at, CafWindow.closes_at)
                           .where(CafWindow.campaign_id == campaign_id))
         windows[campaign_id] = {caf_id: (opens_at, closes_at) for caf_id, opens_at, closes_at in rows}
-    return windows[campaign_id].get(response.project.caf_id)
+    return windows[campaign_id]
 
 
 _WINDOWS = "caf_windows"

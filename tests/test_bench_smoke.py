@@ -1,13 +1,14 @@
 """Each benchmark runs on tiny inputs and reports without errors (figures are not asserted)."""
 import pytest
 
-from bench import exports, overhead, rush
+from bench import caf, exports, overhead, rush
 
 
 @pytest.mark.parametrize("bench, args", [
     (overhead, ["--seconds", "0.5", "--rounds", "1", "--threads", "1", "--database", "sqlite"]),
     (rush, ["--partners", "2", "--levels", "1,2", "--workers", "1", "--database", "sqlite"]),
     (exports, ["--sizes", "20,40", "--database", "sqlite"]),
+    (caf, ["--sizes", "60,120", "--requests", "1", "--levels", "1,2", "--workers", "1", "--database", "sqlite"]),
 ])
 def test_benchmark_runs_on_tiny_inputs(bench, args, capsys):
     assert bench.main(args) == 0
@@ -45,3 +46,15 @@ def test_an_a_a_rush_serves_the_engine_twice_and_checks_both_servers_receipts(ca
     assert "gunicorn 1 workers each (engine-b 2)" in output
     assert "database check: OK, 20 transmitted" in output  # 2 measured + 8 warm-up journeys per server
     assert "  engine-b c= 1" in output and "ratio engine / engine-b at c=1:" in output
+
+
+def test_the_caf_benchmark_measures_every_page_and_counts_its_statements(capsys):
+    assert caf.main(["--sizes", "60,120", "--requests", "1", "--levels", "1", "--workers", "1", "--threads", "2",
+                     "--database", "sqlite"]) == 0
+    output = capsys.readouterr().out
+    assert "SQL statements per request equal at every size" in output
+    assert "gunicorn 1 workers x 2 threads" in output and "MiB PSS" in output
+    for name, *_ in caf.pages(caf.Data()):
+        lines = [line for line in output.splitlines() if line.startswith(f"  {name:32} ")]
+        assert len(lines) == 2, name  # one per size
+        assert all(int(line[35:39]) > 0 for line in lines), lines  # statements counted

@@ -90,3 +90,64 @@ def test_charts_are_tables_readable_without_javascript(campaign, caf_user):
     assert page.count("<table") >= 10
     assert "<script>" not in page
     assert page.count('aria-hidden="true" focusable="false"') > 10
+
+
+def _random_answers(questions, rng):
+    """Answers to the closed questions as the engine stores them, with every kind of gap and oddity."""
+    answers = {"bilan_qualitatif": "Un long bilan. " * rng.randrange(1, 300)}
+    for question in questions:
+        roll = rng.random()
+        if roll < 0.1:
+            continue  # never answered
+        if roll < 0.15:
+            answers[question.code] = None
+        elif question.name == "matrix":
+            columns = [c["code"] for c in question.columns]
+            answers[question.code] = {row["code"]: rng.choice(columns + [None])
+                                      for row in question.rows if rng.random() < 0.8}
+        elif question.name == "multiple_choice":
+            codes = [c["code"] for c in question.choices]
+            answers[question.code] = rng.sample(codes, rng.randrange(0, len(codes) + 1)) + [None] * (rng.random() < 0.05)
+        else:
+            codes = [c["code"] for c in question.choices]
+            answers[question.code] = rng.choice(codes + ["", "code-inconnu"])
+    return answers
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_figures_computed_in_the_database_are_the_straightforward_ones(app, database_url, seed):
+    """The figures come from the short answers (counted by PostgreSQL itself there): on random answers,
+    they are what decoding every whole bilan gives."""
+    import random
+
+    from sqlalchemy import select, update
+
+    from bench.common import CLAS
+    from bench.prepare import campaign_with_projects
+    from survey import dashboard
+    from survey.db import get_session
+    from survey.definition import build_definition
+    from survey.models import Caf, Campaign, Response
+
+    rng = random.Random(seed)
+    with app.app_context():
+        db = get_session()
+        definition = build_definition(CLAS)
+        closed = [q for q in definition.questions.values() if q.name in dashboard.CLOSED_KINDS]
+        drawn = [_random_answers(closed, rng) for _ in range(120)]
+        campaign_with_projects(database_url, len(drawn), answers_for=drawn.__getitem__, state="submitted")
+        campaign = db.scalars(select(Campaign)).one()
+        # Some not transmitted (not counted), some validated (counted).
+        ids = db.scalars(select(Response.id).where(Response.campaign_id == campaign.id).order_by(Response.id)).all()
+        db.execute(update(Response).where(Response.id.in_(ids[::5])).values(state="in_progress", submitted_at=None))
+        db.execute(update(Response).where(Response.id.in_(ids[1::7])).values(state="validated", validated_at=datetime.now(UTC)))
+        db.commit()
+        caf = db.scalars(select(Caf).order_by(Caf.number)).first()
+        on_postgresql = db.get_bind().dialect.name == "postgresql"
+        for caf_id in (None, caf.id):
+            scope = dashboard.transmitted_responses(campaign.id, caf_id)
+            decoded = dashboard.counts_in_python(db, closed, scope)  # every whole bilan decoded
+            if on_postgresql:
+                assert dashboard._counts_in_sql(db, closed, campaign.id, caf_id) == decoded
+            assert dashboard.counts_in_python(db, closed, scope, Response.short_answers) == decoded  # elsewhere
+            assert sum(decoded[1].values()) > 100 and any(decoded[0].values())

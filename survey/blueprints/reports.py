@@ -69,9 +69,19 @@ def _filename(campaign, caf_label, suffix):
 @bp.get("/campagnes/<int:campaign_id>/export.csv")
 def export_csv(campaign_id):
     campaign, caf_id, caf_label = _export_scope(campaign_id)
-    lines = export.csv_lines(get_session(), campaign, caf_id, _export_options())
+    db = get_session()
+    lines = export.csv_lines(db, campaign, caf_id, _export_options())
+
+    def stream():
+        try:
+            yield from (line.encode("utf-8") for line in lines)
+        finally:
+            # The request's teardown has run before the download starts: end the
+            # streamed query's transaction here, not whenever the session is collected.
+            db.close()
+
     return HttpResponse(
-        stream_with_context((line.encode("utf-8") for line in lines)), mimetype="text/csv; charset=utf-8",
+        stream_with_context(stream()), mimetype="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{_filename(campaign, caf_label, "csv")}"'},
     )
 

@@ -88,8 +88,9 @@ def list_responses(campaign_id):
         counts[state] = count
     query = base
     state = request.args.get("etat", "")
-    if state in {s.value for s in ResponseState}:
-        query = query.where(Response.state == ResponseState(state))
+    state = ResponseState(state) if state in {s.value for s in ResponseState} else None
+    if state is not None:
+        query = query.where(Response.state == state)
     commune = request.args.get("commune", "").strip()
     if commune:
         query = query.where(func.lower(Project.commune) == commune.lower())
@@ -101,7 +102,10 @@ def list_responses(campaign_id):
     sort = request.args.get("tri", "reference")
     column = SORTS.get(sort.removeprefix("-"), Project.reference)
     query = query.order_by(column.desc() if sort.startswith("-") else column, Project.reference)
-    total = db.scalar(query.with_only_columns(func.count()).order_by(None))
+    if commune or search:
+        total = db.scalar(query.with_only_columns(func.count()).order_by(None))
+    else:  # already counted, by state: no second pass over the campaign
+        total = counts[state] if state is not None else sum(counts.values())
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(request.args.get("page", 1, type=int), 1), pages)
     responses = db.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()

@@ -2,7 +2,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, Enum, ForeignKey, Integer, String, UniqueConstraint, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..db import Base
 from ..errors import IllegalTransition
@@ -10,6 +10,15 @@ from .campaign import Campaign
 from .correction import CorrectionRequest
 from .project import Project
 from .types import UTCDateTime
+
+
+# A string answer longer than this is a free text, never a choice code.
+LONG_TEXT = 200
+
+
+def without_long_texts(answers: dict) -> dict:
+    """The answers minus their long free texts: every choice, in a fraction of the size."""
+    return {code: value for code, value in answers.items() if not (isinstance(value, str) and len(value) > LONG_TEXT)}
 
 
 class ResponseState(enum.Enum):
@@ -81,12 +90,21 @@ class Response(Base):
     # the Caf, one carried over from last year): when not, they skip reading
     # the history altogether.
     annotated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # ``answers`` without the long free texts (:func:`without_long_texts`), kept in
+    # step whenever ``answers`` is set: the dashboard counts choices over
+    # thousands of bilans from this, never reading a long bilan.
+    short_answers: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
 
     campaign: Mapped[Campaign] = relationship(lazy="joined")
     project: Mapped[Project] = relationship(lazy="joined")
     correction_requests: Mapped[list[CorrectionRequest]] = relationship(order_by=CorrectionRequest.id)
 
     __mapper_args__ = {"version_id_col": version}
+
+    @validates("answers")
+    def _keep_short_answers(self, _key, answers):
+        self.short_answers = without_long_texts(answers or {})
+        return answers
 
     @property
     def is_submitted(self) -> bool:

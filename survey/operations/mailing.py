@@ -7,18 +7,19 @@ and commits *before* talking to the SMTP server, then records ``sent`` or
 report it and never resend it, so nobody gets a message twice.
 """
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import exists, literal, or_, select, update
+from sqlalchemy import exists, insert, inspect, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload, lazyload
+from sqlalchemy.orm import Session, defer, joinedload, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import mail
-from ..deadline import AWAITING_PARTNER, awaits_partner, partner_window
+from ..deadline import AWAITING_PARTNER, awaits_partner, caf_windows, partner_window
 from ..errors import DomainError
 from ..models import (
     Caf,
@@ -131,12 +132,45 @@ def _logs():
     return select(EmailLog).options(joinedload(EmailLog.response).lazyload(Response.campaign))
 
 
-def _candidates(db: Session, round_: Round, now: datetime) -> list[tuple[Contact, Response]]:
-    """(contact, response) pairs the round concerns that have no row for it yet."""
+# What deciding and previewing a message reads of a response: its state and
+# deadline, never its answers (a long bilan each).
+_NO_ANSWERS = (defer(Response.answers), defer(Response.invalid))
+
+
+def _corrections_of(db: Session, response_ids) -> dict[int, list[CorrectionRequest]]:
+    """The correction requests of the responses ``response_ids`` selects, by response, in one statement.
+
+    ``response_ids`` is a select of ids (a subquery: no bound parameter per
+    response). With :func:`_with_corrections`, reading each response's
+    correction delay (:func:`awaits_partner`, a reminder's subject) costs no
+    query of its own.
+    """
+    found: dict[int, list[CorrectionRequest]] = {}
+    query = (select(CorrectionRequest).where(CorrectionRequest.response_id.in_(response_ids))
+             .order_by(CorrectionRequest.id))
+    for request in db.scalars(query):
+        found.setdefault(request.response_id, []).append(request)
+    return found
+
+
+def _with_corrections(response: Response, corrections: dict[int, list[CorrectionRequest]]) -> Response:
+    """``response``, given its correction requests from ``corrections`` if it awaits a correction."""
+    if response.state is ResponseState.CORRECTION_REQUESTED and "correction_requests" in inspect(response).unloaded:
+        set_committed_value(response, "correction_requests", corrections.get(response.id, []))
+    return response
+
+
+# Candidates and planned messages are read in batches: a national round holds
+# thousands, never all in memory at once.
+_BATCH = 500
+
+
+def _candidates(db: Session, round_: Round, now: datetime) -> Iterator[tuple[Contact, Response]]:
+    """(contact, response) pairs the round concerns that have no row for it yet, in two statements."""
     already = exists().where(EmailLog.kind == round_.kind, EmailLog.contact_id == Contact.id,
                              EmailLog.response_id == Response.id, _same_occasion(round_))
     query = (select(Contact, Response)
-             .options(_ONE_CAMPAIGN)
+             .options(_ONE_CAMPAIGN, *_NO_ANSWERS)
              .join(Project, Contact.project_id == Project.id)
              .join(Response, Response.project_id == Project.id)
              .join(Caf, Project.caf_id == Caf.id)
@@ -148,12 +182,15 @@ def _candidates(db: Session, round_: Round, now: datetime) -> list[tuple[Contact
         query = query.where(Caf.number.not_in(round_.other_cafs))
     if round_.response_id:
         query = query.where(Response.id == round_.response_id)
-    if round_.kind is EmailKind.REMINDER:
+    reminder = round_.kind is EmailKind.REMINDER
+    if reminder:
+        caf_windows(db, round_.campaign.id)  # every candidate's deadline reads them
         query = query.where(Response.state.in_(REMINDED_STATES))
-    pairs = [tuple(row) for row in db.execute(query)]
-    if round_.kind is EmailKind.REMINDER:
-        pairs = [(contact, response) for contact, response in pairs if awaits_partner(response, now)]
-    return pairs
+        corrections = _corrections_of(db, query.with_only_columns(Response.id, maintain_column_froms=True)
+                                      .order_by(None).where(Response.state == ResponseState.CORRECTION_REQUESTED))
+    for contact, response in db.execute(query.execution_options(yield_per=_BATCH)):
+        if not reminder or awaits_partner(_with_corrections(response, corrections), now):
+            yield contact, response
 
 
 def plan(db: Session, round_: Round, now: datetime) -> int:
@@ -171,9 +208,11 @@ def plan(db: Session, round_: Round, now: datetime) -> int:
 
 
 def _plan_once(db, round_, now):
-    pairs = _candidates(db, round_, now)
-    db.add_all(EmailLog(kind=round_.kind, round=round_.label, contact_id=contact.id, response_id=response.id,
-                        status=EmailStatus.PENDING, planned_at=now) for contact, response in pairs)
+    pairs = [(contact.id, response.id) for contact, response in _candidates(db, round_, now)]
+    if pairs:  # one bulk statement (the ORM would insert row by row where it must read back each new id)
+        db.execute(insert(EmailLog), [
+            {"kind": round_.kind, "round": round_.label, "contact_id": contact_id, "response_id": response_id,
+             "status": EmailStatus.PENDING, "planned_at": now} for contact_id, response_id in pairs])
     db.commit()
     return len(pairs)
 
@@ -344,12 +383,25 @@ def _preview(contact: Contact, response: Response, kind: EmailKind, label: str) 
 
 
 def _previews(db, round_, now, statuses, plan_new) -> list[Preview]:
-    planned = db.scalars(_scope(round_).where(EmailLog.status.in_(statuses)))
-    previews = [_preview(log.contact, log.response, log.kind, log.round)
-                for log in planned if _due_in_preview(log, now)]
+    query = _scope(round_).where(EmailLog.status.in_(statuses))
+    previews = _planned_previews(db, query, now)
     if plan_new:
         previews += [_preview(contact, response, round_.kind, round_.label)
                      for contact, response in _candidates(db, round_, now)]
+    return previews
+
+
+def _planned_previews(db: Session, query, now: datetime) -> list[Preview]:
+    """The previews of the planned messages ``query`` selects that would still leave now."""
+    corrections = _corrections_of(db, query.with_only_columns(EmailLog.response_id, maintain_column_froms=True)
+                                  .order_by(None))
+    logs = db.scalars(query.options(joinedload(EmailLog.response).options(*_NO_ANSWERS))
+                      .execution_options(yield_per=_BATCH))
+    previews = []
+    for log in logs:
+        _with_corrections(log.response, corrections)
+        if _due_in_preview(log, now):
+            previews.append(_preview(log.contact, log.response, log.kind, log.round))
     return previews
 
 
@@ -364,10 +416,9 @@ def send_pending(db: Session, campaign: Campaign, now: datetime, *, dry_run: boo
     statuses = [EmailStatus.PENDING] + ([EmailStatus.FAILED] if retry_failed else [])
     query = (_logs().join(Response, EmailLog.response_id == Response.id)
              .where(Response.campaign_id == campaign.id).order_by(EmailLog.id))
-    logs = list(db.scalars(query.where(EmailLog.status.in_(statuses))))
     if dry_run:
-        return SendReport(previews=[_preview(log.contact, log.response, log.kind, log.round)
-                                    for log in logs if _due_in_preview(log, now)])
+        return SendReport(previews=_planned_previews(db, query.where(EmailLog.status.in_(statuses)), now))
+    logs = list(db.scalars(query.where(EmailLog.status.in_(statuses))))
     report = SendReport(interrupted=list(db.scalars(query.where(EmailLog.status == EmailStatus.SENDING))))
     throttle = mail.Throttle(current_app.config["MAIL_PER_SECOND"])
     return deliver(db, logs, now, report, retry_failed=retry_failed, throttle=throttle, progress=progress)
