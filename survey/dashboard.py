@@ -18,7 +18,8 @@ class Distribution:
     """Counts of one closed question among transmitted bilans."""
 
     question: object
-    # (label, count) per choice; for a grid, per row: (row label, [(column label, count)])
+    # what the question's ``distribution`` hook gives: (label, count) per choice;
+    # for a grid, per row: (row label, [(column label, count)])
     bars: list = field(default_factory=list)
     base: int = 0
 
@@ -70,7 +71,7 @@ def _timeline(days: Counter, first: date, last: date) -> list[tuple[date, int]]:
 
 
 def _distributions(db, definition, base) -> list[Distribution]:
-    closed = [q for q in definition.questions.values() if q.name in ("single_choice", "multiple_choice", "yes_no", "matrix")]
+    closed = [q for q in definition.questions.values() if q.chart]
     counts = {q.code: Counter() for q in closed}
     answered = Counter()
     query = base.where(Response.state.in_(TRANSMITTED)).with_only_columns(Response.answers).execution_options(yield_per=500)
@@ -80,20 +81,11 @@ def _distributions(db, definition, base) -> list[Distribution]:
             if value in (None, [], {}):
                 continue
             answered[question.code] += 1
-            if question.name == "matrix":
-                counts[question.code].update(value.items())
-            else:
-                counts[question.code].update(value if isinstance(value, list) else [value])
+            counts[question.code].update(question.tally(value))
     result = []
     for question in closed:
         found = counts[question.code]
-        distribution = Distribution(question, base=answered[question.code])
-        if question.name == "matrix":
-            distribution.bars = [(row["label"], [(col["label"], found[(row["code"], col["code"])]) for col in question.columns])
-                                 for row in question.rows]
-        else:
-            distribution.bars = [(choice["label"], found[choice["code"]]) for choice in question.choices]
-        result.append(distribution)
+        result.append(Distribution(question, question.distribution(found), answered[question.code]))
     return result
 
 

@@ -122,13 +122,7 @@ def codebook_rows(definition: Definition):
         yield [code, "", label, "", "projet", ""]
     for page in definition.pages:
         for question in page.questions:
-            choices = ""
-            if question.name == "matrix":
-                choices = " | ".join(f"{c['code']} = {c['label']}" for c in question.columns)
-            elif question.name == "multiple_choice":
-                choices = "1 = coché | 0 = non coché"
-            elif question.option_codes() is not None:
-                choices = " | ".join(f"{c['code']} = {c['label']}" for c in question.choices)
+            choices = question.codebook_cell()
             for column, wording in question.export_columns():
                 yield [column, question.code, wording, page.number, question.name, choices]
 

@@ -57,12 +57,13 @@ def blank_pdf(definition: Definition, title: str, max_upload_bytes: int) -> byte
             for note in (condition_text(definition, question), question.help):
                 if note:
                     story.append(para(note, "hint"))
-            story += BLANKS[question.macro](question, max_upload_bytes)
+            story += BLANKS.get(question.macro, _text)(question, max_upload_bytes)
     return render(story, title, f"{title} – questionnaire vierge")
 
 
 def _text(question, _max_bytes):
-    return [box(0.9), gap(4)]
+    hint = question.format_hint()
+    return [*([para(hint, "hint")] if hint else []), box(0.9), gap(4)]
 
 
 def _long_text(question, _max_bytes):
@@ -90,5 +91,6 @@ def _file(question, max_bytes):
     return [para(upload_limits(max_bytes), "answer")]
 
 
-# How each kind is drawn empty, by the template macro that renders it on the web page.
+# How each kind is drawn empty, by the template macro that renders it on the web page
+# (any other macro: a line to write on).
 BLANKS = {"text": _text, "long_text": _long_text, "choices": _choices, "matrix": _matrix, "file": _file}

@@ -69,6 +69,12 @@ class Question:
     is_upload: ClassVar[bool] = False
     # Whether a kind's answers are about the year alone unless the definition says otherwise.
     yearly_by_default: ClassVar[bool] = False
+    # Several answers at once (checkboxes): the dashboard's percentages do not add up to 100.
+    is_multiple: ClassVar[bool] = False
+    # The macro of review/_charts.html that draws the kind on the dashboard; None: not charted.
+    chart: ClassVar[str | None] = None
+    # Shown as a list even when it has one line (a grid's rows).
+    displays_as_list: ClassVar[bool] = False
 
     def __init__(self, common: dict, options: dict, page_index: int):
         self.code = common["code"]
@@ -102,6 +108,14 @@ class Question:
             other.name, other.code, other.label, other.options, other.show_if)
 
     # -- forms -----------------------------------------------------------
+    def input_attributes(self) -> dict[str, str]:
+        """HTML attributes of the kind's input beyond id, name and value (type, inputmode, autocomplete)."""
+        return {}
+
+    def format_hint(self) -> str | None:
+        """What the answer must look like, in French, when the kind constrains it (``jj/mm/aaaa``)."""
+        return None
+
     def build_fields(self) -> dict:
         """Unbound WTForms fields, keyed by field name."""
         raise NotImplementedError
@@ -134,7 +148,15 @@ class Question:
         """Lines that show a stored value to people (summary, receipt)."""
         return [str(value)] if self.is_answered(value) else []
 
+    def display_followups(self, answers: dict) -> list[tuple[str, str]]:
+        """(label, text) of each follow-up answered beside the main answer ("Autre : précisez")."""
+        return []
+
     # -- exports ---------------------------------------------------------
+    def codebook_cell(self) -> str:
+        """The codebook's "codes et libellés des réponses" cell: what a coded answer means."""
+        return ""
+
     def export_columns(self) -> list[tuple[str, str]]:
         """(column code, French wording) of each export column, stable across years."""
         return [(self.code, self.label)]
@@ -143,6 +165,15 @@ class Question:
         """One cell per export column; empty string when unanswered."""
         value = answers.get(self.code)
         return [value if self.is_answered(value) else ""]
+
+    # -- dashboard -------------------------------------------------------
+    def tally(self, value) -> list:
+        """The keys one transmitted answer adds to the dashboard's counts (``chart`` kinds only)."""
+        return []
+
+    def distribution(self, counts) -> list:
+        """What ``chart`` draws, from the counts of every key :meth:`tally` gave."""
+        return []
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.code}>"

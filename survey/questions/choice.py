@@ -31,7 +31,7 @@ class SingleChoiceQuestion(Question):
     options_schema = ChoiceOptions
     macro = "choices"
     field_class = CodeChoiceField
-    is_multiple = False
+    chart = "bars"
 
     @property
     def choices(self) -> list[dict]:
@@ -102,8 +102,17 @@ class SingleChoiceQuestion(Question):
         cells = [(self.label_of(value) if labels else value) if value else ""]
         return cells + [answers.get(f["code"]) or "" for _, f in self.followups]
 
-    def display_followups(self, answers) -> list[tuple[str, str]]:
+    def display_followups(self, answers):
         return [(f["label"], answers[f["code"]]) for _, f in self.followups if answers.get(f["code"])]
+
+    def codebook_cell(self):
+        return " | ".join(f"{c['code']} = {c['label']}" for c in self.choices)
+
+    def tally(self, value):
+        return self.picked(value)
+
+    def distribution(self, counts):
+        return [(choice["label"], counts[choice["code"]]) for choice in self.choices]
 
 
 class MultipleChoiceQuestion(SingleChoiceQuestion):
@@ -117,6 +126,8 @@ class MultipleChoiceQuestion(SingleChoiceQuestion):
             outcome.value = list(form[self.code].data) or None
         return outcome
 
+    def codebook_cell(self):
+        return "1 = coché | 0 = non coché"
 
     def export_columns(self):
         columns = [(f"{self.code}.{c['code']}", f"{self.label} – {c['label']}") for c in self.choices]

@@ -27,7 +27,16 @@ class TextQuestion(Question):
     keeps_invalid = True
     field_class = CleanStringField
     input_type = "text"
+    inputmode = None
     autocomplete = None
+
+    def input_attributes(self):
+        attributes = {"type": self.input_type}
+        if self.inputmode:
+            attributes["inputmode"] = self.inputmode
+        if self.autocomplete:
+            attributes["autocomplete"] = self.autocomplete
+        return attributes
 
     def validators(self):
         return [TextLength(max=self.options.get("max_length", 500))]
@@ -75,6 +84,7 @@ class _NumberQuestion(TextQuestion):
 
 class SiretQuestion(_NumberQuestion):
     name = "siret"
+    inputmode = "numeric"
 
     def checks(self):
         return [Siret()]
@@ -82,6 +92,7 @@ class SiretQuestion(_NumberQuestion):
 
 class SirenQuestion(_NumberQuestion):
     name = "siren"
+    inputmode = "numeric"
 
     def checks(self):
         return [Siren()]
@@ -89,6 +100,7 @@ class SirenQuestion(_NumberQuestion):
 
 class PostalCodeQuestion(_NumberQuestion):
     name = "postal_code"
+    inputmode = "numeric"
     autocomplete = "postal-code"
 
     def checks(self):
