@@ -58,3 +58,16 @@ def count_of(number: int, singular: str, plural: str | None = None) -> str:
     """``0 caractère``, ``1 caractère``, ``12 348 caractères``: French takes the singular below 2."""
     word = singular if abs(number) < 2 else (plural or singular + "s")
     return f"{format_number(number)} {word}"
+
+
+def format_decimal(number: int | float) -> str:
+    """``12 348,5``: a number as French writes it, the decimal comma, no trailing zeros."""
+    if isinstance(number, float) and not number.is_integer():
+        whole, _, fraction = f"{number:.10f}".rstrip("0").partition(".")
+        return f"{format_number(int(whole))},{fraction}" if whole != "-0" else f"-0,{fraction}"
+    return format_number(int(number))
+
+
+def format_day(day) -> str:
+    """``15 juillet 2024``, ``1er mars 2025``: a calendar date, without its weekday."""
+    return f"{'1er' if day.day == 1 else day.day} {MONTHS[day.month - 1]} {day.year}"
