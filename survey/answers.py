@@ -25,8 +25,13 @@ def prune_hidden(definition: Definition, answers: dict, invalid: dict):
 
 
 def rule_errors(definition: Definition, answers: dict) -> dict[str, str]:
-    """Cross-question rule violations, keyed by the code that carries them."""
+    """Rule violations (a question's own, then cross-question ones), keyed by the code that carries them."""
     errors = {}
+    for question in definition.questions.values():
+        if question.code in answers:
+            message = question.answer_error(answers[question.code])
+            if message:
+                errors[question.code] = message
     for rule in definition.rules:
         errors.update(rule.check(answers))
     return errors

@@ -72,7 +72,7 @@ def _long_text(question, _max_bytes):
 
 def _choices(question, _max_bytes):
     mark = MULTIPLE if question.is_multiple else SINGLE
-    blocks = [para("Plusieurs réponses possibles." if question.is_multiple else "Une seule réponse.", "hint")]
+    blocks = [para(question.count_hint() if question.is_multiple else "Une seule réponse.", "hint")]
     for choice in question.choices:
         blocks.append(para(f"{mark} {choice['label']}", "answer"))
         if choice.get("followup"):

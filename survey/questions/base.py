@@ -11,6 +11,24 @@ OPTION_CODE = validate.Regexp(r"^[a-z0-9][a-z0-9_]*$", error="code invalide : le
 PREFILL_SOURCES = ("structure_name", "siret", "siren", "caf_name", "caf_number", "commune", "contact_email")
 
 
+# The input purposes of WCAG 2.1 (success criterion 1.3.5, RGAA 11.13) a partner's own
+# details may carry, as HTML ``autocomplete`` tokens: the browser offers to fill them.
+INPUT_PURPOSES = (
+    "name", "honorific-prefix", "given-name", "additional-name", "family-name", "honorific-suffix", "nickname",
+    "organization-title", "organization", "street-address", "address-line1", "address-line2", "address-line3",
+    "address-level4", "address-level3", "address-level2", "address-level1", "country", "country-name",
+    "postal-code", "bday", "bday-day", "bday-month", "bday-year", "sex", "url", "photo",
+    "tel", "tel-country-code", "tel-national", "tel-area-code", "tel-local", "tel-extension", "email", "off",
+)
+
+
+class InputOptions(Schema):
+    """Options of every kind typed in one input: what the input is for (``autocomplete``)."""
+
+    autocomplete = fields.Str(load_default=None, validate=validate.OneOf(
+        INPUT_PURPOSES, error="autocomplete inconnu {input!r} : voir la liste des finalités du RGAA (critère 11.13)"))
+
+
 class ShowIfSchema(Schema):
     question = fields.Str(required=True, validate=CODE)
     any_of = fields.List(fields.Str(validate=OPTION_CODE), required=True, validate=validate.Length(min=1))
@@ -75,6 +93,8 @@ class Question:
     chart: ClassVar[str | None] = None
     # Shown as a list even when it has one line (a grid's rows).
     displays_as_list: ClassVar[bool] = False
+    # The input's purpose unless the definition declares one (``InputOptions``).
+    autocomplete: ClassVar[str | None] = None
 
     def __init__(self, common: dict, options: dict, page_index: int):
         self.code = common["code"]
@@ -87,6 +107,8 @@ class Question:
         self.yearly = self.yearly_by_default if common.get("yearly") is None else common["yearly"]
         self.options = options
         self.page_index = page_index
+        if options.get("autocomplete"):
+            self.autocomplete = options["autocomplete"]
 
     # -- definition ------------------------------------------------------
     def owned_codes(self) -> list[str]:
@@ -143,6 +165,10 @@ class Question:
         if self.required and not self.is_answered(answers.get(self.code)):
             return ["Réponse obligatoire"]
         return []
+
+    def answer_error(self, value) -> str | None:
+        """A problem with a stored answer that is kept all the same, as a broken rule is (None: none)."""
+        return None
 
     def display(self, value) -> list[str]:
         """Lines that show a stored value to people (summary, receipt)."""

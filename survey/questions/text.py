@@ -3,10 +3,10 @@ from marshmallow import Schema, fields, validate, validates_schema, ValidationEr
 
 from ..forms.fields import CleanStringField, CleanTextAreaField
 from ..forms.validators import Email, InseeCommune, PostalCode, Siren, Siret, TextLength, compact_digits
-from .base import NoOptions, Question
+from .base import InputOptions, Question
 
 
-class TextOptions(Schema):
+class TextOptions(InputOptions):
     max_length = fields.Int(strict=True, load_default=500, validate=validate.Range(min=1, max=100_000))
 
 
@@ -28,7 +28,6 @@ class TextQuestion(Question):
     field_class = CleanStringField
     input_type = "text"
     inputmode = None
-    autocomplete = None
 
     def input_attributes(self):
         attributes = {"type": self.input_type}
@@ -62,7 +61,7 @@ class LongTextQuestion(TextQuestion):
 
 class EmailQuestion(TextQuestion):
     name = "email"
-    options_schema = NoOptions
+    options_schema = InputOptions
     input_type = "email"
     autocomplete = "email"
 
@@ -71,7 +70,7 @@ class EmailQuestion(TextQuestion):
 
 
 class _NumberQuestion(TextQuestion):
-    options_schema = NoOptions
+    options_schema = InputOptions
     input_type = "text"
     max_length = 40
 
