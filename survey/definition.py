@@ -6,13 +6,14 @@ their place in the JSON, e.g. ``pages[2].questions[4] (code=siret): ...``.
 """
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from .conditions import ALWAYS, Condition, both, compile_condition
 from .errors import DefinitionError
 from .forms.builder import RESERVED_NAMES
 from .questions import KINDS, Question
@@ -26,6 +27,8 @@ class PageSchema(Schema):
     code = fields.Str(required=True, validate=[CODE, validate.Length(max=40)])
     title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
     intro = fields.Str(load_default=None)
+    # The whole page is asked only when this holds (survey.conditions; earlier pages only).
+    show_if = fields.Dict(load_default=None)
     questions = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1))
 
 
@@ -44,6 +47,8 @@ class Page:
     title: str
     intro: str | None
     questions: tuple[Question, ...]
+    show_if: dict | None = None
+    condition: Condition = ALWAYS
 
     @property
     def number(self) -> int:
@@ -140,10 +145,17 @@ def _check_unique(items, what, where, errors):
         seen.add(item["code"])
 
 
-def _check_references(pages, rules, raw_rules, errors):
+def _check_references(pages, rules, raw_rules, errors) -> list[Page]:
+    """Check codes and references; returns the pages with their conditions compiled."""
     seen_codes = {}
     earlier = {}
+    compiled = []
     for page in pages:
+        page_condition = ALWAYS
+        if page.show_if is not None:
+            # Before its own questions are known: a page cannot depend on itself.
+            page_condition = compile_condition(page.show_if, f"pages[{page.index}].show_if", dict(earlier), errors)
+        compiled.append(replace(page, condition=page_condition))
         for question in page.questions:
             where = question.where
             for code in question.owned_codes():
@@ -155,19 +167,9 @@ def _check_references(pages, rules, raw_rules, errors):
             for attr, what in (("choices", "choix"), ("rows", "ligne"), ("columns", "colonne")):
                 if attr in question.options:
                     _check_unique(question.options[attr], what, where, errors)
-            if question.show_if:
-                target = earlier.get(question.show_if["question"])
-                if target is None:
-                    errors.append(
-                        f"{where}: show_if désigne {question.show_if['question']!r}, "
-                        "qui n'est pas une question placée avant celle-ci"
-                    )
-                elif target.option_codes() is None:
-                    errors.append(f"{where}: show_if désigne {target.code!r}, qui n'a pas de choix")
-                else:
-                    unknown = set(question.show_if["any_of"]) - set(target.option_codes())
-                    if unknown:
-                        errors.append(f"{where}: show_if cite des choix inconnus de {target.code!r} : {sorted(unknown)}")
+            if question.show_if is not None:
+                question.own_condition = compile_condition(question.show_if, f"{where}.show_if", earlier, errors)
+            question.condition = both(page_condition, question.own_condition)
             earlier[question.code] = question
     for index, rule in enumerate(rules):
         problems = []
@@ -178,6 +180,7 @@ def _check_references(pages, rules, raw_rules, errors):
             elif target.name not in kinds:
                 problems.append(f"la question {code!r} est de type {target.name}, attendu {' ou '.join(kinds)}")
         errors.extend(f"rules[{index}]: {problem}" for problem in problems or rule.bind(earlier))
+    return compiled
 
 
 def build_definition(data, source="<définition>") -> Definition:
@@ -200,7 +203,7 @@ def build_definition(data, source="<définition>") -> Definition:
             question = _build_question(raw_question, f"{where}.questions[{q_index}]", page_index, errors)
             if question is not None:
                 questions.append(question)
-        pages.append(Page(page_index, page["code"], page["title"], page["intro"], tuple(questions)))
+        pages.append(Page(page_index, page["code"], page["title"], page["intro"], tuple(questions), page["show_if"]))
     _check_unique([{"code": p.code} for p in pages], "code de page", "pages", errors)
     rules = []
     for index, raw_rule in enumerate(head["rules"]):
@@ -212,7 +215,7 @@ def build_definition(data, source="<définition>") -> Definition:
         if spec is not None:
             rules.append(kind(spec))
     if not errors:
-        _check_references(pages, rules, head["rules"], errors)
+        pages = _check_references(pages, rules, head["rules"], errors)
     if errors:
         raise DefinitionError(source, errors)
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()

@@ -28,12 +28,8 @@ def length_limits(question: Question) -> str:
 
 def condition_text(definition: Definition, question: Question) -> str | None:
     """When a conditional question is asked: ``Question posée si vous avez répondu « Autre » à « Statut »``."""
-    condition = question.show_if
-    if not condition:
-        return None
-    source = definition.questions[condition["question"]]
-    picked = " ou ".join(f"« {source.label_of(code)} »" for code in condition["any_of"])
-    return f"Question posée seulement si vous avez répondu {picked} à « {source.label} »."
+    wording = question.own_condition.describe()
+    return f"Question posée seulement si {wording}." if wording else None
 
 
 def upload_limits(max_bytes: int) -> str:

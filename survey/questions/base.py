@@ -4,6 +4,8 @@ from typing import Any, ClassVar
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from ..conditions import ALWAYS
+
 CODE = validate.Regexp(r"^[a-z][a-z0-9_]*$", error="code invalide : lettres minuscules, chiffres et _ (commence par une lettre)")
 OPTION_CODE = validate.Regexp(r"^[a-z0-9][a-z0-9_]*$", error="code invalide : lettres minuscules, chiffres et _")
 # From the imported project, stored at enrolment; ``contact_email`` (the address the
@@ -29,11 +31,6 @@ class InputOptions(Schema):
         INPUT_PURPOSES, error="autocomplete inconnu {input!r} : voir la liste des finalités du RGAA (critère 11.13)"))
 
 
-class ShowIfSchema(Schema):
-    question = fields.Str(required=True, validate=CODE)
-    any_of = fields.List(fields.Str(validate=OPTION_CODE), required=True, validate=validate.Length(min=1))
-
-
 class QuestionSchema(Schema):
     """The keys every question has; a kind's own keys go to its options schema."""
 
@@ -48,7 +45,8 @@ class QuestionSchema(Schema):
     # An instruction shown prominently before the field, not as a small hint.
     lead = fields.Str(load_default=None, validate=validate.Length(max=500))
     prefill = fields.Str(load_default=None, validate=validate.OneOf(PREFILL_SOURCES))
-    show_if = fields.Nested(ShowIfSchema, load_default=None)
+    # Checked and compiled by survey.conditions once every question is known.
+    show_if = fields.Dict(load_default=None)
     # About this year only (a bilan, a free account of the year): never carried over.
     yearly = fields.Bool(load_default=None)
 
@@ -93,6 +91,8 @@ class Question:
     chart: ClassVar[str | None] = None
     # Shown as a list even when it has one line (a grid's rows).
     displays_as_list: ClassVar[bool] = False
+    # Whether ``show_if`` may compare its answer with a number (gt, gte, lt, lte, eq).
+    compares_numbers: ClassVar[bool] = False
     # The input's purpose unless the definition declares one (``InputOptions``).
     autocomplete: ClassVar[str | None] = None
 
@@ -107,6 +107,8 @@ class Question:
         self.yearly = self.yearly_by_default if common.get("yearly") is None else common["yearly"]
         self.options = options
         self.page_index = page_index
+        # Compiled by the definition loader: its own show_if, and with its page's (what visibility reads).
+        self.own_condition = self.condition = ALWAYS
         if options.get("autocomplete"):
             self.autocomplete = options["autocomplete"]
 

@@ -46,6 +46,7 @@ class NumberQuestion(Question):
     macro = "formatted"
     keeps_invalid = True
     chart = "figures"
+    compares_numbers = True
 
     def input_attributes(self):
         attributes = {"type": "text", "inputmode": "numeric" if self.options["integer"] else "decimal"}
