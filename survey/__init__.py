@@ -58,8 +58,9 @@ def create_app(overrides=None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
-    from .blueprints import admin, auth, partner, questionnaire, reports, review
+    from .blueprints import admin, auth, partner, preview, questionnaire, reports, review
     app.register_blueprint(admin.bp)
+    app.register_blueprint(preview.bp)
     app.register_blueprint(questionnaire.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(partner.bp)

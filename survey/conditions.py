@@ -144,10 +144,11 @@ def both(first: Condition, second: Condition) -> Condition:
     return Combination(True, (first, second))
 
 
-def compile_condition(raw, where: str, earlier: dict, errors: list[str]) -> Condition:
+def compile_condition(raw, where: str, earlier: dict, errors: list[str], unbuilt=frozenset()) -> Condition:
     """Check ``raw`` against the questions placed before (``earlier``: code -> question) and compile it.
 
     Every problem is appended to ``errors`` with its JSON path; the result is then meaningless.
+    A test of a question that could not be built (``unbuilt``) is left to that question's own errors.
     """
     if not isinstance(raw, dict):
         errors.append(f"{where}: un objet JSON est attendu")
@@ -161,8 +162,8 @@ def compile_condition(raw, where: str, earlier: dict, errors: list[str]) -> Cond
         if not isinstance(parts, list) or not parts:
             errors.append(f"{where}.{key}: une liste d’au moins une condition est attendue")
             return ALWAYS
-        return Combination(key == "all", tuple(
-            compile_condition(part, f"{where}.{key}[{index}]", earlier, errors) for index, part in enumerate(parts)))
+        return Combination(key == "all", tuple(compile_condition(part, f"{where}.{key}[{index}]", earlier, errors, unbuilt)
+                                               for index, part in enumerate(parts)))
     code = raw.get("question")
     tests = [key for key in (*CHOICE_TESTS, *NUMBER_TESTS) if key in raw]
     extra = set(raw) - {"question", *CHOICE_TESTS, *NUMBER_TESTS}
@@ -175,6 +176,8 @@ def compile_condition(raw, where: str, earlier: dict, errors: list[str]) -> Cond
                       + (f" (clés inconnues : {sorted(extra)})" if extra else ""))
         return ALWAYS
     target = earlier.get(code)
+    if target is None and code in unbuilt:
+        return ALWAYS  # that question's own errors are already listed
     if target is None:
         errors.append(f"{where}.question: show_if désigne {code!r}, qui n’est pas une question placée avant "
                       "(seules les questions précédentes peuvent être testées : pas de référence en avant ni de cycle)")
