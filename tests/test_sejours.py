@@ -30,7 +30,7 @@ def stored(db, response_id) -> Response:
 
 @pytest.fixture
 def sejours(factory):
-    return factory.campaign(SEJOURS, opens=datetime(2025, 6, 1, tzinfo=UTC), closes=datetime(2025, 12, 31, tzinfo=UTC))
+    return factory.campaign(SEJOURS, opens=datetime(2025, 1, 1, tzinfo=UTC), closes=datetime(2025, 12, 31, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -136,3 +136,25 @@ def test_exports_write_numbers_as_numbers_and_dates_as_dates_and_the_dashboard_s
     assert "<th scope=\"row\">Médiane</th><td class=\"num\">12 enfants</td>" in dashboard
     assert "<th scope=\"row\">juillet 2025</th>" in dashboard
     assert date(2025, 7, 14).isoformat() == stored(db, response_id).answers["debut"]
+
+
+def test_numbers_dates_and_counted_choices_carry_over_to_next_years_questionnaire(partner, app, factory, partner_for,
+                                                                                 clock, db):
+    from tests.test_carry_over import next_year
+    response_id, browser = partner
+    browser.save_page(1, {**DAY_TRIPS, "participants": "12", "formule": "nuitees"})
+    browser.save_page(2, {"nuits": "3"})
+    browser.save_page(3, {"publics": ["enfants", "ados"], "recit": STORY})
+    next_version = json.loads(json.dumps(SEJOURS))
+    next_version.update(code="sejours-2026", version=1)
+    next_version["pages"][0]["questions"][5]["max"] = "2026-12-31"   # the date question changed: not carried
+    new_id, token = next_year(app, factory, response_id, next_version)
+    clock.set(datetime(2025, 6, 10, tzinfo=UTC))
+    following = partner_for(token)
+    following.get("/bilan")
+    following.client.post("/bilan/reprise", data=following.hidden())
+    new = stored(db, new_id)
+    assert (new.answers["participants"], new.answers["cout"], new.answers["nuits"]) == (12, 1234.5, 3)
+    assert new.answers["publics"] == ["enfants", "ados"]
+    assert "debut" not in new.answers, "a date question with other bounds is asked anew"
+    assert "recit" not in new.answers, "a long text is about its year"
