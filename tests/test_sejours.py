@@ -158,3 +158,18 @@ def test_numbers_dates_and_counted_choices_carry_over_to_next_years_questionnair
     assert new.answers["publics"] == ["enfants", "ados"]
     assert "debut" not in new.answers, "a date question with other bounds is asked anew"
     assert "recit" not in new.answers, "a long text is about its year"
+
+
+
+def test_the_blank_questionnaire_says_when_a_page_and_a_question_are_asked(sejours, app, db):
+    import pypdf
+    from survey.models import Campaign
+    code = db.get(Campaign, sejours).code
+    page = body(app.test_client().get(f"/questionnaire/{code}"))
+    assert "Étape à remplir seulement si vous avez répondu « Séjour avec nuitées » à la question « Formule du séjour »." in page
+    assert "Question posée seulement si votre réponse à la question « Nombre de nuits » est supérieure ou égale à 5." in page
+    assert "Un nombre entier de 1 à 500 (enfants)." in page and "Cochez de 1 à 3 réponses." in page
+    pdf = app.test_client().get(f"/questionnaire/{code}.pdf").data
+    text = " ".join(" ".join(p.extract_text().split()) for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "Étape à remplir seulement si vous avez répondu « Séjour avec nuitées »" in text
+    assert "Format : jj/mm/aaaa" in text

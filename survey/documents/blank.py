@@ -48,6 +48,8 @@ def blank_pdf(definition: Definition, title: str, max_upload_bytes: int) -> byte
         story.append(para(f"{page.number}. {page.title}", "page"))
         if page.intro:
             story.append(para(page.intro, "answer"))
+        if page.show_if:
+            story.append(para(f"Étape à remplir seulement si {page.condition.describe()}.", "hint"))
         for question in page.questions:
             story.append(para(question.label + (" (obligatoire)" if question.required else ""), "question"))
             for note in (condition_text(definition, question), question.help):
