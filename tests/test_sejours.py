@@ -173,3 +173,19 @@ def test_the_blank_questionnaire_says_when_a_page_and_a_question_are_asked(sejou
     text = " ".join(" ".join(p.extract_text().split()) for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
     assert "Étape à remplir seulement si vous avez répondu « Séjour avec nuitées »" in text
     assert "Format : jj/mm/aaaa" in text
+
+
+def test_a_reviewer_corrects_a_number_and_a_bad_one_changes_nothing(partner, caf_user, db):
+    response_id, browser = partner
+    browser.save_page(1, {**DAY_TRIPS, "participants": "12"})
+    reviewer = caf_user("reviewer", "731")
+    url = f"/caf/reponses/{response_id}/pages/1"
+    page = body(reviewer.get(url))
+    assert 'value="12"' in page and 'value="14/07/2025"' in page
+    fields = {**DAY_TRIPS, "participants": "12,5", "reason": "Compté deux fois"}
+    refused = reviewer.post(url, fields, from_page=url)
+    assert "Écrivez un nombre entier, sans virgule." in body(refused)
+    assert stored(db, response_id).answers["participants"] == 12
+    reviewer.post(url, {**fields, "participants": "11", "debut": "2025-07-15"}, from_page=url)
+    answers = stored(db, response_id).answers
+    assert (answers["participants"], answers["debut"]) == (11, "2025-07-15")

@@ -69,7 +69,9 @@ class EmailQuestion(TextQuestion):
         return [TextLength(max=254), Email()]
 
 
-class _NumberQuestion(TextQuestion):
+class _IdentifierQuestion(TextQuestion):
+    """Numbers that identify (SIRET, postal code...): typed with spaces or dots, stored as digits."""
+
     options_schema = InputOptions
     input_type = "text"
     max_length = 40
@@ -81,7 +83,7 @@ class _NumberQuestion(TextQuestion):
         return compact_digits(value)
 
 
-class SiretQuestion(_NumberQuestion):
+class SiretQuestion(_IdentifierQuestion):
     name = "siret"
     inputmode = "numeric"
 
@@ -89,7 +91,7 @@ class SiretQuestion(_NumberQuestion):
         return [Siret()]
 
 
-class SirenQuestion(_NumberQuestion):
+class SirenQuestion(_IdentifierQuestion):
     name = "siren"
     inputmode = "numeric"
 
@@ -97,7 +99,7 @@ class SirenQuestion(_NumberQuestion):
         return [Siren()]
 
 
-class PostalCodeQuestion(_NumberQuestion):
+class PostalCodeQuestion(_IdentifierQuestion):
     name = "postal_code"
     inputmode = "numeric"
     autocomplete = "postal-code"
@@ -106,7 +108,7 @@ class PostalCodeQuestion(_NumberQuestion):
         return [PostalCode()]
 
 
-class InseeCodeQuestion(_NumberQuestion):
+class InseeCodeQuestion(_IdentifierQuestion):
     name = "insee_code"
 
     def normalize(self, value):
