@@ -132,7 +132,15 @@ class Combination(Condition):
         return f"({joined})" if len(self.parts) > 1 and not self.every else joined
 
     def for_browser(self, page_codes, answers):
-        return {"all" if self.every else "any": [part.for_browser(page_codes, answers) for part in self.parts]}
+        """Parts already decided are folded in: ``all`` with a false part is false, ``any`` with a true one true."""
+        parts = [part.for_browser(page_codes, answers) for part in self.parts]
+        decided = {part["const"] for part in parts if "const" in part}
+        if (not self.every) in decided:
+            return {"const": not self.every}
+        open_parts = [part for part in parts if "const" not in part]
+        if not open_parts:
+            return {"const": self.every}
+        return {"all" if self.every else "any": open_parts}
 
 
 def both(first: Condition, second: Condition) -> Condition:

@@ -83,7 +83,12 @@ def test_conditions_on_earlier_pages_and_combinations_decide_on_the_server(partn
     browser.save_page(1, {**DAY_TRIPS, "participants": "60"})
     page = body(browser.get("/bilan/page/3"))
     # participants >= 50, on page 1: decided by the server, handed to app.js as a constant.
-    assert "data-condition='{\"any\": [{\"const\": true}" in page
+    assert "data-condition='{\"const\": true}'" in page
+    # none_of on this page, and formule == journees on page 1: not asked with formule "nuitees", never rendered.
+    browser.save_page(1, {**DAY_TRIPS, "participants": "60", "formule": "nuitees"})
+    assert 'id="q-sans_enfants"' not in body(browser.get("/bilan/page/3"))
+    browser.save_page(1, {**DAY_TRIPS, "participants": "60"})
+    assert 'id="q-sans_enfants"' in body(browser.get("/bilan/page/3"))
     assert "Seulement si (votre réponse à la question « Nombre de participants » est supérieure ou égale à 50 ou " in page
     browser.save_page(3, {"publics": ["ados", "handicap"], "accessibilite": "Une rampe.", "encadrement": "Deux animateurs de plus.",
                           "sans_enfants": "Public adolescent.", "recit": STORY})

@@ -133,5 +133,9 @@ def test_the_browser_gets_tests_of_other_pages_already_decided():
     built = build_definition(pages([QPV], [CHILDREN, shown(
         {"all": [{"question": "qpv", "any_of": ["oui"]}, {"question": "enfants", "gt": 3}]})]))
     condition = built.questions["detail"].own_condition
-    assert condition.for_browser({"enfants", "detail"}, {"qpv": "oui"}) == {
-        "all": [{"const": True}, {"question": "enfants", "gt": 3}]}
+    assert condition.for_browser({"enfants", "detail"}, {"qpv": "oui"}) == {"all": [{"question": "enfants", "gt": 3}]}
+    assert condition.for_browser({"enfants", "detail"}, {"qpv": "non"}) == {"const": False}
+    either = build_definition(pages([QPV], [CHILDREN, shown(
+        {"any": [{"question": "qpv", "any_of": ["oui"]}, {"question": "enfants", "gt": 3}]})])).questions["detail"]
+    assert either.own_condition.for_browser({"enfants", "detail"}, {"qpv": "oui"}) == {"const": True}
+    assert either.own_condition.for_browser({"enfants", "detail"}, {"qpv": "non"}) == {"any": [{"question": "enfants", "gt": 3}]}
