@@ -107,7 +107,7 @@ def test_too_many_ticks_are_kept_and_block_the_transmission_until_corrected(part
     browser.save_page(1, {**DAY_TRIPS, "participants": "12"})
     shown = body(browser.save_page(3, {"publics": ["enfants", "ados", "parents", "handicap"], "accessibilite": "Rampe.",
                                        "recit": STORY}))
-    assert "Cochez de 1 à 3 réponses. (vous en avez coché 4)" in shown
+    assert "Cochez de 1 à 3 réponses : vous en avez coché 4." in shown
     assert stored(db, response_id).answers["publics"] == ["enfants", "ados", "parents", "handicap"]
     browser.transmit()
     assert stored(db, response_id).state is ResponseState.IN_PROGRESS

@@ -154,7 +154,7 @@ class MultipleChoiceQuestion(SingleChoiceQuestion):
         picked = self.picked(value)
         low, high = self.options.get("min_choices"), self.options.get("max_choices")
         if picked and ((low and len(picked) < low) or (high and len(picked) > high)):
-            return f"{self.count_hint()} (vous en avez coché {len(picked)})"
+            return f"{self.count_hint().removesuffix('.')} : vous en avez coché {len(picked)}."
         return None
 
     def read(self, form):

@@ -171,9 +171,9 @@ def test_multiple_choice_says_how_many_boxes_to_tick():
 
 
 @pytest.mark.parametrize("picked,error", [
-    (["lecture"], "Cochez de 2 à 3 réponses. (vous en avez coché 1)"),
+    (["lecture"], "Cochez de 2 à 3 réponses : vous en avez coché 1."),
     (["lecture", "calcul"], None),
-    (["lecture", "calcul", "arts", "sport"], "Cochez de 2 à 3 réponses. (vous en avez coché 4)"),
+    (["lecture", "calcul", "arts", "sport"], "Cochez de 2 à 3 réponses : vous en avez coché 4."),
 ])
 def test_too_few_or_too_many_ticks_are_kept_and_flagged_like_a_broken_rule(answer, picked, error):
     outcome = answer(TOPICS, {"themes": picked})
