@@ -74,10 +74,11 @@ def create_app(overrides=None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
-    from .blueprints import admin, auth, legal, partner, questionnaire, reports, review
+    from .blueprints import admin, auth, legal, partner, preview, questionnaire, reports, review
     legal.use_deployment_texts(app)
     app.register_blueprint(legal.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(preview.bp)
     app.register_blueprint(questionnaire.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(partner.bp)

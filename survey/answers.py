@@ -6,13 +6,13 @@ from .questions import Question
 
 
 def is_visible(question: Question, answers: dict) -> bool:
-    """A question with ``show_if`` shows only when its condition holds."""
-    condition = question.show_if
-    if not condition:
-        return True
-    value = answers.get(condition["question"])
-    picked = value if isinstance(value, list) else [value]
-    return any(code in picked for code in condition["any_of"])
+    """A question shows only when its page's ``show_if`` and its own hold."""
+    return question.condition.holds(answers)
+
+
+def is_page_visible(page: Page, answers: dict) -> bool:
+    """A page with ``show_if`` is asked only when its condition holds."""
+    return page.condition.holds(answers)
 
 
 def prune_hidden(definition: Definition, answers: dict, invalid: dict):
@@ -25,8 +25,13 @@ def prune_hidden(definition: Definition, answers: dict, invalid: dict):
 
 
 def rule_errors(definition: Definition, answers: dict) -> dict[str, str]:
-    """Cross-question rule violations, keyed by the code that carries them."""
+    """Rule violations (a question's own, then cross-question ones), keyed by the code that carries them."""
     errors = {}
+    for question in definition.questions.values():
+        if question.code in answers:
+            message = question.answer_error(answers[question.code])
+            if message:
+                errors[question.code] = message
     for rule in definition.rules:
         errors.update(rule.check(answers))
     return errors
@@ -85,7 +90,7 @@ class Step:
     """A page of the questionnaire and, in words, where the partner stands on it."""
 
     page: Page
-    status: str  # "complète", "à compléter", "à corriger", "correction demandée", "modifiée par la Caf"
+    status: str  # "complète", "à compléter", "à corriger", "correction demandée", "modifiée par la Caf", "sans objet"
 
     @property
     def needs_work(self) -> bool:
@@ -104,7 +109,9 @@ def steps(definition: Definition, answers: dict, invalid: dict, asked_codes=(), 
     result = []
     for page in definition.pages:
         codes = {q.code for q in page.questions}
-        if codes & set(asked_codes):
+        if not is_page_visible(page, answers):
+            status = "sans objet"
+        elif codes & set(asked_codes):
             status = "correction demandée"
         elif page.number in fixing:
             status = "à corriger"
@@ -116,6 +123,16 @@ def steps(definition: Definition, answers: dict, invalid: dict, asked_codes=(), 
             status = "complète"
         result.append(Step(page, status))
     return result
+
+
+def next_page(definition: Definition, answers: dict, number: int, direction: int) -> int | None:
+    """The number of the next (``direction`` 1) or previous (-1) page asked, skipping pages that do not apply."""
+    number += direction
+    while definition.page(number) is not None:
+        if is_page_visible(definition.page(number), answers):
+            return number
+        number += direction
+    return None
 
 
 def resume_page(step_list: list[Step]) -> int | None:

@@ -19,7 +19,8 @@ class Distribution:
     """Counts of one closed question among transmitted bilans."""
 
     question: object
-    # (label, count) per choice; for a grid, per row: (row label, [(column label, count)])
+    # what the question's ``distribution`` hook gives: (label, count) per choice;
+    # for a grid, per row: (row label, [(column label, count)])
     bars: list = field(default_factory=list)
     base: int = 0
 
@@ -70,11 +71,8 @@ def _timeline(days: Counter, first: date, last: date) -> list[tuple[date, int]]:
     return points
 
 
-CLOSED_KINDS = ("single_choice", "multiple_choice", "yes_no", "matrix")
-
-
 def _distributions(db, definition, campaign_id, caf_id) -> list[Distribution]:
-    closed = [q for q in definition.questions.values() if q.name in CLOSED_KINDS]
+    closed = [q for q in definition.questions.values() if q.chart]
     if db.get_bind().dialect.name == "postgresql":
         counts, answered = _counts_in_sql(db, closed, campaign_id, caf_id)
     else:
@@ -82,13 +80,7 @@ def _distributions(db, definition, campaign_id, caf_id) -> list[Distribution]:
     result = []
     for question in closed:
         found = counts[question.code]
-        distribution = Distribution(question, base=answered[question.code])
-        if question.name == "matrix":
-            distribution.bars = [(row["label"], [(col["label"], found[(row["code"], col["code"])]) for col in question.columns])
-                                 for row in question.rows]
-        else:
-            distribution.bars = [(choice["label"], found[choice["code"]]) for choice in question.choices]
-        result.append(distribution)
+        result.append(Distribution(question, question.distribution(found), answered[question.code]))
     return result
 
 
@@ -119,9 +111,8 @@ def _tally(question, value, times: int, counts: Counter, answered: Counter):
     if value in (None, [], {}):
         return
     answered[question.code] += times
-    picked = value.items() if question.name == "matrix" else value if isinstance(value, list) else [value]
-    for choice in picked:
-        counts[choice] += times
+    for key in question.tally(value):
+        counts[key] += times
 
 
 # PostgreSQL splits each response's short answers (never a long bilan) once

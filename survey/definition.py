@@ -6,13 +6,14 @@ their place in the JSON, e.g. ``pages[2].questions[4] (code=siret): ...``.
 """
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from .conditions import ALWAYS, Condition, both, compile_condition
 from .errors import DefinitionError
 from .forms.builder import RESERVED_NAMES
 from .questions import KINDS, Question
@@ -26,6 +27,8 @@ class PageSchema(Schema):
     code = fields.Str(required=True, validate=[CODE, validate.Length(max=40)])
     title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
     intro = fields.Str(load_default=None)
+    # The whole page is asked only when this holds (survey.conditions; earlier pages only).
+    show_if = fields.Dict(load_default=None)
     questions = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1))
 
 
@@ -44,6 +47,8 @@ class Page:
     title: str
     intro: str | None
     questions: tuple[Question, ...]
+    show_if: dict | None = None
+    condition: Condition = ALWAYS
 
     @property
     def number(self) -> int:
@@ -140,10 +145,29 @@ def _check_unique(items, what, where, errors):
         seen.add(item["code"])
 
 
-def _check_references(pages, rules, raw_rules, errors):
+def _raw_codes(raw_questions) -> set[str]:
+    """The codes of questions that could not be built, so that references to them are not reported twice."""
+    if not isinstance(raw_questions, list):
+        return set()
+    return {raw.get("code") for raw in raw_questions if isinstance(raw, dict) and isinstance(raw.get("code"), str)}
+
+
+def _check_references(pages, rules, raw_rules, errors, unbuilt=frozenset()) -> list[Page]:
+    """Check codes and references; returns the pages with their conditions compiled.
+
+    A reference to a question that could not be built (``unbuilt``, already
+    reported) is not reported again.
+    """
     seen_codes = {}
     earlier = {}
+    compiled = []
     for page in pages:
+        page_condition = ALWAYS
+        if page.show_if is not None:
+            # Before its own questions are known: a page cannot depend on itself.
+            page_condition = compile_condition(page.show_if, f"pages[{page.index}].show_if", dict(earlier), errors,
+                                               unbuilt)
+        compiled.append(replace(page, condition=page_condition))
         for question in page.questions:
             where = question.where
             for code in question.owned_codes():
@@ -155,29 +179,23 @@ def _check_references(pages, rules, raw_rules, errors):
             for attr, what in (("choices", "choix"), ("rows", "ligne"), ("columns", "colonne")):
                 if attr in question.options:
                     _check_unique(question.options[attr], what, where, errors)
-            if question.show_if:
-                target = earlier.get(question.show_if["question"])
-                if target is None:
-                    errors.append(
-                        f"{where}: show_if désigne {question.show_if['question']!r}, "
-                        "qui n'est pas une question placée avant celle-ci"
-                    )
-                elif target.option_codes() is None:
-                    errors.append(f"{where}: show_if désigne {target.code!r}, qui n'a pas de choix")
-                else:
-                    unknown = set(question.show_if["any_of"]) - set(target.option_codes())
-                    if unknown:
-                        errors.append(f"{where}: show_if cite des choix inconnus de {target.code!r} : {sorted(unknown)}")
+            if question.show_if is not None:
+                question.own_condition = compile_condition(question.show_if, f"{where}.show_if", earlier, errors,
+                                                           unbuilt)
+            question.condition = both(page_condition, question.own_condition)
             earlier[question.code] = question
     for index, rule in enumerate(rules):
         problems = []
         for code, kinds in rule.references().items():
             target = earlier.get(code)
-            if target is None:
+            if target is None and code in unbuilt:
+                problems.append("")  # already reported where the question is
+            elif target is None:
                 problems.append(f"la question {code!r} n'existe pas")
             elif target.name not in kinds:
                 problems.append(f"la question {code!r} est de type {target.name}, attendu {' ou '.join(kinds)}")
-        errors.extend(f"rules[{index}]: {problem}" for problem in problems or rule.bind(earlier))
+        errors.extend(f"rules[{index}]: {problem}" for problem in problems or rule.bind(earlier) if problem)
+    return compiled
 
 
 def build_definition(data, source="<définition>") -> Definition:
@@ -190,17 +208,21 @@ def build_definition(data, source="<définition>") -> Definition:
     if head is None:
         raise DefinitionError(source, errors)
     pages = []
+    unbuilt = set()
     for page_index, raw_page in enumerate(head["pages"]):
         where = f"pages[{page_index}]"
         page = _load(PageSchema(), raw_page, where, errors)
         if page is None:
+            unbuilt |= _raw_codes(raw_page.get("questions") if isinstance(raw_page, dict) else None)
             continue
         questions = []
         for q_index, raw_question in enumerate(page["questions"]):
             question = _build_question(raw_question, f"{where}.questions[{q_index}]", page_index, errors)
             if question is not None:
                 questions.append(question)
-        pages.append(Page(page_index, page["code"], page["title"], page["intro"], tuple(questions)))
+            else:
+                unbuilt |= _raw_codes([raw_question])
+        pages.append(Page(page_index, page["code"], page["title"], page["intro"], tuple(questions), page["show_if"]))
     _check_unique([{"code": p.code} for p in pages], "code de page", "pages", errors)
     rules = []
     for index, raw_rule in enumerate(head["rules"]):
@@ -211,8 +233,8 @@ def build_definition(data, source="<définition>") -> Definition:
         spec = _load(kind.schema(), raw_rule, f"rules[{index}]", errors)
         if spec is not None:
             rules.append(kind(spec))
-    if not errors:
-        _check_references(pages, rules, head["rules"], errors)
+    # References are checked even after other errors, so that one reading lists every problem.
+    pages = _check_references(pages, rules, head["rules"], errors, unbuilt)
     if errors:
         raise DefinitionError(source, errors)
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()

@@ -8,7 +8,7 @@ import csv
 import io
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -38,6 +38,16 @@ def neutralise(value):
     if value.__class__ is str and value[:1] in _FORMULA_FIRST:
         return "'" + value
     return value
+
+
+def csv_cell(value, french: bool):
+    """A cell as the CSV writes it: French Excel (``;``) reads 12,5 and 15/07/2024; otherwise 12.5 and 2024-07-15."""
+    if value.__class__ is float:
+        text = repr(value)
+        return text.replace(".", ",") if french else text
+    if value.__class__ is date:
+        return value.strftime("%d/%m/%Y") if french else value.isoformat()
+    return neutralise(value)
 
 
 @dataclass(frozen=True)
@@ -110,8 +120,9 @@ def csv_lines(db: Session, campaign: Campaign, caf_id: int | None, options: Expo
     if options.wording_row:
         writer.writerow([neutralise(label) for _, label in heads])
         yield line.value
+    french = options.separator == ";"
     for row in iter_rows(db, campaign, caf_id, options.labels):
-        writer.writerow([neutralise(cell) for cell in row])
+        writer.writerow([csv_cell(cell, french) for cell in row])
         yield line.value
 
 
@@ -122,13 +133,7 @@ def codebook_rows(definition: Definition):
         yield [code, "", label, "", "projet", ""]
     for page in definition.pages:
         for question in page.questions:
-            choices = ""
-            if question.name == "matrix":
-                choices = " | ".join(f"{c['code']} = {c['label']}" for c in question.columns)
-            elif question.name == "multiple_choice":
-                choices = "1 = coché | 0 = non coché"
-            elif question.option_codes() is not None:
-                choices = " | ".join(f"{c['code']} = {c['label']}" for c in question.choices)
+            choices = question.codebook_cell()
             for column, wording in question.export_columns():
                 yield [column, question.code, wording, page.number, question.name, choices]
 

@@ -63,8 +63,7 @@ def answer_sections(definition: Definition, answers: dict) -> list[Section]:
             if not is_visible(question, answers):
                 continue
             lines = list(question.display(answers.get(question.code)))
-            if hasattr(question, "display_followups"):
-                lines += [f"{label} : {value}" for label, value in question.display_followups(answers)]
+            lines += [f"{label} : {value}" for label, value in question.display_followups(answers)]
             shown.append(Answer(question.label, lines))
         sections.append(Section(page.number, page.title, shown))
     return sections

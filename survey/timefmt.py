@@ -63,3 +63,16 @@ def count_of(number: int, singular: str, plural: str | None = None) -> str:
 def format_input(moment: datetime, tz_name: str) -> str:
     """``2024-07-15T23:59:59``: the value of a ``datetime-local`` field, in ``tz_name``."""
     return local(moment, tz_name).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def format_decimal(number: int | float) -> str:
+    """``12 348,5``: a number as French writes it, the decimal comma, no trailing zeros."""
+    if isinstance(number, float) and not number.is_integer():
+        whole, _, fraction = f"{number:.10f}".rstrip("0").partition(".")
+        return f"{format_number(int(whole))},{fraction}" if whole != "-0" else f"-0,{fraction}"
+    return format_number(int(number))
+
+
+def format_day(day) -> str:
+    """``15 juillet 2024``, ``1er mars 2025``: a calendar date, without its weekday."""
+    return f"{'1er' if day.day == 1 else day.day} {MONTHS[day.month - 1]} {day.year}"

@@ -12,8 +12,11 @@ import re
 import time
 import zipfile
 from collections.abc import Iterable
+from datetime import date, datetime
 from typing import NamedTuple
 
+# Day 0 of Excel's date serials (1900 system, with its phantom 29 February 1900).
+EXCEL_EPOCH = date(1899, 12, 30)
 EXCEL_MAX_TEXT = 32_767  # counted in UTF-16 units, as Excel does: an emoji counts twice
 CUT_MARK = " […] (texte coupé : Excel limite une cellule à 32 767 caractères, l'export CSV le donne en entier)"
 _KEPT_BYTES = 2 * EXCEL_MAX_TEXT - len(CUT_MARK.encode("utf-16-le"))  # of a text cut, in UTF-16
@@ -51,7 +54,9 @@ STYLES = (HEADER + f'<styleSheet xmlns="{MAIN}">'
           '<fill><patternFill patternType="gray125"/></fill></fills>'
           '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
           '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-          '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
+          # style 1: a date, in the reader's own short-date format (jj/mm/aaaa in French)
+          '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+          '<xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
           '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
           '</styleSheet>')
 
@@ -60,7 +65,7 @@ def write_workbook(target, sheets: Iterable[Sheet | tuple]):
     """Write ``sheets`` (:class:`Sheet`, or (name, rows) pairs) as an XLSX file into ``target`` (a binary file).
 
     A cell is a ``str`` (always text, even "=1+1"), an ``int`` or ``float`` (a
-    number), a ``bool``, or ``None`` / ``""`` (left empty). Rows are read once,
+    number), a ``bool``, a ``date`` (a date cell), or ``None`` / ``""`` (left empty). Rows are read once,
     in order. Raises :class:`TooLargeForExcel` past ``SHEET_MAX_BYTES`` of XML
     in one sheet, and ``ValueError`` for sheet names Excel refuses (before
     writing anything).
@@ -154,6 +159,8 @@ def _cell(reference: str, value) -> str:
         if isinstance(value, (int, float)) and math.isfinite(value):
             number = int(value) if isinstance(value, int) else float(value)
             return f'<c r="{reference}"><v>{number!r}</v></c>'
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return f'<c r="{reference}" s="1"><v>{(value - EXCEL_EPOCH).days}</v></c>'
         value = str(value)
     value = NOT_XML.sub("", value)
     if len(value) > EXCEL_MAX_TEXT // 2:  # else it fits even if every character took two UTF-16 units

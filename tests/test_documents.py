@@ -180,7 +180,7 @@ def test_the_blank_questionnaire_is_public_and_lists_every_question(app, factory
                      "Récit de l’année", "Pièce jointe"):
         assert f">{question}" in page, question
     assert "Une seule réponse." in page and "Plusieurs réponses possibles." in page
-    assert "Question posée seulement si vous avez répondu « Parents » à « Public »." in page
+    assert "Question posée seulement si vous avez répondu « Parents » à la question « Public »." in page
     assert "Précisez (si vous avez choisi « Autre »)" in page
     assert "40\u00a0000 caractères au plus." in page
     assert page.count('class="blank-box blank-round"') == 2 + 2 * 3  # two single choices, a 2 x 3 grid

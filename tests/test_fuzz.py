@@ -1,7 +1,9 @@
 """Hostile and random input on every form: never a 500, never anything invalid stored."""
 import itertools
+import json
 import logging
 import re
+from datetime import date, datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
 
@@ -14,7 +16,7 @@ from stdnum.fr import siret as stdnum_siret
 from survey.definition import build_definition
 from survey.forms.validators import Email, InseeCommune
 from survey.models import Response
-from tests.conftest import CLAS, complete_clas_answers
+from tests.conftest import CLAS, TESTS, complete_clas_answers
 
 DEFINITION = build_definition(CLAS)
 SERIAL = itertools.count()
@@ -31,14 +33,23 @@ field_names = st.sampled_from(sorted({name for page in DEFINITION.pages for q in
 form_data = st.dictionaries(field_names, st.one_of(hostile_text, st.lists(hostile_text, max_size=3)), max_size=12)
 
 
-def assert_valid(answers: dict):
+def assert_valid(answers: dict, definition=DEFINITION):
     """Everything stored is a value its question accepts."""
-    for question in DEFINITION.questions.values():
+    for question in definition.questions.values():
         value = answers.get(question.code)
         if value is None:
             continue
         kind = question.name
-        if kind in ("single_choice", "yes_no"):
+        options = question.options
+        if kind == "number":
+            assert isinstance(value, (int, float)) and not isinstance(value, bool)
+            assert options["min"] is None or value >= options["min"]
+            assert options["max"] is None or value <= options["max"]
+            assert not options["integer"] or isinstance(value, int)
+        elif kind == "date":
+            day = date.fromisoformat(value)
+            assert (options["min"] or "0000") <= day.isoformat() <= (options["max"] or "9999")
+        elif kind in ("single_choice", "yes_no"):
             assert value in question.option_codes()
         elif kind == "multiple_choice":
             assert value and set(value) <= set(question.option_codes())
@@ -82,6 +93,42 @@ def test_questionnaire_pages_never_fail_and_store_only_valid_answers(partner, db
     assert_valid(response.answers)
     for entry in response.invalid.values():
         assert set(entry) == {"value", "errors"} and entry["errors"]
+
+
+SEJOURS = build_definition(json.loads((TESTS / "definitions" / "sejours-2025.json").read_text(encoding="utf-8")))
+numberish = st.one_of(hostile_text, st.from_regex(r"-?[0-9 ]{1,6}([,.][0-9]{1,3})?", fullmatch=True),
+                      st.from_regex(r"[0-3]?[0-9]/[01]?[0-9]/(19|20)[0-9]{2}", fullmatch=True),
+                      st.sampled_from(["nuitees", "journees", "enfants", "ados", "handicap", "60", "6", "29/02/2025"]))
+sejours_form = st.dictionaries(
+    st.sampled_from(sorted({name for page in SEJOURS.pages for q in page.questions for name in q.build_fields()})),
+    st.one_of(numberish, st.lists(numberish, max_size=5)), max_size=14)
+
+
+@pytest.fixture
+def sejours_partner(factory, partner_for, clock):
+    clock.set(datetime(2025, 7, 20, tzinfo=timezone.utc))
+    campaign = factory.campaign(SEJOURS_RAW, opens=datetime(2025, 6, 1, tzinfo=timezone.utc),
+                                closes=datetime(2025, 12, 31, tzinfo=timezone.utc))
+    response_id, (token,) = factory.project(campaign)
+    return response_id, partner_for(token)
+
+
+SEJOURS_RAW = json.loads((TESTS / "definitions" / "sejours-2025.json").read_text(encoding="utf-8"))
+
+
+@FUZZ
+@given(number=st.integers(min_value=1, max_value=3), data=sejours_form)
+def test_numbers_dates_and_conditions_never_fail_and_store_only_valid_visible_answers(sejours_partner, db, number, data):
+    from survey.answers import is_visible
+    response_id, browser = sejours_partner
+    answer = browser.save_page(number, data)
+    assert answer.status_code < 500, answer.get_data(as_text=True)[:500]
+    db.expire_all()
+    response = db.get(Response, response_id)
+    assert_valid(response.answers, SEJOURS)
+    for code in response.answers:
+        question = SEJOURS.questions.get(SEJOURS.owner_of[code])
+        assert is_visible(question, response.answers), f"{code} is stored while hidden"
 
 
 @FUZZ

@@ -45,7 +45,7 @@ def world(app, factory, partner_for, caf_user):
         from survey.models import User
         user_id = get_session().scalar(select(User.id))
     values = {"response_id": response_id, "campaign_id": campaign, "number": 1, "code": "document", "caf_id": caf_id,
-              "token": token, "user_id": user_id, "campaign_code": "campagne-1"}
+              "token": token, "user_id": user_id, "campaign_code": "campagne-1", "name": "clas-2023-2024"}
     return {"partner": partner, "admin": admin, "values": values, "token": token}
 
 

@@ -161,3 +161,15 @@ def test_header_rows_and_first_columns_stay_in_view(rows, columns, top_left):
     book = openpyxl.load_workbook(io.BytesIO(written([sheet, ("Dictionnaire", CODEBOOK)])))
     assert book["Réponses"].freeze_panes == top_left
     assert book["Dictionnaire"].freeze_panes is None
+
+
+def test_a_date_is_a_date_cell_openpyxl_and_calc_read_as_that_day(tmp_path):
+    from datetime import date, datetime
+    data = written([("Dates", [["jour"], [date(2024, 7, 15)], [date(2000, 2, 29)], [date(1900, 3, 1)]])])
+    rows = list(openpyxl.load_workbook(io.BytesIO(data), read_only=True)["Dates"].iter_rows(values_only=True))
+    assert rows[1:] == [(datetime(2024, 7, 15),), (datetime(2000, 2, 29),), (datetime(1900, 3, 1),)]
+    assert openpyxl.load_workbook(io.BytesIO(data))["Dates"]["A2"].is_date
+    sheets = calc_sheets(data, tmp_path)
+    # Calc writes a date cell in its locale's short format (here en-US, 07/15/2024): the day is kept.
+    assert [row[0] for row in sheets["Dates"][1:]] in (
+        ["07/15/2024", "02/29/2000", "03/01/1900"], ["15/07/2024", "29/02/2000", "01/03/1900"])

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from .. import clock, uploads
 from ..access import NoPartnerAccess, bind_browser, current_link
-from ..answers import find_problems, is_visible, resume_page, steps, stored_errors
+from ..answers import find_problems, is_visible, next_page, resume_page, steps, stored_errors
 from ..db import get_session, statement_by_statement
 from ..documents import bilan_filename, bilan_pdf
 from ..errors import DomainError, IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
@@ -166,7 +166,7 @@ def edit_page(number):
             notice = ("Vos réponses sont enregistrées, mais certaines sont à corriger. "
                       "Vous pouvez les corriger maintenant ou plus tard, avant de transmettre le bilan.")
             return _render_page(response, definition, page, form, errors, notice=notice)
-        return redirect(_destination(definition, number))
+        return redirect(_destination(definition, number, response.answers))
     if closed:
         return _render_page(response, definition, page, None, {}, notice=closed, readonly=True)
     offered = {"contact_email": link.contact.email}  # "Votre adresse électronique", until answered
@@ -176,12 +176,14 @@ def edit_page(number):
     return _render_page(response, definition, page, form, errors)
 
 
-def _destination(definition, number):
+def _destination(definition, number, answers):
     action = request.form.get("action", "")
-    if action == "previous" and number > 1:
-        return url_for("partner.edit_page", number=number - 1)
-    if action == "next" and number < len(definition.pages):
-        return url_for("partner.edit_page", number=number + 1)
+    # Pages that do not apply after this save (their show_if) are skipped.
+    previous, following = next_page(definition, answers, number, -1), next_page(definition, answers, number, 1)
+    if action == "previous" and previous:
+        return url_for("partner.edit_page", number=previous)
+    if action == "next" and following:
+        return url_for("partner.edit_page", number=following)
     if action in ("next", "summary"):
         return url_for("partner.show_summary")
     if action.startswith("goto-"):

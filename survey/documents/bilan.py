@@ -57,8 +57,7 @@ def bilan_pdf(response: Response, now: datetime) -> bytes:
 def _lines(question, answers) -> list:
     """Each displayed line as paragraphs (a long text keeps its own), then the follow-ups."""
     blocks = [block for line in question.display(answers.get(question.code)) for block in text_blocks(line)]
-    if hasattr(question, "display_followups"):
-        blocks += [para(f"{label} : {value}", "answer") for label, value in question.display_followups(answers)]
+    blocks += [para(f"{label} : {value}", "answer") for label, value in question.display_followups(answers)]
     return blocks or [para(NO_ANSWER, "none")]
 
 

@@ -28,12 +28,8 @@ def length_limits(question: Question) -> str:
 
 def condition_text(definition: Definition, question: Question) -> str | None:
     """When a conditional question is asked: ``Question posée si vous avez répondu « Autre » à « Statut »``."""
-    condition = question.show_if
-    if not condition:
-        return None
-    source = definition.questions[condition["question"]]
-    picked = " ou ".join(f"« {source.label_of(code)} »" for code in condition["any_of"])
-    return f"Question posée seulement si vous avez répondu {picked} à « {source.label} »."
+    wording = question.own_condition.describe()
+    return f"Question posée seulement si {wording}." if wording else None
 
 
 def upload_limits(max_bytes: int) -> str:
@@ -52,17 +48,20 @@ def blank_pdf(definition: Definition, title: str, max_upload_bytes: int) -> byte
         story.append(para(f"{page.number}. {page.title}", "page"))
         if page.intro:
             story.append(para(page.intro, "answer"))
+        if page.show_if:
+            story.append(para(f"Étape à remplir seulement si {page.condition.describe()}.", "hint"))
         for question in page.questions:
             story.append(para(question.label + (" (obligatoire)" if question.required else ""), "question"))
             for note in (condition_text(definition, question), question.help):
                 if note:
                     story.append(para(note, "hint"))
-            story += BLANKS[question.macro](question, max_upload_bytes)
+            story += BLANKS.get(question.macro, _text)(question, max_upload_bytes)
     return render(story, title, f"{title} – questionnaire vierge")
 
 
 def _text(question, _max_bytes):
-    return [box(0.9), gap(4)]
+    hint = question.format_hint()
+    return [*([para(hint, "hint")] if hint else []), box(0.9), gap(4)]
 
 
 def _long_text(question, _max_bytes):
@@ -71,7 +70,7 @@ def _long_text(question, _max_bytes):
 
 def _choices(question, _max_bytes):
     mark = MULTIPLE if question.is_multiple else SINGLE
-    blocks = [para("Plusieurs réponses possibles." if question.is_multiple else "Une seule réponse.", "hint")]
+    blocks = [para(question.count_hint() if question.is_multiple else "Une seule réponse.", "hint")]
     for choice in question.choices:
         blocks.append(para(f"{mark} {choice['label']}", "answer"))
         if choice.get("followup"):
@@ -90,5 +89,6 @@ def _file(question, max_bytes):
     return [para(upload_limits(max_bytes), "answer")]
 
 
-# How each kind is drawn empty, by the template macro that renders it on the web page.
+# How each kind is drawn empty, by the template macro that renders it on the web page
+# (any other macro: a line to write on).
 BLANKS = {"text": _text, "long_text": _long_text, "choices": _choices, "matrix": _matrix, "file": _file}

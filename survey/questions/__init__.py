@@ -3,8 +3,10 @@ from types import MappingProxyType
 
 from .base import Outcome, Question
 from .choice import MultipleChoiceQuestion, SingleChoiceQuestion, YesNoQuestion
+from .date import DateQuestion
 from .file import FileQuestion
 from .matrix import MatrixQuestion
+from .number import NumberQuestion
 from .text import (
     EmailQuestion,
     InseeCodeQuestion,
@@ -39,6 +41,8 @@ KINDS = build_registry([
     YesNoQuestion,
     MatrixQuestion,
     FileQuestion,
+    NumberQuestion,
+    DateQuestion,
 ])
 
 __all__ = ["KINDS", "Outcome", "Question", "build_registry"]

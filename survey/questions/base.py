@@ -4,6 +4,8 @@ from typing import Any, ClassVar
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from ..conditions import ALWAYS
+
 CODE = validate.Regexp(r"^[a-z][a-z0-9_]*$", error="code invalide : lettres minuscules, chiffres et _ (commence par une lettre)")
 OPTION_CODE = validate.Regexp(r"^[a-z0-9][a-z0-9_]*$", error="code invalide : lettres minuscules, chiffres et _")
 # From the imported project, stored at enrolment; ``contact_email`` (the address the
@@ -11,9 +13,22 @@ OPTION_CODE = validate.Regexp(r"^[a-z0-9][a-z0-9_]*$", error="code invalide : le
 PREFILL_SOURCES = ("structure_name", "siret", "siren", "caf_name", "caf_number", "commune", "contact_email")
 
 
-class ShowIfSchema(Schema):
-    question = fields.Str(required=True, validate=CODE)
-    any_of = fields.List(fields.Str(validate=OPTION_CODE), required=True, validate=validate.Length(min=1))
+# The input purposes of WCAG 2.1 (success criterion 1.3.5, RGAA 11.13) a partner's own
+# details may carry, as HTML ``autocomplete`` tokens: the browser offers to fill them.
+INPUT_PURPOSES = (
+    "name", "honorific-prefix", "given-name", "additional-name", "family-name", "honorific-suffix", "nickname",
+    "organization-title", "organization", "street-address", "address-line1", "address-line2", "address-line3",
+    "address-level4", "address-level3", "address-level2", "address-level1", "country", "country-name",
+    "postal-code", "bday", "bday-day", "bday-month", "bday-year", "sex", "url", "photo",
+    "tel", "tel-country-code", "tel-national", "tel-area-code", "tel-local", "tel-extension", "email", "off",
+)
+
+
+class InputOptions(Schema):
+    """Options of every kind typed in one input: what the input is for (``autocomplete``)."""
+
+    autocomplete = fields.Str(load_default=None, validate=validate.OneOf(
+        INPUT_PURPOSES, error="autocomplete inconnu {input!r} : voir la liste des finalités du RGAA (critère 11.13)"))
 
 
 class QuestionSchema(Schema):
@@ -30,7 +45,8 @@ class QuestionSchema(Schema):
     # An instruction shown prominently before the field, not as a small hint.
     lead = fields.Str(load_default=None, validate=validate.Length(max=500))
     prefill = fields.Str(load_default=None, validate=validate.OneOf(PREFILL_SOURCES))
-    show_if = fields.Nested(ShowIfSchema, load_default=None)
+    # Checked and compiled by survey.conditions once every question is known.
+    show_if = fields.Dict(load_default=None)
     # About this year only (a bilan, a free account of the year): never carried over.
     yearly = fields.Bool(load_default=None)
 
@@ -69,6 +85,16 @@ class Question:
     is_upload: ClassVar[bool] = False
     # Whether a kind's answers are about the year alone unless the definition says otherwise.
     yearly_by_default: ClassVar[bool] = False
+    # Several answers at once (checkboxes): the dashboard's percentages do not add up to 100.
+    is_multiple: ClassVar[bool] = False
+    # The macro of review/_charts.html that draws the kind on the dashboard; None: not charted.
+    chart: ClassVar[str | None] = None
+    # Shown as a list even when it has one line (a grid's rows).
+    displays_as_list: ClassVar[bool] = False
+    # Whether ``show_if`` may compare its answer with a number (gt, gte, lt, lte, eq).
+    compares_numbers: ClassVar[bool] = False
+    # The input's purpose unless the definition declares one (``InputOptions``).
+    autocomplete: ClassVar[str | None] = None
 
     def __init__(self, common: dict, options: dict, page_index: int):
         self.code = common["code"]
@@ -81,6 +107,10 @@ class Question:
         self.yearly = self.yearly_by_default if common.get("yearly") is None else common["yearly"]
         self.options = options
         self.page_index = page_index
+        # Compiled by the definition loader: its own show_if, and with its page's (what visibility reads).
+        self.own_condition = self.condition = ALWAYS
+        if options.get("autocomplete"):
+            self.autocomplete = options["autocomplete"]
 
     # -- definition ------------------------------------------------------
     def owned_codes(self) -> list[str]:
@@ -102,6 +132,14 @@ class Question:
             other.name, other.code, other.label, other.options, other.show_if)
 
     # -- forms -----------------------------------------------------------
+    def input_attributes(self) -> dict[str, str]:
+        """HTML attributes of the kind's input beyond id, name and value (type, inputmode, autocomplete)."""
+        return {}
+
+    def format_hint(self) -> str | None:
+        """What the answer must look like, in French, when the kind constrains it (``jj/mm/aaaa``)."""
+        return None
+
     def build_fields(self) -> dict:
         """Unbound WTForms fields, keyed by field name."""
         raise NotImplementedError
@@ -130,11 +168,23 @@ class Question:
             return ["Réponse obligatoire"]
         return []
 
+    def answer_error(self, value) -> str | None:
+        """A problem with a stored answer that is kept all the same, as a broken rule is (None: none)."""
+        return None
+
     def display(self, value) -> list[str]:
         """Lines that show a stored value to people (summary, receipt)."""
         return [str(value)] if self.is_answered(value) else []
 
+    def display_followups(self, answers: dict) -> list[tuple[str, str]]:
+        """(label, text) of each follow-up answered beside the main answer ("Autre : précisez")."""
+        return []
+
     # -- exports ---------------------------------------------------------
+    def codebook_cell(self) -> str:
+        """The codebook's "codes et libellés des réponses" cell: what a coded answer means."""
+        return ""
+
     def export_columns(self) -> list[tuple[str, str]]:
         """(column code, French wording) of each export column, stable across years."""
         return [(self.code, self.label)]
@@ -143,6 +193,15 @@ class Question:
         """One cell per export column; empty string when unanswered."""
         value = answers.get(self.code)
         return [value if self.is_answered(value) else ""]
+
+    # -- dashboard -------------------------------------------------------
+    def tally(self, value) -> list:
+        """The keys one transmitted answer adds to the dashboard's counts (``chart`` kinds only)."""
+        return []
+
+    def distribution(self, counts) -> list:
+        """What ``chart`` draws, from the counts of every key :meth:`tally` gave."""
+        return []
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.code}>"

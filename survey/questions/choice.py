@@ -1,10 +1,11 @@
 """Kinds that pick among coded choices."""
 from functools import cached_property
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..forms.fields import CleanStringField, CodeChoiceField, CodeMultiChoiceField
 from ..forms.validators import ShownWhenChosen, TextLength
+from ..timefmt import count_of
 from .base import CODE, OPTION_CODE, NoOptions, Outcome, Question
 
 
@@ -23,6 +24,19 @@ class ChoiceOptions(Schema):
     choices = fields.List(fields.Nested(ChoiceSchema), required=True, validate=validate.Length(min=2))
 
 
+class MultipleChoiceOptions(ChoiceOptions):
+    min_choices = fields.Int(strict=True, load_default=None, validate=validate.Range(min=1))
+    max_choices = fields.Int(strict=True, load_default=None, validate=validate.Range(min=1))
+
+    @validates_schema
+    def _counts(self, data, **kwargs):
+        low, high = data["min_choices"], data["max_choices"]
+        if low and high and low > high:
+            raise ValidationError("min_choices dépasse max_choices", "min_choices")
+        if (high or low or 0) > len(data["choices"]):
+            raise ValidationError("plus de réponses demandées que de choix proposés", "max_choices" if high else "min_choices")
+
+
 FOLLOWUP_MAX = 500
 
 
@@ -31,7 +45,7 @@ class SingleChoiceQuestion(Question):
     options_schema = ChoiceOptions
     macro = "choices"
     field_class = CodeChoiceField
-    is_multiple = False
+    chart = "bars"
 
     @property
     def choices(self) -> list[dict]:
@@ -102,14 +116,46 @@ class SingleChoiceQuestion(Question):
         cells = [(self.label_of(value) if labels else value) if value else ""]
         return cells + [answers.get(f["code"]) or "" for _, f in self.followups]
 
-    def display_followups(self, answers) -> list[tuple[str, str]]:
+    def display_followups(self, answers):
         return [(f["label"], answers[f["code"]]) for _, f in self.followups if answers.get(f["code"])]
+
+    def codebook_cell(self):
+        return " | ".join(f"{c['code']} = {c['label']}" for c in self.choices)
+
+    def tally(self, value):
+        return self.picked(value)
+
+    def distribution(self, counts):
+        return [(choice["label"], counts[choice["code"]]) for choice in self.choices]
 
 
 class MultipleChoiceQuestion(SingleChoiceQuestion):
     name = "multiple_choice"
+    options_schema = MultipleChoiceOptions
     field_class = CodeMultiChoiceField
     is_multiple = True
+
+    def count_hint(self) -> str:
+        """``Plusieurs réponses possibles``, or how many: ``Cochez de 1 à 3 réponses``."""
+        low, high = self.options.get("min_choices"), self.options.get("max_choices")
+        if low and high:
+            return f"Cochez {count_of(low, 'réponse')}." if low == high else f"Cochez de {low} à {high} réponses."
+        if low:
+            return f"Cochez au moins {count_of(low, 'réponse')}."
+        if high:
+            return f"Cochez au plus {count_of(high, 'réponse')}."
+        return "Plusieurs réponses possibles."
+
+    def format_hint(self):
+        return self.count_hint()
+
+    def answer_error(self, value):
+        """Too few or too many ticked: kept, like a broken rule, and to correct before transmission."""
+        picked = self.picked(value)
+        low, high = self.options.get("min_choices"), self.options.get("max_choices")
+        if picked and ((low and len(picked) < low) or (high and len(picked) > high)):
+            return f"{self.count_hint().removesuffix('.')} : vous en avez coché {len(picked)}."
+        return None
 
     def read(self, form):
         outcome = super().read(form)
@@ -117,6 +163,8 @@ class MultipleChoiceQuestion(SingleChoiceQuestion):
             outcome.value = list(form[self.code].data) or None
         return outcome
 
+    def codebook_cell(self):
+        return "1 = coché | 0 = non coché"
 
     def export_columns(self):
         columns = [(f"{self.code}.{c['code']}", f"{self.label} – {c['label']}") for c in self.choices]

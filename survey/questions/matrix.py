@@ -19,6 +19,8 @@ class MatrixQuestion(Question):
     name = "matrix"
     options_schema = MatrixOptions
     macro = "matrix"
+    chart = "stacked"
+    displays_as_list = True
 
     @property
     def rows(self):
@@ -60,6 +62,17 @@ class MatrixQuestion(Question):
         if len(absent) == len(self.rows):
             return ["Réponse obligatoire"]
         return [f"Ligne sans réponse : {label}" for label in absent]
+
+    def codebook_cell(self):
+        return " | ".join(f"{c['code']} = {c['label']}" for c in self.columns)
+
+    def tally(self, value):
+        return list(value.items())
+
+    def distribution(self, counts):
+        """Per row: (row label, [(column label, count)])."""
+        return [(row["label"], [(col["label"], counts[(row["code"], col["code"])]) for col in self.columns])
+                for row in self.rows]
 
     def export_columns(self):
         return [(self.field_name(r["code"]).replace("__", "."), f"{self.label} – {r['label']}") for r in self.rows]

@@ -3,10 +3,10 @@ from marshmallow import Schema, fields, validate, validates_schema, ValidationEr
 
 from ..forms.fields import CleanStringField, CleanTextAreaField
 from ..forms.validators import Email, InseeCommune, PostalCode, Siren, Siret, TextLength, compact_digits
-from .base import NoOptions, Question
+from .base import InputOptions, Question
 
 
-class TextOptions(Schema):
+class TextOptions(InputOptions):
     max_length = fields.Int(strict=True, load_default=500, validate=validate.Range(min=1, max=100_000))
 
 
@@ -27,7 +27,15 @@ class TextQuestion(Question):
     keeps_invalid = True
     field_class = CleanStringField
     input_type = "text"
-    autocomplete = None
+    inputmode = None
+
+    def input_attributes(self):
+        attributes = {"type": self.input_type}
+        if self.inputmode:
+            attributes["inputmode"] = self.inputmode
+        if self.autocomplete:
+            attributes["autocomplete"] = self.autocomplete
+        return attributes
 
     def validators(self):
         return [TextLength(max=self.options.get("max_length", 500))]
@@ -53,7 +61,7 @@ class LongTextQuestion(TextQuestion):
 
 class EmailQuestion(TextQuestion):
     name = "email"
-    options_schema = NoOptions
+    options_schema = InputOptions
     input_type = "email"
     autocomplete = "email"
 
@@ -61,8 +69,10 @@ class EmailQuestion(TextQuestion):
         return [TextLength(max=254), Email()]
 
 
-class _NumberQuestion(TextQuestion):
-    options_schema = NoOptions
+class _IdentifierQuestion(TextQuestion):
+    """Numbers that identify (SIRET, postal code...): typed with spaces or dots, stored as digits."""
+
+    options_schema = InputOptions
     input_type = "text"
     max_length = 40
 
@@ -73,29 +83,32 @@ class _NumberQuestion(TextQuestion):
         return compact_digits(value)
 
 
-class SiretQuestion(_NumberQuestion):
+class SiretQuestion(_IdentifierQuestion):
     name = "siret"
+    inputmode = "numeric"
 
     def checks(self):
         return [Siret()]
 
 
-class SirenQuestion(_NumberQuestion):
+class SirenQuestion(_IdentifierQuestion):
     name = "siren"
+    inputmode = "numeric"
 
     def checks(self):
         return [Siren()]
 
 
-class PostalCodeQuestion(_NumberQuestion):
+class PostalCodeQuestion(_IdentifierQuestion):
     name = "postal_code"
+    inputmode = "numeric"
     autocomplete = "postal-code"
 
     def checks(self):
         return [PostalCode()]
 
 
-class InseeCodeQuestion(_NumberQuestion):
+class InseeCodeQuestion(_IdentifierQuestion):
     name = "insee_code"
 
     def normalize(self, value):

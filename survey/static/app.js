@@ -9,11 +9,39 @@
     }).map(function (input) { return input.value; });
   }
 
+  // A number typed the French way (1 234,5); NaN when it is not one.
+  function typedNumber(form, name) {
+    var input = form.querySelector('[name="' + name + '"]');
+    var text = input ? input.value.replace(/[\s\u00a0\u202f]/g, "").replace(",", ".") : "";
+    return /^[+-]?\d+(\.\d+)?$/.test(text) ? parseFloat(text) : NaN;
+  }
+
+  // The same conditions as survey/conditions.py; tests of other pages arrive already decided ("const").
+  function holds(form, condition) {
+    if ("const" in condition) { return condition["const"]; }
+    if (condition.all) { return condition.all.every(function (c) { return holds(form, c); }); }
+    if (condition.any) { return condition.any.some(function (c) { return holds(form, c); }); }
+    var picked = pickedValues(form, condition.question);
+    var has = function (v) { return picked.indexOf(v) !== -1; };
+    if (condition.any_of) { return condition.any_of.some(has); }
+    if (condition.all_of) { return condition.all_of.every(has); }
+    if (condition.none_of) { return !condition.none_of.some(has); }
+    var n = typedNumber(form, condition.question);
+    if (isNaN(n)) { return false; }
+    if ("gt" in condition) { return n > condition.gt; }
+    if ("gte" in condition) { return n >= condition.gte; }
+    if ("lt" in condition) { return n < condition.lt; }
+    if ("lte" in condition) { return n <= condition.lte; }
+    return n === condition.eq;
+  }
+
   function refresh(form) {
-    form.querySelectorAll(".conditional[data-show-if]").forEach(function (block) {
-      var wanted = block.getAttribute("data-any-of").split(" ");
-      var picked = pickedValues(form, block.getAttribute("data-show-if"));
-      block.hidden = !picked.some(function (v) { return wanted.indexOf(v) !== -1; });
+    form.querySelectorAll(".conditional[data-condition]").forEach(function (block) {
+      try {
+        block.hidden = !holds(form, JSON.parse(block.getAttribute("data-condition")));
+      } catch (e) {
+        block.hidden = false;  // shown rather than lost; the server decides on saving
+      }
     });
     form.querySelectorAll(".followup[data-followup-of]").forEach(function (block) {
       var picked = pickedValues(form, block.getAttribute("data-followup-of"));
@@ -24,6 +52,7 @@
   document.querySelectorAll("form").forEach(function (form) {
     refresh(form);
     form.addEventListener("change", function () { refresh(form); });
+    form.addEventListener("input", function () { refresh(form); });
   });
 
   // French numbers: 12 348, grouped with a no-break space as the pages print them.

@@ -1,4 +1,6 @@
 """Every kind of page passes axe-core's WCAG 2.1 A and AA rules and needs no sideways scrolling at 360 px."""
+from pathlib import Path
+
 import pytest
 
 from survey.demo import DEMO_CAMPAIGN
@@ -95,6 +97,22 @@ def refused_caf_settings(page, visitors):
     assert page.locator(".error-summary li").count() == 2
 
 
+SEJOURS = Path(__file__).parents[1] / "definitions" / "sejours-2025.json"
+
+
+def preview_upload(name, number=1):
+    """The preview of tests/definitions/sejours-2025.json (numbers, dates, conditions), at step ``number``."""
+    def visit(page, visitors):
+        page.goto(visitors.site.url("/admin/apercu/"))
+        page.set_input_files("#p-file", str(SEJOURS) if name is None else name)
+        page.get_by_role("button", name="Vérifier et voir l’aperçu").click()
+        page.wait_for_load_state()
+        if number > 1:
+            page.get_by_role("button", name=f"{number}. ").click()
+            page.wait_for_load_state()
+    return visit
+
+
 def go(path):
     return lambda page, visitors: page.goto(visitors.site.url(path(visitors) if callable(path) else path))
 
@@ -123,6 +141,10 @@ PAGES = [
     ("administrator: dashboard of every Caf", "admin", go(lambda v: v.campaign() + "/tableau-de-bord")),
     ("administrator: list of projects", "admin", go(Visitors.campaign)),
     ("administrator: administration", "admin", go("/admin/")),
+    ("administrator: preview of a bundled questionnaire", "admin", go("/admin/apercu/clas-2023-2024/page/3")),
+    ("administrator: preview of numbers, dates and conditions", "admin", preview_upload(None)),
+    ("administrator: preview of a conditional page", "admin", preview_upload(None, 2)),
+    ("administrator: preview of a broken definition", "admin", preview_upload(Path(__file__).parent / "broken-definition.json")),
     ("administrator: project import", "admin", go(lambda v: v.campaign().replace("/caf/", "/admin/") + "/import")),
     ("legal notice", "anonymous", go("/mentions-legales")),
     ("personal-data notice", "anonymous", go("/donnees-personnelles")),

@@ -167,7 +167,7 @@ BROKEN = [
         "pages[0].questions[1] (code=pourquoi)", "show_if désigne 'inconnue'", id="show_if to no question"),
     pytest.param(
         pages([shown_if("pourquoi", "revenir", "non")], [YES_NO]),
-        "pages[0].questions[0] (code=pourquoi)", "show_if désigne 'revenir', qui n'est pas une question placée avant",
+        "pages[0].questions[0] (code=pourquoi)", "show_if désigne 'revenir', qui n’est pas une question placée avant",
         id="show_if to a later question"),
     pytest.param(
         definition(YES_NO, shown_if("pourquoi", "revenir", "peut_etre")),
