@@ -1,5 +1,5 @@
 """Caf reviewers: the projects of their Caf, reading, correcting, asking, validating."""
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -12,9 +12,10 @@ from ..access import caf_scope, reviewable_response_or_404
 from ..answers import find_problems, is_visible, stored_errors
 from ..db import get_session
 from ..documents import bilan_filename, bilan_pdf
-from ..errors import DomainError, StaleVersion
+from ..errors import DomainError, FormRefused, StaleVersion
 from ..forms.builder import initial_data, page_form_class
-from ..history import display_value, events_of, label_of
+from ..history import changed_values, compact_history, display_value, events_of, label_of
+from ..timefmt import local, zone_name
 from .partner import pdf_download, posted_version
 from ..models import Campaign, Project, Response, ResponseState
 from ..operations import (
@@ -106,14 +107,27 @@ def list_responses(campaign_id):
     )
 
 
-def _render_response(response, status=200, notice=None, correction_form=None):
+CORRECTION_DAYS = 15
+
+
+def _render_response(response, status=200, notice=None, correction_form=None, correction_errors=None):
     definition, now = response_definition(response), clock.now()
+    tz = response.project.caf.timezone
+    visible = {q.code: is_visible(q, response.answers) for q in definition.questions.values()}
+    events = events_of(get_session(), response)
+    correction_errors = correction_errors or {}
     return render_template(
         "review/response.html", response=response, definition=definition, notice=notice,
         problems=find_problems(definition, response.answers, response.invalid),
-        events=events_of(get_session(), response), display_value=display_value, label_of=label_of,
-        visible={q.code: is_visible(q, response.answers) for q in definition.questions.values()},
-        tz=response.project.caf.timezone, now=now, correction_form=correction_form or MultiDict(),
+        events=events, history=compact_history(events, response.answers),
+        full_history=request.args.get("historique") == "complet",
+        display_value=display_value, changed_values=changed_values, label_of=label_of,
+        visible=visible, visible_codes={code for code, shown in visible.items() if shown},
+        tz=tz, tz_label=zone_name(tz), now=now, correction_form=correction_form or MultiDict(),
+        correction_errors=correction_errors, errors=correction_errors,
+        field_ids={field: "m-" + field.removeprefix("message-") if field.startswith("message-") else
+                   {"questions": "c-questions"}.get(field, "c-until") for field in correction_errors},
+        default_until=(local(now, tz).date() + timedelta(days=CORRECTION_DAYS)).isoformat(),
         awaits_partner=awaits_partner(response, now),
     ), status
 
@@ -185,7 +199,13 @@ def ask_correction(response_id):
     items = [{"code": c, "message": request.form.get(f"message-{c}", "")} for c in codes]
     try:
         until = _end_of_day(request.form.get("until"), tz)
+    except DomainError:
+        until = None
+    try:
         correction = request_correction(get_session(), response, current_user, items, until, _version(), clock.now())
+    except FormRefused as exc:
+        get_session().rollback()
+        return _render_response(response, 409, correction_form=request.form, correction_errors=exc.errors)
     except DomainError as exc:
         get_session().rollback()
         return _render_response(response, 409, exc.message, correction_form=request.form)

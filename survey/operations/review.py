@@ -8,7 +8,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..answers import find_problems
-from ..errors import DomainError, IncompleteResponse, StaleVersion
+from ..errors import DomainError, FormRefused, IncompleteResponse, StaleVersion
 from ..deadline import caf_window, partner_window
 from ..models import (
     CorrectionRequest,
@@ -43,25 +43,33 @@ def _commit(db: Session, *events):
         raise StaleVersion(STALE) from None
 
 
-def request_correction(db: Session, response: Response, user: User, items: list[dict], until: datetime,
+def request_correction(db: Session, response: Response, user: User, items: list[dict], until: datetime | None,
                        expected_version, now: datetime) -> CorrectionRequest:
     """Ask the partner to correct some questions, each with a message, until ``until``.
 
     The partner may edit until then, even after the campaign's deadline.
+    Refused with every field's error at once (:class:`FormRefused`); ``until``
+    None stands for a date that could not be read.
     """
     _check_version(response, expected_version)
     definition = response_definition(response)
+    errors = {}
     if not items:
-        raise DomainError("Choisissez au moins une question à faire corriger.")
+        errors["questions"] = "Choisissez au moins une question à faire corriger."
     for item in items:
         if item["code"] not in definition.questions:
-            raise DomainError("Une des questions choisies n'existe pas dans ce questionnaire.")
-        if not item["message"].strip():
-            raise DomainError(f"Écrivez un message pour la question « {definition.questions[item['code']].label} ».")
-        if len(item["message"]) > MESSAGE_MAX:
-            raise DomainError(f"Un message compte au plus {MESSAGE_MAX} caractères.")
-    if until <= now:
-        raise DomainError("La date limite de correction doit être dans le futur.")
+            errors["questions"] = "Une des questions choisies n'existe pas dans ce questionnaire."
+        elif not item["message"].strip():
+            label = definition.questions[item["code"]].label
+            errors[f"message-{item['code']}"] = f"Écrivez un message pour la question « {label} »."
+        elif len(item["message"]) > MESSAGE_MAX:
+            errors[f"message-{item['code']}"] = f"Un message compte au plus {MESSAGE_MAX} caractères."
+    if until is None:
+        errors["until"] = "Indiquez une date valide (jj/mm/aaaa)."
+    elif until <= now:
+        errors["until"] = "La date limite de correction doit être dans le futur."
+    if errors:
+        raise FormRefused(errors)
     request = CorrectionRequest(requested_by_id=user.id, requested_at=now, until=until,
                                 items=[{"code": i["code"], "message": i["message"].strip()} for i in items])
     response.request_correction(request)
