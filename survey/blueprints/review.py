@@ -258,8 +258,12 @@ def validate_many(campaign_id):
         flash("Cochez au moins un bilan transmis à valider.", "error")
         return redirect(back)
     if not request.form.get("confirmer"):
-        return render_template("review/bulk_validation.html", campaign=campaign, responses=responses, versions=versions,
-                               back=back)
+        transmitted = [r for r in responses if r.state is ResponseState.SUBMITTED]
+        if not transmitted:
+            flash("Aucun des bilans cochés n'est transmis : aucun n'est à valider.", "error")
+            return redirect(back)
+        return render_template("review/bulk_validation.html", campaign=campaign, responses=transmitted,
+                               left_out=len(responses) - len(transmitted), versions=versions, back=back)
     try:
         outcome = validate_responses(db, responses, current_user, versions, clock.now())
     except StaleVersion as exc:
