@@ -58,13 +58,14 @@ def create_app(overrides=None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
-    from .blueprints import admin, auth, partner, questionnaire, reports, review
+    from .blueprints import admin, auth, partner, questionnaire, reading, reports, review
     app.register_blueprint(admin.bp)
     app.register_blueprint(questionnaire.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(partner.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(review.bp)
+    app.register_blueprint(reading.bp)
     _limit_guessable_routes(app)
     _register_error_pages(app)
 
