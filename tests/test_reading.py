@@ -118,3 +118,16 @@ def test_the_reading_pages_run_as_many_statements_for_many_bilans_as_for_few(fac
     for number in range(2, 7):
         transmit(factory, partner_for, campaign, f"SAV-00{number}", READING)
     assert [count_statements(reviewer.client, url) for url in urls] == few
+
+
+def count_statements_of_post(user, url, data):
+    seen = []
+
+    def record(*_args):
+        seen.append(1)
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        assert user.client.post(url, data={"csrf_token": user.csrf(), **data}).status_code == 200
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    return len(seen)

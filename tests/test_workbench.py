@@ -194,3 +194,14 @@ def test_the_partner_is_told_of_a_validation_and_of_a_reopening(app, smtp, facto
     text = " ".join(validated.get_body(("plain",)).get_content().split())
     assert "a relu et validé le bilan qualitatif Clas" in text and stored(db, response_id).receipt in text
     assert "Erreur de saisie" not in "".join(m.as_string() for m in smtp.messages)  # the admin's reason stays inside
+
+
+def test_the_bulk_confirmation_reads_as_many_statements_for_many_bilans_as_for_few(factory, partner_for, caf_user):
+    from tests.test_reading import count_statements_of_post
+    campaign = factory.campaign()
+    ids = [transmitted(factory, partner_for, campaign, reference=f"SAV-00{n}")[0] for n in range(1, 6)]
+    reviewer = caf_user()
+    reviewer.get(f"/caf/campagnes/{campaign}")
+    few = count_statements_of_post(reviewer, f"/caf/campagnes/{campaign}/validation", {"ids": ids[:1]})
+    many = count_statements_of_post(reviewer, f"/caf/campagnes/{campaign}/validation", {"ids": ids})
+    assert many == few

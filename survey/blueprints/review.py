@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import contains_eager
 from werkzeug.datastructures import MultiDict
 
 from .. import clock, uploads
@@ -250,7 +251,7 @@ def validate_many(campaign_id):
     campaign = db.get(Campaign, campaign_id) or abort(404)
     wanted = request.form.getlist("page_ids" if request.form.get("tous") else "ids", type=int)[:BULK_MAX]
     versions = {id_: request.form.get(f"version-{id_}", type=int) for id_ in wanted}
-    responses = db.scalars(caf_scope(select(Response).join(Project).where(
+    responses = db.scalars(caf_scope(select(Response).join(Project).options(contains_eager(Response.project)).where(
         Response.campaign_id == campaign.id, Response.id.in_(wanted)), current_user).order_by(Project.reference)).all()
     back = request.form.get("retour", "")
     back = back if back.startswith(f"/caf/campagnes/{campaign.id}") else url_for("review.list_responses", campaign_id=campaign.id)
