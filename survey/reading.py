@@ -184,13 +184,14 @@ _POSTGRESQL_SEARCH = text("""
     WITH q AS (SELECT to_tsquery('french', array_to_string(ARRAY(
                    SELECT quote_literal(lexeme) || ':*' FROM unnest(to_tsvector('french', :words))), ' & ')) AS query),
          doc AS (SELECT r.id, array_to_string(ARRAY(
-                     SELECT r.answers ->> c FROM unnest(CAST(:codes AS text[])) AS c), E'\n\n') AS body
-                 FROM responses r WHERE r.id = ANY(:ids))
-    SELECT doc.id, ts_rank(to_tsvector('french', doc.body), q.query) AS rank,
-           ts_headline('french', doc.body, q.query, 'StartSel=' || chr(2) || ', StopSel=' || chr(3)
+                     SELECT r.answers ->> c FROM unnest(CAST(:codes AS text[])) AS c), E'\\n\\n') AS body
+                 FROM responses r WHERE r.id = ANY(:ids)),
+         vec AS (SELECT doc.id, doc.body, to_tsvector('french', doc.body) AS vector FROM doc)
+    SELECT vec.id, ts_rank(vec.vector, q.query) AS rank,
+           ts_headline('french', vec.body, q.query, 'StartSel=' || chr(2) || ', StopSel=' || chr(3)
                        || ', MaxFragments=3, MaxWords=35, MinWords=15, FragmentDelimiter=' || chr(1)) AS headline
-    FROM doc, q WHERE to_tsvector('french', doc.body) @@ q.query
-    ORDER BY rank DESC, doc.id
+    FROM vec, q WHERE vec.vector @@ q.query
+    ORDER BY rank DESC, vec.id
 """)
 
 
@@ -214,18 +215,24 @@ def _marked(headline: str) -> Markup:
 
 def frequent_terms(bilans: list[Bilan], limit: int = 50) -> list[tuple[str, int, int]]:
     """The most frequent words of the selection's free texts, stop words and words under 3 letters left out:
-    (word as most often written, occurrences, number of bilans using it)."""
-    counts, bilans_of, spelling = Counter(), Counter(), {}
+    (word as most often written, occurrences, number of bilans using it).
+
+    Spellings that differ only by case, accents or an elision (« l’enfant ») count as one word.
+    """
+    counts, bilans_of, spellings, key_of = Counter(), Counter(), {}, {}
     for bilan in bilans:
-        seen = set()
-        for _, body in bilan.texts:
-            for match in _WORD.findall(body):
-                word = _ELISION.sub("", match.lower())
-                key = fold(word)
-                if len(key) < 3 or key in STOP_WORDS:
-                    continue
-                counts[key] += 1
-                spelling.setdefault(key, Counter())[word] += 1
-                seen.add(key)
-        bilans_of.update(seen)
-    return [(spelling[key].most_common(1)[0][0], n, bilans_of[key]) for key, n in counts.most_common(limit)]
+        words = Counter(_WORD.findall("\n".join(body for _, body in bilan.texts).lower()))
+        keys = set()
+        for word, number in words.items():
+            if word not in key_of:
+                bare = _ELISION.sub("", word)
+                key = fold(bare)
+                key_of[word] = (key, bare) if len(key) >= 3 and key not in STOP_WORDS else None
+            if key_of[word] is None:
+                continue
+            key, bare = key_of[word]
+            counts[key] += number
+            spellings.setdefault(key, Counter())[bare] += number
+            keys.add(key)
+        bilans_of.update(keys)
+    return [(spellings[key].most_common(1)[0][0], n, bilans_of[key]) for key, n in counts.most_common(limit)]
