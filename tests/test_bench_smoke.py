@@ -1,13 +1,14 @@
 """Each benchmark runs on tiny inputs and reports without errors (figures are not asserted)."""
 import pytest
 
-from bench import exports, overhead, rush
+from bench import exports, overhead, reading, rush
 
 
 @pytest.mark.parametrize("bench, args", [
     (overhead, ["--seconds", "0.5", "--rounds", "1", "--threads", "1", "--database", "sqlite"]),
     (rush, ["--partners", "2", "--levels", "1,2", "--workers", "1", "--database", "sqlite"]),
     (exports, ["--sizes", "20,40", "--database", "sqlite"]),
+    (reading, ["--sizes", "20", "--database", "sqlite"]),
 ])
 def test_benchmark_runs_on_tiny_inputs(bench, args, capsys):
     assert bench.main(args) == 0
