@@ -205,3 +205,23 @@ def test_the_bulk_confirmation_reads_as_many_statements_for_many_bilans_as_for_f
     few = count_statements_of_post(reviewer, f"/caf/campagnes/{campaign}/validation", {"ids": ids[:1]})
     many = count_statements_of_post(reviewer, f"/caf/campagnes/{campaign}/validation", {"ids": ids})
     assert many == few
+
+
+def test_the_export_says_who_validated_and_how_many_corrections_were_asked(factory, partner_for, caf_user, db):
+    import csv
+    import io
+    campaign = factory.campaign()
+    response_id, partner = transmitted(factory, partner_for, campaign, reference="SAV-001")
+    transmitted(factory, partner_for, campaign, reference="SAV-002")
+    reviewer = caf_user()
+    page = f"/caf/reponses/{response_id}"
+    reviewer.post(f"{page}/correction", {"questions": ["lieu_action"], "message-lieu_action": "Précisez.",
+                                         "until": "2024-07-31"}, from_page=page)
+    partner.get("/bilan/page/2")
+    assert partner.transmit().status_code == 302
+    assert reviewer.post(f"{page}/validation", from_page=page).status_code == 302
+    exported = reviewer.get(f"/caf/campagnes/{campaign}/export.csv").get_data(as_text=True).lstrip("\ufeff")
+    rows = {row["reference"]: row for row in csv.DictReader(io.StringIO(exported), delimiter=";")}
+    assert rows["SAV-001"]["valide_par"] == "reviewer-731@caf.example"
+    assert rows["SAV-001"]["demandes_correction"] == "1" and rows["SAV-002"]["demandes_correction"] == "0"
+    assert rows["SAV-002"]["valide_par"] == ""
