@@ -59,6 +59,7 @@ class Filter:
     key: str
     label: str
     options: list[tuple[str, str]]  # (choice code, label)
+    group: str = ""  # a grid's question, over its rows
 
 
 def free_text_questions(definition: Definition) -> list:
@@ -73,11 +74,22 @@ def filters_of(definition: Definition) -> list[Filter]:
             continue
         if question.name == "matrix":
             columns = [(c["code"], c["label"]) for c in question.columns]
-            found += [Filter(f"{question.code}.{row['code']}", f"{question.label} – {row['label']}", columns)
+            found += [Filter(f"{question.code}.{row['code']}", row["label"], columns, question.label)
                       for row in question.rows]
         else:
             found.append(Filter(question.code, question.label, [(c["code"], c["label"]) for c in question.choices]))
     return found
+
+
+def grouped(filters: list[Filter]) -> list[tuple[str, list[Filter]]]:
+    """Consecutive filters of one grid together, in the questionnaire's order: (grid's question or "", filters)."""
+    groups: list[tuple[str, list[Filter]]] = []
+    for one in filters:
+        if groups and groups[-1][0] == one.group:
+            groups[-1][1].append(one)
+        else:
+            groups.append((one.group, [one]))
+    return groups
 
 
 def matches(answers: dict, chosen: dict[str, str]) -> bool:

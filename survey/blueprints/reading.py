@@ -36,6 +36,11 @@ def _selection(campaign_id):
     return campaign, definition, caf, filters, chosen, bilans
 
 
+def _cafs():
+    """The Cafs an administrator may pick from; none for a reviewer."""
+    return get_session().scalars(select(Caf).order_by(Caf.number)).all() if current_user.is_admin else []
+
+
 @bp.get("/campagnes/<int:campaign_id>/textes")
 def read_texts(campaign_id):
     campaign, definition, caf, filters, chosen, bilans = _selection(campaign_id)
@@ -44,9 +49,8 @@ def read_texts(campaign_id):
         bilans = reading.search(get_session(), bilans, query, definition)
     pages = max(1, -(-len(bilans) // PAGE_SIZE))
     page = min(max(request.args.get("page", 1, type=int), 1), pages)
-    cafs = get_session().scalars(select(Caf).order_by(Caf.number)).all() if current_user.is_admin else []
     return render_template(
-        "review/texts.html", campaign=campaign, caf=caf, cafs=cafs, filters=filters, chosen=chosen, query=query,
+        "review/texts.html", campaign=campaign, caf=caf, cafs=_cafs(), filter_groups=reading.grouped(filters), chosen=chosen, query=query,
         searchable=bool(reading.words_of(query)), total=len(bilans), page=page, pages=pages,
         bilans=bilans[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], args=request.args,
     )
@@ -56,6 +60,6 @@ def read_texts(campaign_id):
 def frequent_terms(campaign_id):
     campaign, definition, caf, filters, chosen, bilans = _selection(campaign_id)
     return render_template(
-        "review/terms.html", campaign=campaign, caf=caf, filters=filters, chosen=chosen, total=len(bilans),
+        "review/terms.html", campaign=campaign, caf=caf, cafs=_cafs(), filter_groups=reading.grouped(filters), chosen=chosen, total=len(bilans),
         terms=reading.frequent_terms(bilans), args=request.args,
     )
