@@ -177,7 +177,7 @@ def _excerpt(text: str, folded: str, patterns) -> Markup:
     """About EXCERPT_CHARS characters around the first match, every match marked (``fold`` keeps lengths
     for French letters, so positions in the folded text are positions in the text)."""
     if len(folded) != len(text):  # a letter whose accent-free form is longer: no marks rather than wrong ones
-        return Markup(escape(text[:EXCERPT_CHARS]))
+        return escape(text[:EXCERPT_CHARS])
     spans = sorted((m.start(), m.end()) for p in patterns for m in p.finditer(folded))
     start = max(0, spans[0][0] - EXCERPT_CHARS // 3)
     end = min(len(text), start + EXCERPT_CHARS)
@@ -221,8 +221,9 @@ def _search_postgresql(db: Session, bilans: list[Bilan], query: str, codes: list
 
 def _marked(headline: str) -> Markup:
     """ts_headline's output, escaped, its markers turned into <mark>."""
-    escaped = str(escape(headline.strip()))
-    return Markup("… " + escaped.replace(_START, "<mark>").replace(_STOP, "</mark>") + " …")
+    marks = {_START: Markup("<mark>"), _STOP: Markup("</mark>")}
+    parts = [marks.get(part) or escape(part) for part in re.split(f"([{_START}{_STOP}])", headline.strip())]
+    return Markup("… ") + Markup("").join(parts) + Markup(" …")
 
 
 def frequent_terms(bilans: list[Bilan], limit: int = 50) -> list[tuple[str, int, int]]:
