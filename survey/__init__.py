@@ -74,7 +74,7 @@ def create_app(overrides=None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
-    from .blueprints import admin, auth, legal, partner, preview, questionnaire, reports, review
+    from .blueprints import admin, auth, legal, partner, preview, questionnaire, reading, reports, review
     legal.use_deployment_texts(app)
     app.register_blueprint(legal.bp)
     app.register_blueprint(admin.bp)
@@ -84,6 +84,7 @@ def create_app(overrides=None) -> Flask:
     app.register_blueprint(partner.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(review.bp)
+    app.register_blueprint(reading.bp)
     _limit_guessable_routes(app)
     _require_admin_second_factor(app)
     _register_error_pages(app)

@@ -34,3 +34,11 @@ class DefinitionError(Exception):
         self.source = source
         self.errors = errors
         super().__init__(f"{source}: définition invalide\n" + "\n".join(f"  - {e}" for e in errors))
+
+
+class FormRefused(DomainError):
+    """A Caf's form refused as a whole; ``errors`` maps each field's name to its message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(" ".join(errors.values()))
+        self.errors = errors

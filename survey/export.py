@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import uploads, xlsx
 from .definition import Definition, campaign_definition
-from .models import Caf, Campaign, Project, Response
+from .models import Caf, Campaign, CorrectionRequest, Project, Response, User
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FIRST = frozenset(FORMULA_STARTS)
@@ -29,6 +29,8 @@ FIXED_COLUMNS = [
     ("commence_le", "Commencé le"),
     ("transmis_le", "Transmis le"),
     ("valide_le", "Validé le"),
+    ("valide_par", "Validé par"),
+    ("demandes_correction", "Demandes de correction"),
 ]
 EXTENSIONS = {mime: ext for ext, mime in uploads.ALLOWED.items()}
 
@@ -83,18 +85,23 @@ def iter_rows(db: Session, campaign: Campaign, caf_id: int | None, labels: bool,
     """
     definition = campaign_definition(campaign)
     cell_makers = [question.export_cells for question in definition.questions.values()]
+    corrections = (select(func.count(CorrectionRequest.id)).where(CorrectionRequest.response_id == Response.id)
+                   .correlate(Response).scalar_subquery())
     query = (select(Project.reference, Caf.number, Caf.name, Caf.timezone, Project.structure_name, Response.state,
-                    Response.started_at, Response.submitted_at, Response.validated_at, Response.answers)
+                    Response.started_at, Response.submitted_at, Response.validated_at, User.name, User.email,
+                    corrections, Response.answers)
              .join(Project, Project.id == Response.project_id).join(Caf, Caf.id == Project.caf_id)
+             .outerjoin(User, User.id == Response.validated_by_id)
              .where(Response.campaign_id == campaign.id).order_by(Project.reference))
     if caf_id is not None:
         query = query.where(Project.caf_id == caf_id)
     zones = {}
-    for reference, number, name, tz, structure, state, started, submitted, validated, answers in \
-            db.execute(query.execution_options(yield_per=batch)):
+    for (reference, number, name, tz, structure, state, started, submitted, validated, validator_name,
+         validator_email, correction_count, answers) in db.execute(query.execution_options(yield_per=batch)):
         zone = zones.get(tz) or zones.setdefault(tz, ZoneInfo(tz))
         row = [reference, number, name, structure, state.label if labels else state.value,
-               _when(started, zone), _when(submitted, zone), _when(validated, zone)]
+               _when(started, zone), _when(submitted, zone), _when(validated, zone),
+               (validator_name or validator_email or "") if validated else "", correction_count]
         for make_cells in cell_makers:
             row.extend(make_cells(answers, labels))
         yield row

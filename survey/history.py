@@ -1,4 +1,7 @@
 """Reading a response's history, and showing its values to people."""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -57,3 +60,76 @@ def label_of(definition: Definition, code: str) -> str:
         if code in question.owned_codes():
             return f"{question.label} – précision"
     return code
+
+
+# A partner's saves less than this apart belong to one sitting.
+SITTING_GAP = timedelta(minutes=30)
+
+
+@dataclass
+class Sitting:
+    """Consecutive answer changes of the partner, folded into one line of the compact history."""
+
+    events: list[ResponseEvent]
+
+    @property
+    def started_at(self) -> datetime:
+        return self.events[0].at
+
+    @property
+    def ended_at(self) -> datetime:
+        return self.events[-1].at
+
+    @property
+    def actor(self) -> str:
+        return self.events[0].actor
+
+    @property
+    def last_values(self) -> dict:
+        """Each question's value at the end of the sitting, in the order first changed."""
+        values = {}
+        for event in self.events:
+            values[event.code] = event.new_value
+        return values
+
+
+@dataclass
+class CompactHistory:
+    """What a reviewer reads first: the answers changed since the first transmission,
+    then the Caf's changes and decisions, with the partner's sittings folded."""
+
+    first_submitted_at: datetime | None
+    changed_since_submission: list[tuple[str, object, object]]  # (code, value then, value now)
+    entries: list  # ResponseEvent or Sitting, oldest first
+    total: int
+
+
+def compact_history(events: list[ResponseEvent], answers: dict) -> CompactHistory:
+    """Fold ``events`` (oldest first) for reading: partner answer changes grouped by sitting."""
+    first_submitted_at, then = None, {}
+    for event in events:
+        if first_submitted_at is None and event.kind is EventKind.SUBMITTED:
+            first_submitted_at = event.at
+        elif first_submitted_at is not None and event.kind is EventKind.ANSWER:
+            then.setdefault(event.code, event.old_value)  # the value it had at the first transmission
+    changed = [(code, old, answers.get(code)) for code, old in then.items() if answers.get(code) != old]
+    entries: list = []
+    for event in events:
+        if event.kind in (EventKind.ANSWER, EventKind.CARRIED_OVER) and not event.by_caf:
+            last = entries[-1] if entries else None
+            if (isinstance(last, Sitting) and last.events[-1].contact_id == event.contact_id
+                    and event.at - last.ended_at <= SITTING_GAP):
+                last.events.append(event)
+            else:
+                entries.append(Sitting([event]))
+        else:
+            entries.append(event)
+    return CompactHistory(first_submitted_at, changed, entries, len(events))
+
+
+def changed_values(definition: Definition, code: str, old, new) -> tuple[str, str]:
+    """Old and new values as text; for a grid, only the rows that changed."""
+    question = definition.questions.get(code)
+    if question is not None and not any(isinstance(v, dict) and "invalid" in v for v in (old, new)):
+        old, new = question.changed_parts(old, new)
+    return display_value(definition, code, old), display_value(definition, code, new)

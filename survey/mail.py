@@ -34,6 +34,8 @@ TEMPLATES = {
     EmailKind.REMINDER: "reminder",
     EmailKind.RECEIPT: "receipt",
     EmailKind.CORRECTION: "correction",
+    EmailKind.VALIDATED: "validated",
+    EmailKind.REOPENED: "reopened",
 }
 
 
@@ -79,6 +81,10 @@ def subject_for(kind: EmailKind, response: Response) -> str:
         return f"{title} – rappel : bilan à transmettre avant le {format_date(window.closes_at, window.timezone)}"
     if kind is EmailKind.RECEIPT:
         return f"{title} – accusé de réception {response.receipt}"
+    if kind is EmailKind.VALIDATED:
+        return f"{title} – votre bilan est validé par la Caf"
+    if kind is EmailKind.REOPENED:
+        return f"{title} – votre bilan est rouvert"
     return f"{title} – la Caf vous demande une correction"
 
 
@@ -106,6 +112,8 @@ def compose(kind: EmailKind, response: Response, recipient: str, link: str | Non
         context["sections"] = answer_sections(definition, response.answers)
         context["pdf_name"] = bilan_filename(response)
         attachments.append((context["pdf_name"], receipt_pdf(response)))
+    if kind is EmailKind.VALIDATED and response.validated_at:
+        context["validated"] = format_datetime(response.validated_at, tz)
     if kind is EmailKind.CORRECTION:
         context["until"] = format_datetime(request.until, tz)
         context["items"] = [_correction_item(definition, item) for item in request.items]

@@ -1,7 +1,7 @@
 """Each benchmark runs on tiny inputs and reports without errors (figures are not asserted)."""
 import pytest
 
-from bench import caf, exports, overhead, rush
+from bench import caf, exports, overhead, reading, rush
 
 
 @pytest.mark.parametrize("bench, args", [
@@ -9,6 +9,7 @@ from bench import caf, exports, overhead, rush
     (rush, ["--partners", "2", "--levels", "1,2", "--workers", "1", "--database", "sqlite"]),
     (exports, ["--sizes", "20,40", "--database", "sqlite"]),
     (caf, ["--sizes", "60,120", "--requests", "1", "--levels", "1,2", "--workers", "1", "--database", "sqlite"]),
+    (reading, ["--sizes", "20", "--database", "sqlite"]),
 ])
 def test_benchmark_runs_on_tiny_inputs(bench, args, capsys):
     assert bench.main(args) == 0

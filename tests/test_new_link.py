@@ -76,7 +76,7 @@ def test_a_minute_later_a_new_request_sends_a_new_link_and_the_history_keeps_who
     events = [e for e in db.scalars(select(ResponseEvent).where(ResponseEvent.response_id == response_id))]
     assert [(e.kind, e.new_value) for e in events] == [(EventKind.LINK_SENT, "a@asso.example")] * 2
     history = page_text(reviewer.get(f"/caf/reponses/{response_id}"))
-    assert "Nouveau lien envoyé au partenaire" in history and "reviewer-731@caf.example" in history
+    assert "Nouveau lien envoyé au partenaire" in history and "reviewer-731@caf.example" in history  # compact journal
 
 
 def test_no_link_for_a_transmitted_bilan_nor_after_the_partners_deadline_until_an_extension(smtp, factory, caf_user,

@@ -1,10 +1,11 @@
 """Caf reviewers: the projects of their Caf, reading, correcting, asking, validating."""
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import contains_eager
 from werkzeug.datastructures import MultiDict
 
 from .. import clock, uploads
@@ -12,14 +13,18 @@ from ..access import caf_scope, reviewable_response_or_404
 from ..answers import find_problems, is_visible, stored_errors
 from ..db import get_session
 from ..documents import bilan_filename, bilan_pdf
-from ..errors import DomainError, StaleVersion
+from ..errors import DomainError, FormRefused, StaleVersion
 from ..forms.builder import initial_data, page_form_class
-from ..history import display_value, events_of, label_of
+from ..history import changed_values, compact_history, display_value, events_of, label_of
+from ..timefmt import count_of, local, zone_name
 from .partner import pdf_download, posted_version
 from ..models import CafWindow, Campaign, Project, Response, ResponseState
 from ..operations.contacts import withdraw_contact
 from ..operations import (
     Actor,
+    add_note,
+    notes_of,
+    validate_responses,
     awaits_partner,
     extend_deadline,
     reopen_response,
@@ -117,14 +122,29 @@ def list_responses(campaign_id):
     )
 
 
-def _render_response(response, status=200, notice=None, correction_form=None):
+CORRECTION_DAYS = 15
+
+
+def _render_response(response, status=200, notice=None, correction_form=None, correction_errors=None,
+                     note_form=None, note_errors=None):
     definition, now = response_definition(response), clock.now()
+    tz = response.project.caf.timezone
+    visible = {q.code: is_visible(q, response.answers) for q in definition.questions.values()}
+    events = events_of(get_session(), response)
+    correction_errors = correction_errors or {}
     return render_template(
         "review/response.html", response=response, definition=definition, notice=notice,
         problems=find_problems(definition, response.answers, response.invalid),
-        events=events_of(get_session(), response), display_value=display_value, label_of=label_of,
-        visible={q.code: is_visible(q, response.answers) for q in definition.questions.values()},
-        tz=response.project.caf.timezone, now=now, correction_form=correction_form or MultiDict(),
+        events=events, history=compact_history(events, response.answers),
+        full_history=request.args.get("historique") == "complet",
+        display_value=display_value, changed_values=changed_values, label_of=label_of,
+        visible=visible, visible_codes={code for code, shown in visible.items() if shown},
+        tz=tz, tz_label=zone_name(tz), now=now, correction_form=correction_form or MultiDict(),
+        correction_errors=correction_errors, errors=correction_errors or note_errors,
+        notes=notes_of(get_session(), response), note_form=note_form or MultiDict(), note_errors=note_errors or {},
+        field_ids={field: "m-" + field.removeprefix("message-") if field.startswith("message-") else
+                   {"questions": "c-questions"}.get(field, "c-until") for field in correction_errors},
+        default_until=(local(now, tz).date() + timedelta(days=CORRECTION_DAYS)).isoformat(),
         awaits_partner=awaits_partner(response, now), form_refused=status >= 400,
     ), status
 
@@ -196,7 +216,13 @@ def ask_correction(response_id):
     items = [{"code": c, "message": request.form.get(f"message-{c}", "")} for c in codes]
     try:
         until = _end_of_day(request.form.get("until"), tz)
+    except DomainError:
+        until = None
+    try:
         correction = request_correction(get_session(), response, current_user, items, until, _version(), clock.now())
+    except FormRefused as exc:
+        get_session().rollback()
+        return _render_response(response, 409, correction_form=request.form, correction_errors=exc.errors)
     except DomainError as exc:
         get_session().rollback()
         return _render_response(response, 409, exc.message, correction_form=request.form)
@@ -219,8 +245,50 @@ def _decide(response, operation, done_message):
 @bp.post("/reponses/<int:response_id>/validation")
 def validate(response_id):
     response = reviewable_response_or_404(response_id)
-    return _decide(response, lambda: validate_response(get_session(), response, current_user, _version(), clock.now()),
-                   "Le bilan est validé.")
+    answer = _decide(response, lambda: validate_response(get_session(), response, current_user, _version(), clock.now()),
+                     "Le bilan est validé ; ses contacts en sont avertis par courriel.")
+    if response.is_validated:
+        current_app.extensions["outbox"].post(response.id)  # the email planned with the validation
+    return answer
+
+
+BULK_MAX = 200
+
+
+@bp.post("/campagnes/<int:campaign_id>/validation")
+def validate_many(campaign_id):
+    """Validate the transmitted bilans ticked in the list: first a confirmation page, then the validation."""
+    db = get_session()
+    campaign = db.get(Campaign, campaign_id) or abort(404)
+    wanted = request.form.getlist("page_ids" if request.form.get("tous") else "ids", type=int)[:BULK_MAX]
+    versions = {id_: request.form.get(f"version-{id_}", type=int) for id_ in wanted}
+    responses = db.scalars(caf_scope(select(Response).join(Project).options(contains_eager(Response.project)).where(
+        Response.campaign_id == campaign.id, Response.id.in_(wanted)), current_user).order_by(Project.reference)).all()
+    back = request.form.get("retour", "")
+    back = back if back.startswith(f"/caf/campagnes/{campaign.id}") else url_for("review.list_responses", campaign_id=campaign.id)
+    if not responses:
+        flash("Cochez au moins un bilan transmis à valider.", "error")
+        return redirect(back)
+    if not request.form.get("confirmer"):
+        transmitted = [r for r in responses if r.state is ResponseState.SUBMITTED]
+        if not transmitted:
+            flash("Aucun des bilans cochés n'est transmis : aucun n'est à valider.", "error")
+            return redirect(back)
+        return render_template("review/bulk_validation.html", campaign=campaign, responses=transmitted,
+                               left_out=len(responses) - len(transmitted), versions=versions, back=back)
+    try:
+        outcome = validate_responses(db, responses, current_user, versions, clock.now())
+    except StaleVersion as exc:
+        flash(exc.message + " Aucun bilan n'a été validé.", "error")
+        return redirect(back)
+    for response in outcome.validated:
+        current_app.extensions["outbox"].post(response.id)
+    if outcome.validated:
+        flash(f"{count_of(len(outcome.validated), 'bilan validé', 'bilans validés')} ; "
+              "leurs contacts en sont avertis par courriel.")
+    for response, reason in outcome.refused:
+        flash(f"{response.project.reference} n'est pas validé : {reason}.", "error")
+    return redirect(back)
 
 
 @bp.post("/reponses/<int:response_id>/reouverture")
@@ -229,8 +297,24 @@ def reopen(response_id):
     if not current_user.is_admin:
         abort(404)
     reason = request.form.get("reason", "")
-    return _decide(response, lambda: reopen_response(get_session(), response, current_user, reason, _version(), clock.now()),
-                   "Le bilan est rouvert.")
+    answer = _decide(response, lambda: reopen_response(get_session(), response, current_user, reason, _version(),
+                                                       clock.now()),
+                     "Le bilan est rouvert ; ses contacts en sont avertis par courriel.")
+    if not response.is_validated:
+        current_app.extensions["outbox"].post(response.id)  # the email planned with the reopening
+    return answer
+
+
+@bp.post("/reponses/<int:response_id>/notes")
+def write_note(response_id):
+    response = reviewable_response_or_404(response_id)
+    try:
+        add_note(get_session(), response, current_user, request.form.get("note", ""), clock.now())
+    except FormRefused as exc:
+        get_session().rollback()
+        return _render_response(response, 422, note_form=request.form, note_errors=exc.errors)
+    flash("Note enregistrée. Seule la Caf la voit.")
+    return redirect(url_for("review.show_response", response_id=response.id, _anchor="notes"))
 
 
 @bp.post("/reponses/<int:response_id>/delai")

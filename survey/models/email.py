@@ -15,6 +15,8 @@ class EmailKind(enum.Enum):
     REMINDER = "reminder"
     RECEIPT = "receipt"
     CORRECTION = "correction"
+    VALIDATED = "validated"
+    REOPENED = "reopened"
 
     @property
     def label(self) -> str:
@@ -26,6 +28,8 @@ _KIND_LABELS = {
     EmailKind.REMINDER: "relance",
     EmailKind.RECEIPT: "accusé de réception",
     EmailKind.CORRECTION: "demande de correction",
+    EmailKind.VALIDATED: "bilan validé",
+    EmailKind.REOPENED: "bilan rouvert",
 }
 
 
@@ -51,7 +55,8 @@ class EmailLog(Base):
     row ``sending`` and commits before talking to the SMTP server, so a crash
     leaves it ``sending``: it is reported, never sent again automatically.
     ``round`` names the occasion: ``invitation``, ``J-14`` or ``J-14/731`` for
-    reminders, the receipt reference, ``correction-<request id>``.
+    reminders, the receipt reference, ``correction-<request id>``,
+    ``validation-<n>`` / ``reouverture-<n>`` (the n-th such event of the response).
     """
 
     __tablename__ = "email_log"

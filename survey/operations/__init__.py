@@ -18,7 +18,16 @@ from .mail_occasions import (
 from .mailing import awaits_partner, send_pending
 from .cafs import CafSettings, CafSettingsRefused, remove_caf_window, set_caf_window, update_caf
 from .carry_over import carried_codes, carry_over, carry_over_plan, previous_response
-from .review import extend_deadline, reopen_response, request_correction, send_new_link, validate_response
+from .review import (
+    add_note,
+    extend_deadline,
+    notes_of,
+    reopen_response,
+    request_correction,
+    send_new_link,
+    validate_response,
+    validate_responses,
+)
 from .setup import (
     create_campaign,
     enrol_project,
@@ -50,4 +59,5 @@ __all__ = [
     "reopen_response", "request_correction", "reset_password", "response_definition",
     "revoke_link", "save_page", "send_correction_notice", "send_new_link", "send_due_reminders", "send_invitations", "send_pending",
     "send_receipt", "send_reminders", "set_role", "sign_in_blocked", "submit_response", "validate_response",
+    "add_note", "notes_of", "validate_responses",
 ]

@@ -157,25 +157,34 @@ def plan_receipt(db: Session, response: Response, now: datetime):
     One statement, committed with the transmission itself: a receipt can be
     late (``send-pending-emails`` sends what is left) but never forgotten.
     """
+    plan_notice(db, response, EmailKind.RECEIPT, response.receipt_round, now)
+
+
+# Notices planned inside the transaction of what they tell, sent by the outbox after the commit.
+NOTICE_KINDS = (EmailKind.RECEIPT, EmailKind.VALIDATED, EmailKind.REOPENED)
+
+
+def plan_notice(db: Session, response: Response, kind: EmailKind, label: str, now: datetime):
+    """Inside the caller's transaction: a pending ``kind`` email for every contact of the project, in one statement."""
     columns = EmailLog.__table__.c
     db.execute(insert(EmailLog).from_select(
         ["kind", "round", "contact_id", "response_id", "status", "planned_at"],
-        select(literal(EmailKind.RECEIPT, columns.kind.type), literal(response.receipt_round, String),
+        select(literal(kind, columns.kind.type), literal(label, String),
                Contact.id, literal(response.id), literal(EmailStatus.PENDING, columns.status.type),
                literal(now, columns.planned_at.type))
         .where(Contact.project_id == response.project_id, Contact.withdrawn_at.is_(None))))
 
 
 def send_receipt(db: Session, response_id: int, now: datetime | None = None) -> SendReport | None:
-    """After a transmission is committed: the receipt, with the answers, to every contact of the project.
+    """After a transmission (or a validation, a reopening) is committed: its notice to every contact of the project.
 
-    Sends the rows :func:`plan_receipt` wrote with the transmission, found
+    Sends the rows :func:`plan_notice` wrote with the transmission, found
     (with the response they need) in one query: this runs after every
     transmission. Logged like every email. Never raises: a failure is
     recorded and logged, and the transmission stands.
     """
     pending = select(EmailLog).where(
-        EmailLog.response_id == response_id, EmailLog.kind == EmailKind.RECEIPT,
+        EmailLog.response_id == response_id, EmailLog.kind.in_(NOTICE_KINDS),
         EmailLog.status == EmailStatus.PENDING).order_by(EmailLog.id)
     return _send_pending(db, lambda: db.scalars(pending), now or utcnow(), f"receipt of response {response_id}")
 

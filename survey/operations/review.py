@@ -1,5 +1,5 @@
 """What a Caf does with a response: ask for corrections, validate, reopen, extend, send a new link."""
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -8,7 +8,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..answers import find_problems
-from ..errors import DomainError, IncompleteResponse, StaleVersion
+from ..errors import DomainError, FormRefused, IncompleteResponse, StaleVersion
 from ..deadline import caf_window, partner_window
 from ..models import (
     CorrectionRequest,
@@ -19,10 +19,12 @@ from ..models import (
     Response,
     ResponseEvent,
     ResponseState,
+    ReviewNote,
     User,
 )
 from ..timefmt import format_datetime
 from .answering import Actor, flush_then_commit, response_definition
+from .mail_occasions import plan_notice
 from .mailing import NEW_LINK_ROUND, SendReport, new_link_round, send_round
 
 STALE = "Ce bilan a été modifié entre-temps : relisez-le avant de recommencer."
@@ -35,33 +37,41 @@ def _check_version(response: Response, expected_version):
         raise StaleVersion(STALE)
 
 
-def _commit(db: Session, *events):
+def _commit(db: Session, *events, also=None):
     try:
-        flush_then_commit(db, *events)
+        flush_then_commit(db, *events, also=also)
     except StaleDataError:
         db.rollback()
         raise StaleVersion(STALE) from None
 
 
-def request_correction(db: Session, response: Response, user: User, items: list[dict], until: datetime,
+def request_correction(db: Session, response: Response, user: User, items: list[dict], until: datetime | None,
                        expected_version, now: datetime) -> CorrectionRequest:
     """Ask the partner to correct some questions, each with a message, until ``until``.
 
     The partner may edit until then, even after the campaign's deadline.
+    Refused with every field's error at once (:class:`FormRefused`); ``until``
+    None stands for a date that could not be read.
     """
     _check_version(response, expected_version)
     definition = response_definition(response)
+    errors = {}
     if not items:
-        raise DomainError("Choisissez au moins une question à faire corriger.")
+        errors["questions"] = "Choisissez au moins une question à faire corriger."
     for item in items:
         if item["code"] not in definition.questions:
-            raise DomainError("Une des questions choisies n'existe pas dans ce questionnaire.")
-        if not item["message"].strip():
-            raise DomainError(f"Écrivez un message pour la question « {definition.questions[item['code']].label} ».")
-        if len(item["message"]) > MESSAGE_MAX:
-            raise DomainError(f"Un message compte au plus {MESSAGE_MAX} caractères.")
-    if until <= now:
-        raise DomainError("La date limite de correction doit être dans le futur.")
+            errors["questions"] = "Une des questions choisies n'existe pas dans ce questionnaire."
+        elif not item["message"].strip():
+            label = definition.questions[item["code"]].label
+            errors[f"message-{item['code']}"] = f"Écrivez un message pour la question « {label} »."
+        elif len(item["message"]) > MESSAGE_MAX:
+            errors[f"message-{item['code']}"] = f"Un message compte au plus {MESSAGE_MAX} caractères."
+    if until is None:
+        errors["until"] = "Indiquez une date valide (jj/mm/aaaa)."
+    elif until <= now:
+        errors["until"] = "La date limite de correction doit être dans le futur."
+    if errors:
+        raise FormRefused(errors)
     request = CorrectionRequest(requested_by_id=user.id, requested_at=now, until=until,
                                 items=[{"code": i["code"], "message": i["message"].strip()} for i in items])
     response.request_correction(request)
@@ -71,13 +81,65 @@ def request_correction(db: Session, response: Response, user: User, items: list[
 
 
 def validate_response(db: Session, response: Response, user: User, expected_version, now: datetime):
-    """Validate a complete, valid response; it is then locked for everyone."""
+    """Validate a complete, valid response; it is then locked for everyone.
+
+    The partner's contacts are told by email: planned in the same transaction,
+    sent after the commit (:func:`~.mail_occasions.send_receipt`).
+    """
     _check_version(response, expected_version)
+    event, label = _validation(response, user, now)
+    _commit(db, event, also=lambda db: plan_notice(db, response, EmailKind.VALIDATED, label, now))
+
+
+def _validation(response: Response, user: User, now: datetime) -> tuple[ResponseEvent, str]:
+    """Validate in memory: the history line, and the label of the email's occasion."""
     problems = find_problems(response_definition(response), response.answers, response.invalid)
     if problems:
         raise IncompleteResponse("Ce bilan ne peut pas être validé : des réponses manquent ou sont à corriger.", problems)
+    label = f"validation-{response.version}"  # each validation moves the version: one email per validation
     response.validate(now, user.id)
-    _commit(db, Actor(user=user).event(response, EventKind.VALIDATED, now))
+    return Actor(user=user).event(response, EventKind.VALIDATED, now), label
+
+
+@dataclass
+class BulkValidation:
+    """What :func:`validate_responses` did: the responses validated, and those left with the reason."""
+
+    validated: list[Response] = field(default_factory=list)
+    refused: list[tuple[Response, str]] = field(default_factory=list)
+
+
+def validate_responses(db: Session, responses: list[Response], user: User, versions: dict[int, int],
+                       now: datetime) -> BulkValidation:
+    """Validate several transmitted responses at once, each exactly as :func:`validate_response` would.
+
+    Each response has its history line and its partner's email; one that is not
+    transmitted, incomplete, or changed since the list was shown (``versions``)
+    is left as it is, with the reason. One transaction for all.
+    """
+    outcome = BulkValidation()
+    events = []
+    for response in responses:
+        if response.state is not ResponseState.SUBMITTED:
+            outcome.refused.append((response, f"il est {response.state.label}"))
+        elif versions.get(response.id) != response.version:
+            outcome.refused.append((response, "il a été modifié depuis l'affichage de la liste"))
+        else:
+            try:
+                events.append((response, _validation(response, user, now)))
+            except DomainError as exc:
+                outcome.refused.append((response, exc.message))
+                continue
+            outcome.validated.append(response)
+    if not events:
+        db.rollback()
+        return outcome
+
+    def plan_notices(db):
+        for response, (_, label) in events:
+            plan_notice(db, response, EmailKind.VALIDATED, label, now)
+    _commit(db, *(event for _, (event, _) in events), also=plan_notices)
+    return outcome
 
 
 def reopen_response(db: Session, response: Response, user: User, reason: str, expected_version, now: datetime):
@@ -87,8 +149,32 @@ def reopen_response(db: Session, response: Response, user: User, reason: str, ex
     if not (reason or "").strip():
         raise DomainError("Indiquez la raison de la réouverture.")
     _check_version(response, expected_version)
+    version = response.version
     response.reopen()
-    _commit(db, Actor(user=user).event(response, EventKind.REOPENED, now, reason=reason.strip()))
+    _commit(db, Actor(user=user).event(response, EventKind.REOPENED, now, reason=reason.strip()),
+            also=lambda db: plan_notice(db, response, EmailKind.REOPENED, f"reouverture-{version}", now))
+
+
+NOTE_MAX = 5000
+
+
+def add_note(db: Session, response: Response, user: User, text: str, now: datetime) -> ReviewNote:
+    """A private note of the Caf on the response, dated and signed; the partner never sees it."""
+    text = (text or "").strip()
+    if not text:
+        raise FormRefused({"note": "Écrivez la note avant de l'enregistrer."})
+    if len(text) > NOTE_MAX:
+        raise FormRefused({"note": f"Une note compte au plus {NOTE_MAX} caractères ; celle-ci en compte {len(text)}."})
+    note = ReviewNote(response_id=response.id, author_id=user.id, written_at=now, text=text)
+    db.add(note)
+    db.commit()
+    return note
+
+
+def notes_of(db: Session, response: Response) -> list[ReviewNote]:
+    """The Caf's private notes on the response, oldest first."""
+    return list(db.scalars(select(ReviewNote).where(ReviewNote.response_id == response.id)
+                           .order_by(ReviewNote.written_at, ReviewNote.id)))
 
 
 def extend_deadline(db: Session, response: Response, user: User, until: datetime, reason: str, expected_version,

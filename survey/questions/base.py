@@ -95,6 +95,8 @@ class Question:
     compares_numbers: ClassVar[bool] = False
     # The input's purpose unless the definition declares one (``InputOptions``).
     autocomplete: ClassVar[str | None] = None
+    # A free text of some length, what the Caf reads and searches (the reading view).
+    is_free_text: ClassVar[bool] = False
 
     def __init__(self, common: dict, options: dict, page_index: int):
         self.code = common["code"]
@@ -195,6 +197,14 @@ class Question:
         return [value if self.is_answered(value) else ""]
 
     # -- dashboard -------------------------------------------------------
+    def filters(self) -> list[tuple[str, str, list[tuple[str, str]], str]]:
+        """What a reader may filter the bilans on: (answer key, label, [(choice code, label)], group label)."""
+        return []
+
+    def changed_parts(self, old, new) -> tuple:
+        """Of two stored values, the parts that differ (a grid: only its changed rows); whole values otherwise."""
+        return old, new
+
     def tally(self, value) -> list:
         """The keys one transmitted answer adds to the dashboard's counts (``chart`` kinds only)."""
         return []

@@ -47,6 +47,9 @@ class SingleChoiceQuestion(Question):
     field_class = CodeChoiceField
     chart = "bars"
 
+    def filters(self):
+        return [(self.code, self.label, [(c["code"], c["label"]) for c in self.choices], "")]
+
     @property
     def choices(self) -> list[dict]:
         return self.options["choices"]

@@ -26,6 +26,16 @@ class MatrixQuestion(Question):
     def rows(self):
         return self.options["rows"]
 
+    def filters(self):
+        columns = [(c["code"], c["label"]) for c in self.columns]
+        return [(f"{self.code}.{row['code']}", row["label"], columns, self.label) for row in self.rows]
+
+    def changed_parts(self, old, new):
+        if not (isinstance(old, dict) and isinstance(new, dict)):
+            return old, new
+        keep = {row["code"] for row in self.rows if old.get(row["code"]) != new.get(row["code"])}
+        return ({k: v for k, v in old.items() if k in keep} or None, {k: v for k, v in new.items() if k in keep} or None)
+
     @property
     def columns(self):
         return self.options["columns"]

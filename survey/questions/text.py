@@ -54,6 +54,7 @@ class LongTextQuestion(TextQuestion):
     field_class = CleanTextAreaField
     # A long free text tells the year's story: written anew each year.
     yearly_by_default = True
+    is_free_text = True
 
     def validators(self):
         return [TextLength(min=self.options["min_length"], max=self.options["max_length"])]

@@ -113,6 +113,27 @@ def preview_upload(name, number=1):
     return visit
 
 
+def refused_correction(page, visitors):
+    """The correction request sent with a question ticked but no message, and a past date."""
+    page.goto(visitors.site.url(visitors.response()))
+    page.get_by_text("Demander une correction au partenaire").click()
+    page.locator("details.correction-page > summary").nth(1).click()
+    page.locator("details.correction-page").nth(1).locator("input[type=checkbox]").first.check()
+    page.get_by_label("Le partenaire peut corriger jusqu’au", exact=False).fill("2020-01-01")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Envoyer la demande de correction").click()
+    assert page.title().startswith("Erreur :") and page.locator(".error-summary").count() == 1
+
+
+def bulk_confirmation(page, visitors):
+    """The confirmation before validating every transmitted bilan of the list's page."""
+    page.goto(visitors.site.url(visitors.campaign()))
+    page.get_by_label("Tous les bilans transmis de cette page", exact=False).check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Valider la sélection…").click()
+    assert page.get_by_role("button", name="Confirmer la validation", exact=False).count() == 1
+
+
 def go(path):
     return lambda page, visitors: page.goto(visitors.site.url(path(visitors) if callable(path) else path))
 
@@ -133,6 +154,13 @@ PAGES = [
     ("reviewer: campaigns", "reviewer", go("/caf/")),
     ("reviewer: list of projects", "reviewer", go(Visitors.campaign)),
     ("reviewer: response", "reviewer", go(Visitors.response)),
+    ("reviewer: whole history", "reviewer", go(lambda v: v.response() + "?historique=complet")),
+    ("reviewer: refused correction request", "reviewer", refused_correction),
+    ("reviewer: bulk validation confirmation", "reviewer", bulk_confirmation),
+    ("reviewer: free texts", "reviewer", go(lambda v: v.campaign() + "/textes")),
+    ("reviewer: search in the free texts", "reviewer", go(lambda v: v.campaign() + "/textes?q=enfants&r.qpv=oui")),
+    ("reviewer: frequent terms", "reviewer", go(lambda v: v.campaign() + "/termes")),
+    ("administrator: free texts of every Caf", "admin", go(lambda v: v.campaign() + "/textes")),
     ("reviewer: correction of step 1", "reviewer", go(lambda v: v.response() + "/pages/1")),
     ("reviewer: correction of a grid (step 4)", "reviewer", go(lambda v: v.response() + "/pages/4")),
     ("reviewer: dashboard", "reviewer", go(lambda v: v.campaign() + "/tableau-de-bord")),

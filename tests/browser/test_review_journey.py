@@ -54,7 +54,7 @@ def test_a_reviewer_corrects_and_asks_for_a_correction_then_an_administrator_val
     reviewer.get_by_label("Raison de la correction").fill(REASON)
     reviewer.get_by_role("button", name="Enregistrer la correction").click()
     expect(reviewer.locator(".notice-ok")).to_have_text("Correction enregistrée.")
-    change = reviewer.locator("table.history tbody tr", has_text=REASON)
+    change = reviewer.locator(".journal > li", has_text=REASON)  # the compact history
     expect(change).to_contain_text(site.reviewer.email)
     expect(change).to_contain_text("Lieu de votre action")
     expect(change).to_contain_text("Maison de quartier")
@@ -62,10 +62,15 @@ def test_a_reviewer_corrects_and_asks_for_a_correction_then_an_administrator_val
 
     # ... and asks the partner to correct another one, by a date.
     reviewer.get_by_text("Demander une correction au partenaire").click()
+    message = reviewer.get_by_label("Message au partenaire pour « Bilan qualitatif de l’action »")
+    expect(message).to_be_hidden()  # a step at a time, a message box only under a ticked question
+    reviewer.locator("#c-questions summary", has_text="8. Formation et bilan").click()
     reviewer.locator("#c-bilan_qualitatif").check()
-    reviewer.get_by_label("Message pour « Bilan qualitatif de l’action »").fill(ASKED)
+    message.fill(ASKED)
+    default = (datetime.now(PARIS).date() + timedelta(days=15)).isoformat()
+    expect(reviewer.get_by_label("Le partenaire peut corriger jusqu’au", exact=False)).to_have_value(default)
     until = datetime.now(PARIS).date() + timedelta(days=14)
-    reviewer.get_by_label("Le partenaire peut corriger jusqu'au").fill(until.isoformat())
+    reviewer.get_by_label("Le partenaire peut corriger jusqu’au", exact=False).fill(until.isoformat())
     reviewer.get_by_role("button", name="Envoyer la demande de correction").click()
     expect(reviewer.locator(".notice-ok")).to_contain_text("La demande de correction est enregistrée")
     expect(reviewer.locator(".state")).to_have_text("Correction demandée")
@@ -92,7 +97,7 @@ def test_a_reviewer_corrects_and_asks_for_a_correction_then_an_administrator_val
     expect(admin.locator(".state")).to_have_text("Transmis")
     expect(admin.locator("main")).to_contain_text("la moitié a gagné un niveau en lecture")
     admin.get_by_role("button", name="Valider le bilan").click()
-    expect(admin.locator(".notice-ok")).to_have_text("Le bilan est validé.")
+    expect(admin.locator(".notice-ok")).to_have_text("Le bilan est validé ; ses contacts en sont avertis par courriel.")
     expect(admin.locator(".state")).to_have_text("Validé")
     expect(admin.get_by_role("button", name="Rouvrir le bilan")).to_be_visible()
     assert_accessible(admin, "administrator: validated response")

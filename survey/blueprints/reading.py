@@ -1,0 +1,65 @@
+"""Reading what partners wrote: the free texts of a campaign, searched and counted, for a Caf."""
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import reading
+from ..db import get_session
+from ..definition import campaign_definition
+from ..models import Caf, Campaign
+
+bp = Blueprint("reading", __name__, url_prefix="/caf")
+PAGE_SIZE = 20
+
+
+@bp.before_request
+@login_required
+def require_sign_in():
+    """Every page of this blueprint needs a signed-in Caf user."""
+
+
+def _selection(campaign_id):
+    """The campaign, its definition, the Caf read (the reviewer's own, or the one an administrator picked),
+    the closed answers chosen, and the bilans they select."""
+    db = get_session()
+    campaign = db.get(Campaign, campaign_id) or abort(404)
+    definition = campaign_definition(campaign)
+    caf = current_user.caf
+    if current_user.is_admin:
+        number = request.args.get("caf", "").strip()
+        caf = db.scalar(select(Caf).where(Caf.number == number)) or abort(404) if number else None
+    filters = reading.filters_of(definition)
+    known = {f.key: {code for code, _ in f.options} for f in filters}
+    chosen = {key.removeprefix("r."): value for key, value in request.args.items()
+              if key.startswith("r.") and value in known.get(key.removeprefix("r."), ())}
+    bilans = reading.select_bilans(db, campaign.id, definition, caf.id if caf else None, chosen)
+    return campaign, definition, caf, filters, chosen, bilans
+
+
+def _cafs():
+    """The Cafs an administrator may pick from; none for a reviewer."""
+    return get_session().scalars(select(Caf).order_by(Caf.number)).all() if current_user.is_admin else []
+
+
+@bp.get("/campagnes/<int:campaign_id>/textes")
+def read_texts(campaign_id):
+    campaign, definition, caf, filters, chosen, bilans = _selection(campaign_id)
+    query = request.args.get("q", "").strip()[:200]
+    if query:
+        bilans = reading.search(get_session(), bilans, query, definition)
+    pages = max(1, -(-len(bilans) // PAGE_SIZE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    return render_template(
+        "review/texts.html", campaign=campaign, caf=caf, cafs=_cafs(), filter_groups=reading.grouped(filters), chosen=chosen, query=query,
+        searchable=bool(reading.words_of(query)), total=len(bilans), page=page, pages=pages,
+        bilans=bilans[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], args=request.args,
+    )
+
+
+@bp.get("/campagnes/<int:campaign_id>/termes")
+def frequent_terms(campaign_id):
+    campaign, definition, caf, filters, chosen, bilans = _selection(campaign_id)
+    return render_template(
+        "review/terms.html", campaign=campaign, caf=caf, cafs=_cafs(), filter_groups=reading.grouped(filters), chosen=chosen, total=len(bilans),
+        terms=reading.frequent_terms(bilans), args=request.args,
+    )
