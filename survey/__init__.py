@@ -16,7 +16,7 @@ from .markup import paragraphs
 from .outbox import Outbox
 from .ratelimit import GuessingGuard
 from .requests import SurveyRequest
-from .timefmt import count_of, format_date, format_datetime, format_input, format_number
+from .timefmt import count_of, format_date, format_datetime, format_decimal, format_input, format_number
 
 # No inline script or style anywhere: pages work without JavaScript and the
 # personal link never leaves in a Referer header.
@@ -70,6 +70,7 @@ def create_app(overrides=None) -> Flask:
     app.jinja_env.filters["number_fr"] = format_number
     app.jinja_env.filters["paragraphs"] = paragraphs
     app.jinja_env.filters["count_fr"] = count_of
+    app.jinja_env.filters["decimal_fr"] = format_decimal
     app.jinja_env.globals["partner_window"] = partner_window
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

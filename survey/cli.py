@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 from .db import get_session
 from .definition import DEFINITIONS_DIR, read_definition_file
 from .errors import DefinitionError
+from .timefmt import count_of
 
 
 def register_commands(app):
@@ -323,7 +324,9 @@ def _progress(total):
 def _show_report(report, dry_run):
     """Print what a send did; exit with 1 if a message failed or the server was unreachable."""
     if dry_run:
-        click.echo(f"Simulation : {len(report.previews)} message(s) seraient envoyés. Rien n'est envoyé ni enregistré.")
+        count = len(report.previews)
+        click.echo(f"Simulation : {count_of(count, 'message')} {'serait envoyé' if count < 2 else 'seraient envoyés'}. "
+                   "Rien n'est envoyé ni enregistré.")
         for preview in report.previews:
             click.echo(f"  {preview.recipient}\t{preview.kind.label}\t{preview.project_reference}\t{preview.subject}")
         return
@@ -332,8 +335,9 @@ def _show_report(report, dry_run):
     for log in report.failed:
         click.echo(f"  Échec : {log.contact.email} ({log.response.project.reference}) : {log.error}", err=True)
     if report.interrupted:
-        click.echo(f"{len(report.interrupted)} message(s) sont restés « en cours d'envoi » lors d'une exécution "
-                   "interrompue : ils ne sont jamais renvoyés automatiquement. Vérifiez dans le journal du serveur "
+        left = len(report.interrupted)
+        click.echo(f"{count_of(left, 'message')} {'est resté' if left < 2 else 'sont restés'} « en cours d'envoi » "
+                   "lors d'une exécution interrompue : ils ne sont jamais renvoyés automatiquement. Vérifiez dans le journal du serveur "
                    "SMTP s'ils sont partis (Message-ID ci-dessous).", err=True)
         for log in report.interrupted:
             click.echo(f"  {log.contact.email} ({log.response.project.reference}) {log.kind.label} {log.round} "

@@ -47,8 +47,8 @@ def row(page, label):
 
 def test_a_reviewer_sees_the_figures_of_their_caf(campaign, caf_user):
     page = body(caf_user("reviewer", "731").get(f"/caf/campagnes/{campaign}/tableau-de-bord"))
-    assert "<strong>2</strong> bilan(s) transmis sur <strong>3</strong> projet(s)" in page
-    assert "66.7 %" in page
+    assert "<strong>2</strong> bilans transmis sur <strong>3</strong> projets" in page
+    assert "66,7\u00a0%" in page  # French: decimal comma, no-break space
     assert "2 (67 %)" in row(page, "Transmis") and "1 (33 %)" in row(page, "Non commencé")
     # Distribution of a yes/no question among transmitted bilans of this Caf only.
     qpv = page[page.index("Votre action se déroule dans un QPV ?"):]
@@ -74,15 +74,15 @@ def test_the_response_rate_over_time(campaign, caf_user):
 def test_an_administrator_sees_every_caf_and_each_one(campaign, caf_user):
     admin = caf_user("admin", None)
     page = body(admin.get(f"/caf/campagnes/{campaign}/tableau-de-bord"))
-    assert "<strong>3</strong> bilan(s) transmis sur <strong>4</strong> projet(s)" in page
+    assert "<strong>3</strong> bilans transmis sur <strong>4</strong> projets" in page
     assert "Caf par Caf" in page and "1 (100 %)" in row(page, '<a href="/caf/campagnes/%d/tableau-de-bord?caf=741">Caf de la Haute-Savoie</a>' % campaign)
     one = body(admin.get(f"/caf/campagnes/{campaign}/tableau-de-bord?caf=741"))
-    assert "<strong>1</strong> bilan(s) transmis sur <strong>1</strong> projet(s)" in one
+    assert "<strong>1</strong> bilan transmis sur <strong>1</strong> projet" in one
 
 
 def test_another_cafs_reviewer_cannot_pick_a_caf(campaign, caf_user):
     outsider = body(caf_user("reviewer", "741").get(f"/caf/campagnes/{campaign}/tableau-de-bord?caf=731"))
-    assert "<strong>1</strong> bilan(s) transmis sur <strong>1</strong> projet(s)" in outsider
+    assert "<strong>1</strong> bilan transmis sur <strong>1</strong> projet" in outsider
 
 
 def test_charts_are_tables_readable_without_javascript(campaign, caf_user):

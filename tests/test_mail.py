@@ -172,7 +172,7 @@ def test_a_dry_run_sends_nothing_and_writes_nothing(app, smtp, campaign, factory
     links, rows = count(db, AccessLink), count(db, EmailLog)
     result = cli(app, "send-invitations", CODE, "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "Simulation : 2 message(s)" in result.output
+    assert "Simulation : 2 messages seraient envoyés" in result.output
     subject = "Clas 2023-2024 : bilan qualitatif – votre lien personnel"
     assert f"a@one.example\tinvitation\tP-0002\t{subject}" in result.output
     assert smtp.messages == []
@@ -223,7 +223,7 @@ def test_a_crash_mid_run_then_a_rerun_sends_exactly_the_rest_and_never_the_inter
     result = cli(app, "send-invitations", CODE)
     assert result.exit_code == 0, result.output
     assert [m["To"] for m in smtp.messages] == contacts[:2] + contacts[3:]
-    assert "1 message(s) sont restés « en cours d'envoi »" in result.output and "c2@one.example" in result.output
+    assert "1 message est resté « en cours d'envoi »" in result.output and "c2@one.example" in result.output
     # Not even on request: a message that may have left is never sent again.
     assert cli(app, "send-invitations", CODE, "--retry-failed").exit_code == 0
     assert len(smtp.messages) == 4

@@ -38,7 +38,7 @@ def test_every_contact_gets_a_fresh_link_that_opens_the_bilan_and_the_old_ones_s
     sent = send_link(reviewer, response_id)
 
     assert sent.status_code == 302
-    assert f"{SENT} 2 contact(s)" in page_text(reviewer.get(f"/caf/reponses/{response_id}"))
+    assert f"{SENT} 2 contacts" in page_text(reviewer.get(f"/caf/reponses/{response_id}"))
     assert sorted(m["To"] for m in smtp.messages) == ["a@asso.example", "b@asso.example"]
     message = smtp.to("a@asso.example")[0]
     assert message["Subject"] == "Clas 2023-2024 : bilan qualitatif – votre lien personnel"
@@ -201,7 +201,7 @@ def test_a_refused_address_is_named_and_the_others_get_their_link(smtp, factory,
     assert send_link(reviewer, response_id).status_code == 302
 
     shown = page_text(reviewer.get(f"/caf/reponses/{response_id}"))
-    assert f"{SENT} 1 contact(s)" in shown and "refusé le lien pour gone@asso.example (550" in shown
+    assert f"{SENT} 1 contact" in shown and "refusé le lien pour gone@asso.example (550" in shown
     assert [m["To"] for m in smtp.messages] == ["ok@asso.example"]
 
 

@@ -342,7 +342,7 @@ def send_link(response_id):
               "parti. Il partira avec les courriels en attente, ou quand vous cliquerez à nouveau sur "
               "« Envoyer le lien » dans une minute.", "error")
     elif report.sent or report.failed:
-        done = [f"Un nouveau lien personnel est parti vers {report.sent} contact(s) du projet ; "
+        done = [f"Un nouveau lien personnel est parti vers {count_of(report.sent, 'contact')} du projet ; "
                 "les liens reçus avant restent valables."] if report.sent else []
         done += [f"Le serveur d'envoi a refusé le lien pour {log.contact.email} ({log.error})." for log in report.failed]
         flash(" ".join(done), "error" if report.failed else "message")
