@@ -386,3 +386,14 @@ def test_the_summary_links_the_attached_document(factory, partner_for):
     summary = body(partner.get("/bilan/recapitulatif"))
     assert '<a href="/bilan/document/document">compte-rendu.pdf</a>' in summary
     assert partner.client.get("/bilan/document/document").data == pdf
+
+
+def test_fields_declare_their_input_purpose(factory, partner_for):
+    """RGAA 11.13: the structure's name, the commune, an email address and a postal code say what they are."""
+    _, (token,) = factory.project(factory.campaign())
+    partner = partner_for(token)
+    first, second = body(partner.get("/bilan/page/1")), body(partner.get("/bilan/page/2"))
+    assert re.search(r'<input[^>]*autocomplete="organization"[^>]*name="nom_structure"', first)
+    assert re.search(r'<input[^>]*autocomplete="email"[^>]*name="email"', first)
+    assert re.search(r'<input[^>]*autocomplete="address-level2"[^>]*name="commune"', second)
+    assert re.search(r'<input[^>]*autocomplete="postal-code"[^>]*name="code_postal"', second)
