@@ -65,7 +65,7 @@ class Email(Pattern):
     def __init__(self, message=None):
         super().__init__(
             r"[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+",
-            message or "L'adresse email n'est pas valide, par exemple : nom@structure.fr.",
+            message or "L’adresse électronique n’est pas valide, par exemple : nom@structure.fr.",
         )
 
 

@@ -94,7 +94,7 @@ def test_invalid_email_is_kept_as_raw_with_an_error(answer, typed):
     outcome = answer(EMAIL, typed)
 
     assert (outcome.value, outcome.raw) == (None, typed)
-    assert outcome.errors == ["L'adresse email n'est pas valide, par exemple : nom@structure.fr."]
+    assert outcome.errors == ["L’adresse électronique n’est pas valide, par exemple : nom@structure.fr."]
 
 
 # -- numbers -------------------------------------------------------------------
