@@ -44,7 +44,7 @@ def user_for_token(db: Session, token: str) -> User | None:
 def send_password_link(user: User, welcome: bool = False):
     """Email ``user`` a link to choose a password; raises on an SMTP failure (nothing is stored)."""
     link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.choose_password", token=make_token(user))
-    subject = "Bilan CLAS – votre accès Caf" if welcome else "Bilan CLAS – choisir un nouveau mot de passe"
+    subject = "Bilan Clas – votre accès Caf" if welcome else "Bilan Clas – choisir un nouveau mot de passe"
     context = {"user": user, "link": link, "welcome": welcome, "subject": subject}
     text = render_template("email/password_link.txt", **context)
     html = render_template("email/password_link.html", **context)
