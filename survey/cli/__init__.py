@@ -5,16 +5,15 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .db import get_session
-from .definition import DEFINITIONS_DIR, read_definition_file
-from .errors import DefinitionError
-from .timefmt import count_of
+from ..db import get_session
+from ..definition import DEFINITIONS_DIR, read_definition_file
+from ..errors import DefinitionError
+from ..timefmt import count_of
 
 
 def register_commands(app):
-    for command in (check, init_db, demo, create_user, set_role, deactivate_user, reset_password, reset_second_factor,
-                    create_campaign,
-                    import_projects, send_invitations, send_reminders, send_due_reminders, send_pending_emails,
+    from .users import USER_COMMANDS
+    for command in (check, init_db, demo, *USER_COMMANDS, create_campaign, import_projects, send_invitations, send_reminders, send_due_reminders, send_pending_emails,
                     set_caf, set_caf_window, purge):
         app.cli.add_command(command)
 
@@ -24,78 +23,13 @@ ROLES = click.Choice(["reviewer", "admin"])
 
 def _run(operation, *args):
     """Call an operation; a domain refusal becomes a French message and exit code 1."""
-    from .errors import DomainError
+    from ..errors import DomainError
     try:
         return operation(get_session(), *args)
     except DomainError as exc:
         get_session().rollback()
         click.echo(f"Erreur : {exc.message}", err=True)
         sys.exit(1)
-
-
-@click.command("create-user")
-@click.argument("email")
-@click.option("--role", type=ROLES, required=True)
-@click.option("--caf", "caf_number", help="Caf number (required for a reviewer).")
-@click.option("--name", default="")
-@click.password_option(help="At least 12 characters, not guessable (see README); asked for when omitted.")
-@with_appcontext
-def create_user(email, role, caf_number, name, password):
-    """Create a reviewer (bound to a Caf) or an administrator."""
-    from .models import Role
-    from .operations import create_user as create
-    user = _run(lambda db: create(db, email, password, Role(role), caf_number, name))
-    click.echo(f"Utilisateur créé : {user.email} ({user.role.label}).")
-
-
-@click.command("set-role")
-@click.argument("email")
-@click.option("--role", type=ROLES, required=True)
-@click.option("--caf", "caf_number")
-@with_appcontext
-def set_role(email, role, caf_number):
-    """Change a user's role (and Caf)."""
-    from .models import Role
-    from .operations import set_role as change
-    user = _run(lambda db: change(db, email, Role(role), caf_number))
-    click.echo(f"{user.email} est maintenant {user.role.label}.")
-
-
-@click.command("deactivate-user")
-@click.argument("email")
-@with_appcontext
-def deactivate_user(email):
-    """Deactivate a user: they can no longer sign in, and their sessions end."""
-    from .operations import deactivate_user as deactivate
-    user = _run(lambda db: deactivate(db, email))
-    click.echo(f"{user.email} est désactivé.")
-
-
-@click.command("reset-password")
-@click.argument("email")
-@click.password_option(help="At least 12 characters, not guessable (see README); asked for when omitted.")
-@with_appcontext
-def reset_password(email, password):
-    """Set a new password (and reactivate the user)."""
-    from .operations import reset_password as reset
-    user = _run(lambda db: reset(db, email, password))
-    click.echo(f"Mot de passe de {user.email} changé.")
-
-
-@click.command("reset-second-factor")
-@click.argument("email")
-@with_appcontext
-def reset_second_factor(email):
-    """Turn off a user's second factor (lost phone and recovery codes); their sessions end."""
-    from .operations import disable_second_factor
-    from .operations.users import user_or_error
-
-    def reset(db):
-        user = user_or_error(db, email)
-        disable_second_factor(db, user)
-        return user
-    user = _run(reset)
-    click.echo(f"Double authentification de {user.email} désactivée : elle sera à réactiver à la prochaine connexion.")
 
 
 @click.command("check")
@@ -121,7 +55,7 @@ def check(paths):
 @with_appcontext
 def init_db():
     """Create or upgrade the database schema (Alembic migrations)."""
-    from .migrate import upgrade
+    from ..migrate import upgrade
     upgrade(current_app.config["DATABASE_URL"])
     click.echo("Base de données à jour.")
 
@@ -131,13 +65,13 @@ def init_db():
 @click.option("--days", default=30, show_default=True, help="Days until the demo campaign closes.")
 def demo(days):
     """Create the demo campaign and print the partners' personal links."""
-    from .demo import seed_demo
-    from .migrate import upgrade
+    from ..demo import seed_demo
+    from ..migrate import upgrade
     upgrade(current_app.config["DATABASE_URL"])
     links = seed_demo(get_session(), days)
     base = current_app.config["BASE_URL"].rstrip("/")
     click.echo("Campagne de démonstration prête.")
-    from .demo import DEMO_USERS
+    from ..demo import DEMO_USERS
     click.echo(f"Connexion des Caf : {base}/connexion")
     for email, password, label in DEMO_USERS:
         click.echo(f"  {label} : {email} / {password}")
@@ -149,7 +83,7 @@ def demo(days):
 def _campaign_or_exit(code):
     from sqlalchemy import select
 
-    from .models import Campaign
+    from ..models import Campaign
     campaign = get_session().scalar(select(Campaign).where(Campaign.code == code))
     if campaign is None:
         click.echo(f"Erreur : aucune campagne n'a le code {code}.", err=True)
@@ -167,8 +101,8 @@ def _campaign_or_exit(code):
 @with_appcontext
 def create_campaign(code, definition, opens, closes, tz, title):
     """Create a campaign from a definition file; the campaign keeps its own copy."""
-    from .operations import create_campaign as create
-    from .timefmt import format_datetime, parse_local
+    from ..operations import create_campaign as create
+    from ..timefmt import format_datetime, parse_local
     try:
         content, _ = read_definition_file(definition)
         opens_at, closes_at = parse_local(opens, tz), parse_local(closes, tz)
@@ -195,7 +129,7 @@ def create_campaign(code, definition, opens, closes, tz, title):
 @with_appcontext
 def import_projects(campaign_code, csv_file, valid_only, dry_run):
     """Import (or update) the campaign's projects and contacts from a CSV file."""
-    from .importer import import_projects as run_import
+    from ..importer import import_projects as run_import
     campaign = _campaign_or_exit(campaign_code)
 
     def progress(rows):
@@ -226,9 +160,9 @@ def import_projects(campaign_code, csv_file, valid_only, dry_run):
 @with_appcontext
 def set_caf(number, name, timezone, email, phone, address, hours, note):
     """Change a Caf's name, time zone or contact; options left out keep their value."""
-    from .operations import CafSettings, update_caf
-    from .operations.cafs import caf_by_number, read_timezone
-    from .timefmt import zone_name
+    from ..operations import CafSettings, update_caf
+    from ..operations.cafs import caf_by_number, read_timezone
+    from ..timefmt import zone_name
 
     def change(db):
         caf = caf_by_number(db, number)
@@ -253,9 +187,9 @@ def set_caf(number, name, timezone, email, phone, address, hours, note):
 @with_appcontext
 def set_caf_window(campaign_code, number, opens, closes, remove):
     """Give a Caf its own opening and closing for a campaign (in the Caf's own time zone)."""
-    from .operations import remove_caf_window, set_caf_window as set_window
-    from .operations.cafs import caf_by_number
-    from .timefmt import format_datetime, parse_local
+    from ..operations import remove_caf_window, set_caf_window as set_window
+    from ..operations.cafs import caf_by_number
+    from ..timefmt import format_datetime, parse_local
     db = get_session()
     campaign = _campaign_or_exit(campaign_code)
     caf = _run(lambda db: caf_by_number(db, number))
@@ -282,8 +216,8 @@ def set_caf_window(campaign_code, number, opens, closes, remove):
 @with_appcontext
 def purge(apply):
     """Remove the personal data past its retention (SURVEY_RETENTION_* settings); a dry run by default."""
-    from . import clock
-    from .operations.purge import purge_personal_data
+    from .. import clock
+    from ..operations.purge import purge_personal_data
     config = current_app.config
     report = purge_personal_data(get_session(), clock.now(), contact_months=config["RETENTION_CONTACT_MONTHS"],
                                  account_months=config["RETENTION_ACCOUNT_MONTHS"],
@@ -309,8 +243,8 @@ def purge(apply):
 def _campaign(db, code):
     from sqlalchemy import select
 
-    from .errors import DomainError
-    from .models import Campaign
+    from ..errors import DomainError
+    from ..models import Campaign
     campaign = db.scalar(select(Campaign).where(Campaign.code == code))
     if campaign is None:
         raise DomainError(f"Aucune campagne n'a le code {code}.")
@@ -372,8 +306,8 @@ RETRY_OPTION = click.option("--retry-failed", is_flag=True, help="Also try again
 @with_appcontext
 def send_invitations(campaign_code, caf_number, dry_run, retry_failed):
     """Email every contact a personal link, once (a rerun sends only what is left)."""
-    from . import clock
-    from .operations import send_invitations as send
+    from .. import clock
+    from ..operations import send_invitations as send
     report = _run(lambda db: send(db, _campaign(db, campaign_code), clock.now(), caf_number, dry_run=dry_run,
                                   retry_failed=retry_failed, progress=_progress))
     _show_report(report, dry_run)
@@ -389,8 +323,8 @@ def send_invitations(campaign_code, caf_number, dry_run, retry_failed):
 @with_appcontext
 def send_reminders(campaign_code, days_before, caf_number, dry_run, retry_failed):
     """Remind the contacts of projects not transmitted yet, with a fresh personal link."""
-    from . import clock
-    from .operations import send_reminders as send
+    from .. import clock
+    from ..operations import send_reminders as send
     report = _run(lambda db: send(db, _campaign(db, campaign_code), days_before, clock.now(), caf_number,
                                   dry_run=dry_run, retry_failed=retry_failed, progress=_progress))
     _show_report(report, dry_run)
@@ -404,8 +338,8 @@ def send_reminders(campaign_code, days_before, caf_number, dry_run, retry_failed
 @with_appcontext
 def send_due_reminders(campaign_code, schedule, caf_number, dry_run):
     """For cron: send the reminder round whose day has come, if not sent yet."""
-    from . import clock
-    from .operations import send_due_reminders as send
+    from .. import clock
+    from ..operations import send_due_reminders as send
     outcome = _run(lambda db: send(db, _campaign(db, campaign_code), schedule, clock.now(), caf_number,
                                    dry_run=dry_run, progress=_progress))
     failed = False
@@ -434,8 +368,8 @@ def send_due_reminders(campaign_code, schedule, caf_number, dry_run):
 @with_appcontext
 def send_pending_emails(campaign_code, dry_run, retry_failed):
     """Send every email of the campaign still pending (of any kind: receipts, notices...)."""
-    from . import clock
-    from .operations import send_pending as send
+    from .. import clock
+    from ..operations import send_pending as send
     report = _run(lambda db: send(db, _campaign(db, campaign_code), clock.now(), dry_run=dry_run,
                                   retry_failed=retry_failed, progress=_progress))
     _show_report(report, dry_run)
