@@ -37,7 +37,7 @@ def run_one(url: str, kind: str, target: str) -> dict:
     """In this (fresh) process: one export to ``target``; returns seconds and peak RSS."""
     from sqlalchemy import select, text
 
-    from survey import export
+    from survey.reports import export
     from survey.db import build_engine
     from survey.models import Campaign
     from sqlalchemy.orm import Session

@@ -7,11 +7,11 @@ from sqlalchemy import insert, text
 
 from survey.access import hash_token
 from survey.db import Base, build_engine
-from survey.definition import build_definition
+from survey.engine.definition import build_definition
 from survey.migrate import upgrade
 from survey.models import AccessLink, Caf, Campaign, Contact, Project, Response
 from survey.models.response import without_long_texts
-from survey.answers import prefilled_answers
+from survey.engine.answers import prefilled_answers
 
 from .common import CLAS
 

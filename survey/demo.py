@@ -4,7 +4,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from .definition import DEFINITIONS_DIR, read_definition_file
+from .engine.definition import read_definition_file
+from .questionnaires import DEFINITIONS_DIR
 from .models import AccessLink, Campaign, Contact, Project, Role, User
 from .models.types import utcnow
 from .operations import create_campaign, enrol_project, get_or_create_caf, issue_link, revoke_link

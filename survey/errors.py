@@ -27,15 +27,6 @@ class IncompleteResponse(DomainError):
         self.problems = list(problems)
 
 
-class DefinitionError(Exception):
-    """A questionnaire definition is broken; ``errors`` name each place."""
-
-    def __init__(self, source: str, errors: list[str]):
-        self.source = source
-        self.errors = errors
-        super().__init__(f"{source}: définition invalide\n" + "\n".join(f"  - {e}" for e in errors))
-
-
 class FormRefused(DomainError):
     """A Caf's form refused as a whole; ``errors`` maps each field's name to its message."""
 

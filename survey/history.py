@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from .definition import Definition
+from .engine.definition import Definition
 from .operations import response_definition
 from .models import EventKind, Response, ResponseEvent
 

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.fr import siret as stdnum_siret
 
-from .answers import prefilled_answers
-from .definition import campaign_definition
-from .forms.validators import Email, compact_digits
+from .engine.answers import prefilled_answers
+from .questionnaires import campaign_definition
+from .engine.forms.validators import Email, compact_digits
 from .models import Caf, Campaign, Contact, Project, ResponseState
 from . import clock
 from .models.caf import timezone_for_number
@@ -185,8 +185,8 @@ def _caf_settings(value: dict, line: int, row_errors: list) -> dict:
         return {}
     problems = settings_problems(CafSettings(name=value.get("caf_nom") or "-", **settings))
     columns = {field: column for column, field in CAF_COLUMNS.items()}
-    for field, message in problems.items():
-        row_errors.append(RowError(line, columns.get(field, "caf_nom"), message))
+    for name, message in problems.items():
+        row_errors.append(RowError(line, columns.get(name, "caf_nom"), message))
     return settings
 
 

@@ -10,7 +10,7 @@ from flask import current_app, render_template, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
-from . import mail
+from .mail import messages
 from .models import User
 
 SALT = "password-link"
@@ -48,10 +48,10 @@ def send_password_link(user: User, welcome: bool = False):
     context = {"user": user, "link": link, "welcome": welcome, "subject": subject}
     text = render_template("email/password_link.txt", **context)
     html = render_template("email/password_link.html", **context)
-    with mail.Postman(current_app.config) as postman:
+    with messages.Postman(current_app.config) as postman:
         try:
-            postman.send(mail.build_message(user.email, subject, text, html))
-        except mail.SmtpUnavailable:
+            postman.send(messages.build_message(user.email, subject, text, html))
+        except messages.SmtpUnavailable:
             raise
         except Exception as exc:
-            raise mail.SmtpUnavailable(mail.describe_error(exc)) from exc
+            raise messages.SmtpUnavailable(messages.describe_error(exc)) from exc

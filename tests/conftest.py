@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from survey import create_app
 from survey.db import Base, build_engine, get_session
-from survey.definition import DEFINITIONS_DIR
+from survey.questionnaires import DEFINITIONS_DIR, forget_campaign_definitions
 from survey.migrate import upgrade
 from survey.models import Contact, Project
 from survey.operations import create_campaign, enrol_project, get_or_create_caf, issue_link
@@ -30,6 +30,14 @@ ATELIER = json.loads((TESTS / "definitions" / "atelier-2025.json").read_text(enc
 # Clas 2023-2024 closes on Monday 15 July 2024 at 23:59:59, Paris time (UTC+2).
 CLAS_OPENS = datetime(2024, 6, 14, 6, 0, tzinfo=UTC)
 CLAS_CLOSES = datetime(2024, 7, 15, 21, 59, 59, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def fresh_definitions():
+    """Every test compiles its own definitions: a code reused with another content is not served stale."""
+    forget_campaign_definitions()
+    yield
+    forget_campaign_definitions()
 
 
 class FrozenClock:

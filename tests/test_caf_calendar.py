@@ -63,7 +63,7 @@ def test_an_overseas_partner_imported_from_csv_sees_and_is_held_to_2359_in_their
 
 
 def test_the_emails_of_an_overseas_caf_give_its_own_closing(app, campaign, factory, db):
-    from survey.mail import compose
+    from survey.mail.messages import compose
     response_id, _ = factory.project(campaign, caf_number="974", caf_name="Caf de La Réunion", timezone=None)
     assert cli(app, "set-caf-window", CODE, "974", "--closes", "2024-07-15 23:59:59").exit_code == 0
     with app.test_request_context():

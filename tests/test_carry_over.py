@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from survey.db import get_session
-from survey.definition import DEFINITIONS_DIR
+from survey.questionnaires import DEFINITIONS_DIR
 from survey.models import Campaign, Contact, EventKind, Response, ResponseEvent
 from survey.operations import enrol_project, issue_link
 from tests.conftest import complete_clas_answers

@@ -124,9 +124,9 @@ def test_the_figures_computed_in_the_database_are_the_straightforward_ones(app, 
 
     from bench.common import CLAS
     from bench.prepare import campaign_with_projects
-    from survey import dashboard
+    from survey.reports import dashboard
     from survey.db import get_session
-    from survey.definition import build_definition
+    from survey.engine.definition import build_definition
     from survey.models import Caf, Campaign, Response
 
     rng = random.Random(seed)

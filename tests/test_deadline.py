@@ -3,7 +3,7 @@ import html
 from datetime import timedelta
 
 from survey.models import Response, ResponseState
-from survey.timefmt import parse_local
+from survey.engine.timefmt import parse_local
 from tests.conftest import CLAS_CLOSES, complete_clas_answers
 
 

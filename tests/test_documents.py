@@ -267,7 +267,7 @@ def test_the_invitation_links_the_blank_questionnaire_and_has_no_attachment(app,
 
 
 def test_the_receipts_of_one_transmission_share_one_pdf(app, smtp, campaign, factory, partner_for, monkeypatch):
-    from survey import mail
+    from survey.mail import messages as mail
     built = []
     monkeypatch.setattr(mail, "bilan_pdf", lambda response, now: built.append(response.id) or b"%PDF-1.4 shared")
     response_id, (token, _) = factory.project(campaign, contacts=("a@one.example", "b@one.example"))

@@ -6,8 +6,8 @@ import zipfile
 import openpyxl
 import pytest
 
-from survey import xlsx
-from survey.export import neutralise
+from survey.reports import xlsx
+from survey.reports.export import neutralise
 from tests.conftest import complete_clas_answers
 from tests.spreadsheet import calc_sheets
 

@@ -3,7 +3,7 @@ import html
 import re
 
 from survey.models import Response
-from survey.operations.mail_occasions import send_receipt
+from survey.mail.occasions import send_receipt
 from tests.conftest import complete_clas_answers
 from tests.mail_support import in_app, smtp  # noqa: F401 (the SMTP server fixture)
 

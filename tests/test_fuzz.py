@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
-from survey.definition import build_definition
-from survey.forms.validators import Email, InseeCommune
+from survey.engine.definition import build_definition
+from survey.engine.forms.validators import Email, InseeCommune
 from survey.models import Response
 from tests.conftest import CLAS, TESTS, complete_clas_answers
 
@@ -119,7 +119,7 @@ SEJOURS_RAW = json.loads((TESTS / "definitions" / "sejours-2025.json").read_text
 @FUZZ
 @given(number=st.integers(min_value=1, max_value=3), data=sejours_form)
 def test_numbers_dates_and_conditions_never_fail_and_store_only_valid_visible_answers(sejours_partner, db, number, data):
-    from survey.answers import is_visible
+    from survey.engine.answers import is_visible
     response_id, browser = sejours_partner
     answer = browser.save_page(number, data)
     assert answer.status_code < 500, answer.get_data(as_text=True)[:500]

@@ -1,7 +1,6 @@
 """Legal pages, the footer on every page, and the Caf's contact where a partner needs help."""
 import html
-import io
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
@@ -137,7 +136,7 @@ def test_a_closed_questionnaire_and_an_invalid_link_say_how_to_reach_the_caf(app
 
 @pytest.mark.parametrize("kind", [EmailKind.INVITATION, EmailKind.REMINDER, EmailKind.RECEIPT])
 def test_every_email_carries_the_cafs_contact(app, world, db, kind):
-    from survey.mail import compose
+    from survey.mail.messages import compose
     set_contact(app, contact_address="4 rue de la Gare\n73000 Chambéry")
     if kind is EmailKind.RECEIPT:
         db.get(Response, world["values"]["response_id"]).mark_submitted(datetime(2024, 7, 2, tzinfo=UTC), "BQ-T1")

@@ -6,10 +6,10 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select, update
 
-from survey import mail
+from survey.mail import messages as mail
 from survey.models import AccessLink, EmailKind, EmailLog, EmailStatus, Response
 from survey.operations import send_invitations
-from survey.operations.mailing import deliver, invitation_round, plan
+from survey.mail.rounds import deliver, invitation_round, plan
 from tests.smtp import SmtpServer, free_port
 from tests.mail_support import (
     UTC,

@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from survey.models import EmailStatus
-from survey.operations.mailing import plan, reminder_round
+from survey.mail.rounds import plan, reminder_round
 from tests.mail_support import (
     UTC,
     CODE,

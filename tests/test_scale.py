@@ -7,7 +7,7 @@ from bench.caf import load, pages, statements_per_request
 from survey import create_app
 from survey.db import get_session
 from survey.models import Campaign
-from survey.operations.mailing import plan, reminder_round
+from survey.mail.rounds import plan, reminder_round
 from tests.conftest import _empty_tables
 
 

@@ -1,5 +1,4 @@
 """The Caf reviewer's workbench: compact history, correction form, private notes, bulk validation, notices."""
-import html
 import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo

@@ -7,7 +7,7 @@ from xml.etree import ElementTree
 import openpyxl
 import pytest
 
-from survey import xlsx
+from survey.reports import xlsx
 
 from .spreadsheet import calc_sheets
 

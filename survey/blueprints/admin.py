@@ -6,12 +6,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from ..db import get_session
-from ..definition import DEFINITIONS_DIR, read_definition_file
+from ..engine.definition import read_definition_file
+from ..questionnaires import DEFINITIONS_DIR
 from ..errors import DomainError
 from ..importer import import_projects
 from ..models import Campaign, Response
 from ..operations import create_campaign
-from ..timefmt import parse_local
+from ..engine.timefmt import parse_local
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 CAMPAIGN_CODE = re.compile(r"[a-z0-9][a-z0-9-]{2,59}")

@@ -7,7 +7,7 @@ from ..errors import DomainError
 from ..models import Caf, CafWindow, Campaign
 from ..models.caf import TIMEZONES
 from ..operations import CafSettings, CafSettingsRefused, remove_caf_window, set_caf_window, update_caf
-from ..timefmt import parse_local, zone_name
+from ..engine.timefmt import parse_local, zone_name
 from .admin import bp
 
 LABELS = {"name": "Nom de la Caf", "timezone": "Fuseau horaire", "contact_email": "Adresse email de contact",

@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from ..db import get_session
 from ..errors import DomainError
-from ..forms.validators import Email
-from ..mail import SmtpUnavailable
+from ..engine.forms.validators import Email
+from ..mail.messages import SmtpUnavailable
 from ..models import Caf, Role, User
 from ..operations import create_user, deactivate_user, set_role
 from ..password_links import send_password_link

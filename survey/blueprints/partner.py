@@ -5,13 +5,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from .. import clock, uploads
 from ..access import NoPartnerAccess, bind_browser, current_link
-from ..answers import find_problems, is_visible, next_page, resume_page, steps, stored_errors
+from ..engine.answers import find_problems, is_visible, next_page, resume_page, steps, stored_errors
 from ..db import get_session, statement_by_statement
 from ..documents import bilan_filename, bilan_pdf
 from ..errors import DomainError, IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
-from ..forms.builder import initial_data, page_form_class
+from ..engine.forms.builder import initial_data, page_form_class
 from ..history import display_value, partner_annotations
-from ..timefmt import count_of
+from ..engine.timefmt import count_of
 from ..operations import (
     Actor,
     carry_over,

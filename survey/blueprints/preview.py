@@ -9,9 +9,10 @@ import json
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
-from ..definition import DEFINITIONS_DIR, build_definition, read_definition_file
-from ..errors import DefinitionError
-from ..forms.builder import PageForm
+from ..engine.definition import build_definition, read_definition_file
+from ..questionnaires import DEFINITIONS_DIR
+from ..engine.errors import DefinitionError
+from ..engine.forms.builder import PageForm
 
 bp = Blueprint("preview", __name__, url_prefix="/admin/apercu")
 

@@ -3,7 +3,7 @@ from flask import Blueprint, abort, current_app, render_template
 from sqlalchemy import select
 
 from ..db import get_session, statement_by_statement
-from ..definition import campaign_definition
+from ..questionnaires import campaign_definition
 from ..documents import PREPARE, blank_pdf, condition_text, length_limits, upload_limits
 from ..models import Campaign
 from .partner import pdf_download

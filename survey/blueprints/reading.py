@@ -3,9 +3,9 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import reading
+from ..reports import reading
 from ..db import get_session
-from ..definition import campaign_definition
+from ..questionnaires import campaign_definition
 from ..models import Caf, Campaign
 
 bp = Blueprint("reading", __name__, url_prefix="/caf")

@@ -10,9 +10,10 @@ from flask import stream_with_context
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import clock, dashboard, export, xlsx
+from .. import clock
+from ..reports import dashboard, export, xlsx
 from ..db import get_session
-from ..definition import campaign_definition
+from ..questionnaires import campaign_definition
 from ..errors import DomainError
 from ..models import Caf, Campaign, ResponseState
 from ..operations import send_invitations, send_reminders

@@ -10,13 +10,13 @@ from werkzeug.datastructures import MultiDict
 
 from .. import clock, uploads
 from ..access import caf_scope, reviewable_response_or_404
-from ..answers import find_problems, is_visible, stored_errors
+from ..engine.answers import find_problems, is_visible, stored_errors
 from ..db import get_session
 from ..documents import bilan_filename, bilan_pdf
 from ..errors import DomainError, FormRefused, StaleVersion
-from ..forms.builder import initial_data, page_form_class
+from ..engine.forms.builder import initial_data, page_form_class
 from ..history import changed_values, compact_history, display_value, events_of, label_of
-from ..timefmt import count_of, local, zone_name
+from ..engine.timefmt import count_of, local, zone_name
 from .partner import pdf_download, posted_version
 from ..models import CafWindow, Campaign, Project, Response, ResponseState
 from ..operations.contacts import withdraw_contact

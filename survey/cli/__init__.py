@@ -6,9 +6,10 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..db import get_session
-from ..definition import DEFINITIONS_DIR, read_definition_file
-from ..errors import DefinitionError
-from ..timefmt import count_of
+from ..engine.definition import read_definition_file
+from ..questionnaires import DEFINITIONS_DIR
+from ..engine.errors import DefinitionError
+from ..engine.timefmt import count_of
 
 
 def register_commands(app):
@@ -102,7 +103,7 @@ def _campaign_or_exit(code):
 def create_campaign(code, definition, opens, closes, tz, title):
     """Create a campaign from a definition file; the campaign keeps its own copy."""
     from ..operations import create_campaign as create
-    from ..timefmt import format_datetime, parse_local
+    from ..engine.timefmt import format_datetime, parse_local
     try:
         content, _ = read_definition_file(definition)
         opens_at, closes_at = parse_local(opens, tz), parse_local(closes, tz)
@@ -162,7 +163,7 @@ def set_caf(number, name, timezone, email, phone, address, hours, note):
     """Change a Caf's name, time zone or contact; options left out keep their value."""
     from ..operations import CafSettings, update_caf
     from ..operations.cafs import caf_by_number, read_timezone
-    from ..timefmt import zone_name
+    from ..engine.timefmt import zone_name
 
     def change(db):
         caf = caf_by_number(db, number)
@@ -189,7 +190,7 @@ def set_caf_window(campaign_code, number, opens, closes, remove):
     """Give a Caf its own opening and closing for a campaign (in the Caf's own time zone)."""
     from ..operations import remove_caf_window, set_caf_window as set_window
     from ..operations.cafs import caf_by_number
-    from ..timefmt import format_datetime, parse_local
+    from ..engine.timefmt import format_datetime, parse_local
     db = get_session()
     campaign = _campaign_or_exit(campaign_code)
     caf = _run(lambda db: caf_by_number(db, number))

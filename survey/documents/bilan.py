@@ -2,10 +2,10 @@
 import re
 from datetime import datetime
 
-from ..answers import is_visible
-from ..definition import campaign_definition
+from ..engine.answers import is_visible
+from ..questionnaires import campaign_definition
 from ..models import Response
-from ..timefmt import format_datetime
+from ..engine.timefmt import format_datetime
 from .pdf import fact, gap, grid, para, render, text_blocks
 
 NO_ANSWER = "Sans réponse"

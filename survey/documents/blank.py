@@ -1,8 +1,8 @@
 """The blank questionnaire of a campaign, to prepare the answers offline (printable page and PDF)."""
 from functools import lru_cache
 
-from ..definition import Definition
-from ..questions import Question
+from ..engine.definition import Definition
+from ..engine.questions import Question
 from ..uploads import ACCEPTED_TEXT
 from .pdf import box, gap, grid, para, render
 

@@ -8,14 +8,15 @@ from .answering import (
     save_page,
     submit_response,
 )
-from .mail_occasions import (
+from ..mail.occasions import (
     send_correction_notice,
     send_due_reminders,
     send_invitations,
     send_receipt,
     send_reminders,
 )
-from .mailing import awaits_partner, send_pending
+from ..mail.rounds import awaits_partner, send_pending
+from ..links import issue_link, open_link, revoke_link
 from .cafs import CafSettings, CafSettingsRefused, remove_caf_window, set_caf_window, update_caf
 from .carry_over import carried_codes, carry_over, carry_over_plan, previous_response
 from .review import (
@@ -32,10 +33,7 @@ from .setup import (
     create_campaign,
     enrol_project,
     get_or_create_caf,
-    issue_link,
-    open_link,
     project_context,
-    revoke_link,
 )
 from .users import (
     authenticate,

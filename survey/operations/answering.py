@@ -8,13 +8,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import uploads
-from ..answers import find_problems, is_visible, prune_hidden, rule_errors
+from ..engine.answers import find_problems, is_visible, prune_hidden, rule_errors
 from ..deadline import partner_window
-from ..definition import Definition, Page, campaign_definition
+from ..engine.definition import Definition, Page
+from ..questionnaires import campaign_definition
 from ..errors import IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
 from ..models import Contact, EventKind, Response, ResponseEvent, ResponseState, User
-from ..timefmt import format_datetime
-from .mail_occasions import plan_receipt
+from ..engine.timefmt import format_datetime
+from ..mail.occasions import plan_receipt
 
 STALE_MESSAGE = (
     "Ce bilan a été modifié ailleurs (par un autre contact, par la Caf ou dans un autre onglet) depuis que vous avez "

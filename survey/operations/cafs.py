@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from ..deadline import forget_caf_windows
 from ..errors import DomainError
-from ..forms.validators import Email
+from ..engine.forms.validators import Email
 from ..models import Caf, CafWindow, Campaign
 from ..models.caf import TIMEZONES
 

@@ -5,8 +5,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..answers import prune_hidden
-from ..definition import campaign_definition
+from ..engine.answers import prune_hidden
+from ..questionnaires import campaign_definition
 from ..errors import DomainError, StaleVersion
 from ..models import Campaign, EventKind, Response, ResponseEvent
 from .answering import STALE_MESSAGE, Actor, ensure_partner_can_edit, flush_then_commit, response_definition

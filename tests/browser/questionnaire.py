@@ -3,7 +3,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from survey.definition import DEFINITIONS_DIR
+from survey.questionnaires import DEFINITIONS_DIR
 
 CLAS = json.loads((DEFINITIONS_DIR / "clas-2023-2024.json").read_text(encoding="utf-8"))
 QUESTIONS = {q["code"]: q for p in CLAS["pages"] for q in p["questions"]}

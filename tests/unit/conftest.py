@@ -2,9 +2,9 @@
 import pytest
 from flask import Flask
 
-from survey.definition import build_definition
-from survey.forms.builder import page_form_class
-from survey.questions import Outcome
+from survey.engine.definition import build_definition
+from survey.engine.forms.builder import page_form_class
+from survey.engine.questions import Outcome
 
 from .factories import definition
 

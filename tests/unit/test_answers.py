@@ -1,8 +1,8 @@
 """Rules over stored answers: visibility, pruning, problems before transmission, prefill."""
 import pytest
 
-from survey.answers import find_problems, is_visible, prefilled_answers, prune_hidden, rule_errors, stored_errors
-from survey.definition import build_definition
+from survey.engine.answers import find_problems, is_visible, prefilled_answers, prune_hidden, rule_errors, stored_errors
+from survey.engine.definition import build_definition
 
 from .factories import definition, pages
 

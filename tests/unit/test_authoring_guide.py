@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from survey.conditions import CHOICE_TESTS, COMBINATIONS, NUMBER_TESTS
-from survey.definition import DefinitionSchema, PageSchema, build_definition
-from survey.questions import KINDS
-from survey.questions.base import PREFILL_SOURCES, QuestionSchema
-from survey.rules import RULES
+from survey.engine.conditions import CHOICE_TESTS, COMBINATIONS, NUMBER_TESTS
+from survey.engine.definition import DefinitionSchema, PageSchema, build_definition
+from survey.engine.questions import KINDS
+from survey.engine.questions.base import PREFILL_SOURCES, QuestionSchema
+from survey.engine.rules import RULES
 
 from .factories import definition
 

@@ -1,9 +1,9 @@
 """Richer show_if: choice tests, number comparisons, combinations, earlier pages, whole pages."""
 import pytest
 
-from survey.answers import find_problems, is_page_visible, is_visible, next_page, prune_hidden, steps
-from survey.definition import build_definition
-from survey.errors import DefinitionError
+from survey.engine.answers import find_problems, is_page_visible, is_visible, next_page, prune_hidden, steps
+from survey.engine.definition import build_definition
+from survey.engine.errors import DefinitionError
 
 from .factories import definition, pages
 

@@ -4,12 +4,13 @@ from pathlib import Path
 
 import pytest
 
-import survey.definition
+import survey.questionnaires
 from survey import create_app
-from survey.definition import DEFINITIONS_DIR, build_definition, read_definition_file
-from survey.errors import DefinitionError
-from survey.questions import KINDS, build_registry
-from survey.questions.text import SiretQuestion, TextQuestion
+from survey.engine.definition import build_definition, read_definition_file
+from survey.questionnaires import DEFINITIONS_DIR
+from survey.engine.errors import DefinitionError
+from survey.engine.questions import KINDS, build_registry
+from survey.engine.questions.text import SiretQuestion, TextQuestion
 
 from .factories import definition, pages
 
@@ -295,7 +296,7 @@ def test_check_command_fails_on_a_bad_file_and_says_why(cli, tmp_path):
 
 def test_app_refuses_to_start_on_a_broken_bundled_definition(tmp_path, monkeypatch):
     (tmp_path / "broken.json").write_text(json.dumps(definition({"code": "a", "kind": "text"})), encoding="utf-8")
-    monkeypatch.setattr(survey.definition, "DEFINITIONS_DIR", tmp_path)
+    monkeypatch.setattr(survey.questionnaires, "DEFINITIONS_DIR", tmp_path)
 
     with pytest.raises(DefinitionError) as caught:
         create_app({"ENV": "testing", "SECRET_KEY": "x", "DATABASE_URL": "sqlite://"})

@@ -4,9 +4,9 @@ from datetime import date
 
 import pytest
 
-from survey.answers import rule_errors
-from survey.definition import build_definition
-from survey.errors import DefinitionError
+from survey.engine.answers import rule_errors
+from survey.engine.definition import build_definition
+from survey.engine.errors import DefinitionError
 
 from .factories import definition
 

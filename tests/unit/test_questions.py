@@ -1,7 +1,7 @@
 """Each question kind, read through a real page form; then what is missing, and display."""
 import pytest
 
-from survey.definition import build_definition
+from survey.engine.definition import build_definition
 
 from .factories import definition
 

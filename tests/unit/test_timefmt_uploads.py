@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 from werkzeug.datastructures import FileStorage
 
-from survey.timefmt import format_date, format_datetime, parse_local
+from survey.engine.timefmt import format_date, format_datetime, parse_local
 from survey.uploads import UploadRefused, safe_name, store_upload, stored_path
 
 UTC = timezone.utc

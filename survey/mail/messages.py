@@ -7,7 +7,6 @@ import smtplib
 import ssl
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from email.charset import QP, Charset
 from email.message import Message
 from email.mime.application import MIMEApplication
@@ -20,14 +19,15 @@ from email.utils import formataddr, make_msgid, parseaddr
 
 from flask import current_app
 
-from . import clock
-from .answers import is_visible
-from .deadline import partner_window
-from .definition import Definition, campaign_definition
-from .documents import bilan_filename, bilan_pdf
-from .models import CorrectionRequest, EmailKind, Response
-from .models.types import utcnow
-from .timefmt import format_date, format_datetime
+from .. import clock
+from ..engine.answers import is_visible
+from ..deadline import partner_window
+from ..engine.definition import Definition
+from ..questionnaires import campaign_definition
+from ..documents import bilan_filename, bilan_pdf
+from ..models import CorrectionRequest, EmailKind, Response
+from ..models.types import utcnow
+from ..engine.timefmt import format_date, format_datetime
 
 TEMPLATES = {
     EmailKind.INVITATION: "invitation",

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import mail
+from . import messages
 from ..deadline import AWAITING_PARTNER, awaits_partner, caf_windows, partner_window
 from ..errors import DomainError
 from ..models import (
@@ -34,7 +34,7 @@ from ..models import (
     ResponseState,
 )
 from ..models.types import utcnow
-from .setup import issue_link
+from ..links import issue_link
 
 logger = logging.getLogger(__name__)
 
@@ -217,7 +217,7 @@ def _plan_once(db, round_, now):
     return len(pairs)
 
 
-def _scope(round_: Round):
+def round_logs(round_: Round):
     query = (_logs()
              .join(Response, EmailLog.response_id == Response.id)
              .where(Response.campaign_id == round_.campaign.id, EmailLog.kind == round_.kind,
@@ -233,7 +233,7 @@ def _scope(round_: Round):
 
 def was_planned(db: Session, round_: Round) -> bool:
     """Whether any message of the round was ever planned (whatever became of it)."""
-    return db.scalar(_scope(round_).limit(1)) is not None
+    return db.scalar(round_logs(round_).limit(1)) is not None
 
 
 # -- sending ----------------------------------------------------------------
@@ -276,7 +276,7 @@ def _compose(db: Session, log: EmailLog, link: str | None):
     request = None
     if log.kind is EmailKind.CORRECTION:
         request = db.get(CorrectionRequest, int(log.round.removeprefix("correction-")))
-    return mail.compose(log.kind, log.response, log.contact.email, link, request, log.message_id)
+    return messages.compose(log.kind, log.response, log.contact.email, link, request, log.message_id)
 
 
 def _personal_link(db: Session, log: EmailLog) -> str:
@@ -285,7 +285,7 @@ def _personal_link(db: Session, log: EmailLog) -> str:
 
 
 def deliver(db: Session, logs: list[EmailLog], now: datetime, report: SendReport | None = None, *,
-            retry_failed: bool = False, throttle: mail.Throttle | None = None, stop_when_unavailable: bool = True,
+            retry_failed: bool = False, throttle: messages.Throttle | None = None, stop_when_unavailable: bool = True,
             progress: Callable | None = None) -> SendReport:
     """Send each row still ``pending`` (or ``failed`` with ``retry_failed``), at most once.
 
@@ -300,7 +300,7 @@ def deliver(db: Session, logs: list[EmailLog], now: datetime, report: SendReport
     report = report if report is not None else SendReport()
     claimable = [EmailStatus.PENDING] + ([EmailStatus.FAILED] if retry_failed else [])
     bar = progress(len(logs)) if progress is not None and logs else None
-    with mail.Postman(current_app.config) as postman, (bar if bar is not None else nullcontext()):
+    with messages.Postman(current_app.config) as postman, (bar if bar is not None else nullcontext()):
         for log in logs:
             keep_going = _deliver_one(db, postman, log, now, claimable, throttle, report, stop_when_unavailable)
             if bar is not None:
@@ -324,7 +324,7 @@ def _deliver_one(db, postman, log, now, claimable, throttle, report, stop_when_u
         throttle.wait()
     try:
         postman.connect()
-    except mail.SmtpUnavailable as exc:
+    except messages.SmtpUnavailable as exc:
         report.unavailable = str(exc)
         if stop_when_unavailable:
             # Nothing was attempted: the row keeps its status, with the reason, for the next run.
@@ -333,7 +333,7 @@ def _deliver_one(db, postman, log, now, claimable, throttle, report, stop_when_u
         if _settle(db, log, claimable, status=EmailStatus.FAILED, error=report.unavailable):
             report.failed.append(log)
         return True
-    if not _claim(db, log, claimable, mail.new_message_id()):
+    if not _claim(db, log, claimable, messages.new_message_id()):
         return True
     try:
         link = _personal_link(db, log) if log.kind in _WITH_LINK else None
@@ -351,7 +351,7 @@ def _deliver_one(db, postman, log, now, claimable, throttle, report, stop_when_u
         # (smtplib turns the message into bytes before its first command, and a
         # refusal or a broken connection leaves it unsent): a failure to retry,
         # never a row left "sending".
-        log.status, log.error = EmailStatus.FAILED, mail.describe_error(exc)
+        log.status, log.error = EmailStatus.FAILED, messages.describe_error(exc)
         db.commit()
         report.failed.append(log)
         return True
@@ -372,18 +372,18 @@ def send_round(db: Session, round_: Round, now: datetime, *, dry_run: bool = Fal
     if dry_run:
         return SendReport(previews=_previews(db, round_, now, statuses, plan_new))
     report = SendReport(planned=plan(db, round_, now) if plan_new else 0)
-    report.interrupted = list(db.scalars(_scope(round_).where(EmailLog.status == EmailStatus.SENDING)))
-    logs = list(db.scalars(_scope(round_).where(EmailLog.status.in_(statuses))))
-    throttle = mail.Throttle(current_app.config["MAIL_PER_SECOND"])
+    report.interrupted = list(db.scalars(round_logs(round_).where(EmailLog.status == EmailStatus.SENDING)))
+    logs = list(db.scalars(round_logs(round_).where(EmailLog.status.in_(statuses))))
+    throttle = messages.Throttle(current_app.config["MAIL_PER_SECOND"])
     return deliver(db, logs, now, report, retry_failed=retry_failed, throttle=throttle, progress=progress)
 
 
 def _preview(contact: Contact, response: Response, kind: EmailKind, label: str) -> Preview:
-    return Preview(contact.email, kind, label, mail.subject_for(kind, response), response.project.reference)
+    return Preview(contact.email, kind, label, messages.subject_for(kind, response), response.project.reference)
 
 
 def _previews(db, round_, now, statuses, plan_new) -> list[Preview]:
-    query = _scope(round_).where(EmailLog.status.in_(statuses))
+    query = round_logs(round_).where(EmailLog.status.in_(statuses))
     previews = _planned_previews(db, query, now)
     if plan_new:
         previews += [_preview(contact, response, round_.kind, round_.label)
@@ -420,5 +420,5 @@ def send_pending(db: Session, campaign: Campaign, now: datetime, *, dry_run: boo
         return SendReport(previews=_planned_previews(db, query.where(EmailLog.status.in_(statuses)), now))
     logs = list(db.scalars(query.where(EmailLog.status.in_(statuses))))
     report = SendReport(interrupted=list(db.scalars(query.where(EmailLog.status == EmailStatus.SENDING))))
-    throttle = mail.Throttle(current_app.config["MAIL_PER_SECOND"])
+    throttle = messages.Throttle(current_app.config["MAIL_PER_SECOND"])
     return deliver(db, logs, now, report, retry_failed=retry_failed, throttle=throttle, progress=progress)

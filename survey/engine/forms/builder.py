@@ -38,6 +38,10 @@ def page_form_class(definition, page) -> type[PageForm]:
     return form_class
 
 
+def forget_form_classes():
+    _form_classes.clear()
+
+
 def initial_data(page, answers: dict, invalid: dict, offered: dict | None = None) -> dict:
     """The form's data from what is stored; ``offered`` fills empty answers by prefill source (not stored)."""
     data = {}

@@ -15,12 +15,11 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from .conditions import ALWAYS, Condition, both, compile_condition
 from .errors import DefinitionError
-from .forms.builder import RESERVED_NAMES
+from .forms.builder import RESERVED_NAMES, forget_form_classes
 from .questions import KINDS, Question
 from .questions.base import CODE, QuestionSchema
 from .rules import RULES
 
-DEFINITIONS_DIR = Path(__file__).parent / "definitions"
 
 
 class PageSchema(Schema):
@@ -253,11 +252,6 @@ def read_definition_file(path) -> tuple[dict, Definition]:
     return data, build_definition(data, str(path))
 
 
-def check_bundled_definitions() -> dict[str, Definition]:
-    """Validate every file of ``survey/definitions``; refuse to start on a broken one."""
-    return {path.stem: read_definition_file(path)[1] for path in sorted(DEFINITIONS_DIR.glob("*.json"))}
-
-
 _compiled: dict[str, Definition] = {}
 
 
@@ -270,19 +264,7 @@ def definition_for(content: dict) -> Definition:
     return definition
 
 
-_by_campaign: dict[tuple, Definition] = {}
-
-
-def campaign_definition(campaign) -> Definition:
-    """The campaign's compiled definition, without reading its stored JSON once compiled.
-
-    A campaign's definition never changes after creation, so the compiled one
-    is kept per process, keyed by the campaign's identity and definition version.
-    """
-    if campaign.id is None:
-        return definition_for(campaign.definition_content)
-    key = (campaign.id, campaign.code, campaign.definition_code, campaign.definition_version)
-    definition = _by_campaign.get(key)
-    if definition is None:
-        definition = _by_campaign[key] = definition_for(campaign.definition_content)
-    return definition
+def forget_compiled():
+    """Drop the compiled definitions and their page forms (tests, which reuse codes with other contents)."""
+    _compiled.clear()
+    forget_form_classes()

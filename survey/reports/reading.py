@@ -13,8 +13,8 @@ from markupsafe import Markup, escape
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from .definition import Definition
-from .models import Caf, Project, Response
+from ..engine.definition import Definition
+from ..models import Caf, Project, Response
 
 # Closed questions a selection can be filtered on.
 EXCERPT_CHARS = 240

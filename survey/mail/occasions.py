@@ -17,12 +17,12 @@ from ..models import (
     Caf, CafWindow, Campaign, Contact, CorrectionRequest, EmailKind, EmailLog, EmailStatus, Project, Response,
 )
 from ..models.types import utcnow
-from ..timefmt import format_datetime, local
-from .mailing import (
+from ..engine.timefmt import format_datetime, local
+from .rounds import (
     NATIONAL_TIMEZONE,
     Round,
     SendReport,
-    _scope,
+    round_logs,
     deliver,
     invitation_round,
     plan,
@@ -200,7 +200,7 @@ def send_correction_notice(db: Session, request: CorrectionRequest, now: datetim
 
     def planned_rows():
         plan(db, round_, now)
-        return db.scalars(_scope(round_).where(EmailLog.status == EmailStatus.PENDING))
+        return db.scalars(round_logs(round_).where(EmailLog.status == EmailStatus.PENDING))
     return _send_pending(db, planned_rows, now, f"correction notice {request.id}")
 
 

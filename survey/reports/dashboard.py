@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
-from .definition import campaign_definition
-from .models import Caf, Campaign, EventKind, Project, Response, ResponseEvent, ResponseState
-from .timefmt import local
+from ..questionnaires import campaign_definition
+from ..models import Caf, Campaign, EventKind, Project, Response, ResponseEvent, ResponseState
+from ..engine.timefmt import local
 
 TRANSMITTED = (ResponseState.SUBMITTED, ResponseState.CORRECTION_REQUESTED, ResponseState.VALIDATED)
 

@@ -14,9 +14,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import uploads, xlsx
-from .definition import Definition, campaign_definition
-from .models import Caf, Campaign, CorrectionRequest, Project, Response, User
+from .. import uploads
+from . import xlsx
+from ..engine.definition import Definition
+from ..questionnaires import campaign_definition
+from ..models import Caf, Campaign, CorrectionRequest, Project, Response, User
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FIRST = frozenset(FORMULA_STARTS)

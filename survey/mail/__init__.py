@@ -1,0 +1,12 @@
+"""Every email the application sends to partners, and how it leaves.
+
+- :mod:`.messages`: composing a message (French text and HTML) and the SMTP postman;
+- :mod:`.rounds`: planning one :class:`~survey.models.EmailLog` row per contact and
+  occasion, then sending each at most once (claimed, committed, then sent);
+- :mod:`.occasions`: the occasions (invitations, reminders, receipts, notices);
+- :mod:`.outbox`: the background sender of each server process.
+
+The log's table is a model like the others (:mod:`survey.models.email`). The
+Caf users' password links (:mod:`survey.password_links`) use the same postman
+but no log: they belong to no response.
+"""

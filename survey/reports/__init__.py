@@ -1,0 +1,1 @@
+"""What the Cafs and the Cnaf read out of the answers: exports (CSV, XLSX, codebook), dashboard figures, the reading view and search."""
