@@ -6,7 +6,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from .engine.definition import Definition
-from .operations import response_definition
+from .questionnaires import response_definition
 from .models import EventKind, Response, ResponseEvent
 
 

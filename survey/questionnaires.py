@@ -29,6 +29,10 @@ def campaign_definition(campaign) -> Definition:
     return definition
 
 
+def response_definition(response) -> Definition:
+    return campaign_definition(response.campaign)
+
+
 def forget_campaign_definitions():
     """Drop every compiled definition kept by this process.
 

@@ -51,7 +51,7 @@ class Outbox:
     def _run(self):
         from .. import clock
         from ..db import get_session
-        from ..operations import send_receipt
+        from .occasions import send_receipt
         while True:
             response_id = self.queue.get()
             if self.stopping.is_set():  # left pending: send-pending-emails sends it

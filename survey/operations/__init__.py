@@ -4,7 +4,6 @@ from .answering import (
     PageSave,
     ensure_can_edit,
     ensure_partner_can_edit,
-    response_definition,
     save_page,
     submit_response,
 )
@@ -17,6 +16,7 @@ from ..mail.occasions import (
 )
 from ..mail.rounds import awaits_partner, send_pending
 from ..links import issue_link, open_link, revoke_link
+from ..questionnaires import response_definition
 from .cafs import CafSettings, CafSettingsRefused, remove_caf_window, set_caf_window, update_caf
 from .carry_over import carried_codes, carry_over, carry_over_plan, previous_response
 from .review import (

@@ -10,8 +10,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import uploads
 from ..engine.answers import find_problems, is_visible, prune_hidden, rule_errors
 from ..deadline import partner_window
-from ..engine.definition import Definition, Page
-from ..questionnaires import campaign_definition
+from ..engine.definition import Page
+from ..questionnaires import response_definition
 from ..errors import IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
 from ..models import Contact, EventKind, Response, ResponseEvent, ResponseState, User
 from ..engine.timefmt import format_datetime
@@ -42,10 +42,6 @@ class Actor:
         """A history line's columns, for inserting many at once."""
         return dict(response_id=response.id, kind=kind, at=now, user_id=self.user.id if self.user else None,
                     contact_id=self.contact.id if self.contact else None, **values)
-
-
-def response_definition(response: Response) -> Definition:
-    return campaign_definition(response.campaign)
 
 
 def ensure_partner_can_edit(response: Response, now: datetime):
