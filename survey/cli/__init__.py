@@ -78,6 +78,9 @@ def demo(days):
     click.echo("Liens personnels des partenaires :")
     for project, contact, token in links:
         click.echo(f"  {project.reference} {project.structure_name} ({contact.email}):\n    {base}/r/{token}")
+    if current_app.config["MAIL_FOLDER"]:
+        click.echo(f"Courriels : aucun ne part ; chacun est écrit dans {current_app.config['MAIL_FOLDER']}\n"
+                   f"  et se lit sur {base}/admin/courriels (compte administrateur ci-dessus).")
 
 
 def _campaign_or_exit(code):
