@@ -97,6 +97,9 @@ def build_config(overrides=None):
         "RETENTION_CONTACT_MONTHS": int(_env("RETENTION_CONTACT_MONTHS", 12)),
         "RETENTION_ACCOUNT_MONTHS": int(_env("RETENTION_ACCOUNT_MONTHS", 12)),
         "PURGE_DOCUMENTS": _flag("PURGE_DOCUMENTS", "1"),
+        # Sign-in records (address typed, IP address, time), in days: the sign-in guard remembers an
+        # account's usual addresses for 90 days (operations/users.py), so less weakens it.
+        "RETENTION_SIGN_IN_DAYS": int(_env("RETENTION_SIGN_IN_DAYS", 90)),
     }
     config.update(overrides)
     if config["ENV"] == "development" and not config["SECRET_KEY"]:

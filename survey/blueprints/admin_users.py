@@ -49,7 +49,9 @@ def _send_link(user, welcome):
     try:
         send_password_link(user, welcome=welcome)
     except SmtpUnavailable as exc:
-        current_app.logger.warning("password link to %s not sent: %s", user.email, exc)
+        # The log names the account, not its address (server logs outlive the purge).
+        current_app.logger.warning("password link to user %s not sent: %s", user.id,
+                                   str(exc).replace(user.email, "[adresse du compte]"))
         flash(f"Le lien pour choisir un mot de passe n’a pas pu être envoyé à {user.email} ({exc}) : "
               "réessayez avec « Envoyer un lien de mot de passe ».", "error")
         return False
