@@ -34,8 +34,8 @@ def _printable(form, field):
 
 
 class SignInForm(FlaskForm):
-    email = EmailField("Adresse électronique", validators=[DataRequired("Indiquez votre adresse électronique."), Length(max=254),
-                                                    _printable])
+    email = EmailField("Adresse électronique", validators=[
+        DataRequired("Indiquez votre adresse électronique."), Length(max=254), _printable])
     password = PasswordField("Mot de passe", validators=[DataRequired("Indiquez votre mot de passe."), Length(max=500)])
 
 
