@@ -71,12 +71,14 @@ def caf_window(response: Response) -> tuple[datetime, datetime, bool]:
     wall-clock times in its own zone: "15 July at 23:59" is 23:59 in Paris for
     the Caf de la Savoie and 23:59 in Saint-Denis for the Caf de La Réunion.
     """
-    campaign = response.campaign
-    own = _caf_own_window(response)
+    return campaign_window_of_caf(response.campaign, response.project.caf, _caf_own_window(response))
+
+
+def campaign_window_of_caf(campaign, caf, own: tuple[datetime, datetime] | None) -> tuple[datetime, datetime, bool]:
+    """A Caf's opening and closing of ``campaign``: ``own`` (its window, if any) or the campaign's, in its zone."""
     if own is not None:
         return own[0], own[1], True
-    zone = response.project.caf.timezone
-    return same_wall_clock(campaign.opens_at, zone), same_wall_clock(campaign.closes_at, zone), False
+    return same_wall_clock(campaign.opens_at, caf.timezone), same_wall_clock(campaign.closes_at, caf.timezone), False
 
 
 def same_wall_clock(moment: datetime, zone: str) -> datetime:

@@ -18,6 +18,15 @@ DEMO_PROJECTS = [
     ("CLAS-74-001", "Commune de Cluses", "51234568700010", "Cluses", "741", ["education@cluses.example"]),
 ]
 CAFS = {"731": "Caf de la Savoie", "741": "Caf de la Haute-Savoie"}
+# What the Caf de la Savoie's partners are shown when they need help (start page, footer, error pages, emails).
+# Invented but realistic: an .example address and a number of the range reserved for fiction (04 65 71).
+DEMO_CONTACT = {
+    "contact_email": "clas@caf73.example",
+    "contact_phone": "04 65 71 20 24",
+    "contact_address": "Caf de la Savoie – Service Clas\n12 avenue des Ducs de Savoie\n73000 Chambéry",
+    "contact_hours": "du lundi au vendredi, de 9 h à 12 h et de 13 h 30 à 16 h 30",
+    "contact_note": "Pour une question sur votre bilan, donnez la référence de votre projet (CLAS-73-…).",
+}
 # Demo accounts only: their passwords are printed on the console.
 DEMO_USERS = [
     ("instructeur@caf73.example", "demo-instructeur-73", "Instructeur de la Caf de la Savoie"),
@@ -56,6 +65,10 @@ def seed_demo(db, days_open=30) -> list[tuple[Project, Contact, str]]:
             for old in db.scalars(select(AccessLink).where(AccessLink.contact_id == contact.id, AccessLink.revoked_at.is_(None))):
                 revoke_link(old, now)
             links.append((project, contact, issue_link(db, contact, response)))
+    savoie = get_or_create_caf(db, "731", CAFS["731"])
+    if not savoie.has_contact:  # an administrator's later changes stay
+        for field, value in DEMO_CONTACT.items():
+            setattr(savoie, field, value)
     for (email, password, _label), role, caf_number in zip(DEMO_USERS, (Role.REVIEWER, Role.ADMIN), ("731", None)):
         if db.scalar(select(User).where(User.email == email)) is None:
             user = User(email=email, role=role, caf=get_or_create_caf(db, caf_number, CAFS[caf_number]) if caf_number else None)

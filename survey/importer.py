@@ -159,9 +159,9 @@ def parse(text: str) -> tuple[list[Row], list[RowError]]:
         emails = [e.lower() for e in re.split(r"[\s,;|]+", value["emails"]) if e]
         bad = [e for e in emails if not EMAIL.fullmatch(e)]
         if not emails:
-            row_errors.append(RowError(line, "emails", "au moins une adresse email est nécessaire"))
+            row_errors.append(RowError(line, "emails", "au moins une adresse électronique est nécessaire"))
         for email in bad:
-            row_errors.append(RowError(line, "emails", f"adresse email invalide « {email} »"))
+            row_errors.append(RowError(line, "emails", f"adresse électronique invalide « {email} »"))
         caf_settings = _caf_settings(value, line, row_errors)
         if row_errors:
             errors.extend(row_errors)

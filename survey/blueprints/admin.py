@@ -107,5 +107,5 @@ def run_import(campaign_id):
     return render_template("admin/import.html", campaign=campaign, report=report), 200 if not report.errors else 422
 
 
-# The Caf and user pages register on this blueprint (imported last: they import ``bp``).
-from . import admin_cafs, admin_users  # noqa: E402,F401
+# The Caf, demo email and user pages register on this blueprint (imported last: they import ``bp``).
+from . import admin_cafs, admin_mailbox, admin_users  # noqa: E402,F401

@@ -10,7 +10,7 @@ from ..operations import CafSettings, CafSettingsRefused, remove_caf_window, set
 from ..engine.timefmt import parse_local, zone_name
 from .admin import bp
 
-LABELS = {"name": "Nom de la Caf", "timezone": "Fuseau horaire", "contact_email": "Adresse email de contact",
+LABELS = {"name": "Nom de la Caf", "timezone": "Fuseau horaire", "contact_email": "Adresse électronique de contact",
           "contact_phone": "Téléphone", "contact_address": "Adresse postale", "contact_hours": "Horaires d’accueil",
           "contact_note": "Texte libre"}
 

@@ -120,10 +120,9 @@ def export_attachments(campaign_id):
 @bp.get("/campagnes/<int:campaign_id>/tableau-de-bord")
 def show_dashboard(campaign_id):
     campaign, caf_id, caf_label = _export_scope(campaign_id)
-    tz = current_user.caf.timezone if current_user.caf else "Europe/Paris"
-    figures = dashboard.campaign_figures(get_session(), campaign, caf_id, clock.now(), tz)
+    figures = dashboard.campaign_figures(get_session(), campaign, caf_id, clock.now())
     return render_template("review/dashboard.html", campaign=campaign, figures=figures, caf_label=caf_label,
-                           states=list(ResponseState), tz=tz)
+                           states=list(ResponseState))
 
 
 # -- emails ----------------------------------------------------------------------

@@ -79,6 +79,9 @@ def demo(days):
     click.echo("Liens personnels des partenaires :")
     for project, contact, token in links:
         click.echo(f"  {project.reference} {project.structure_name} ({contact.email}):\n    {base}/r/{token}")
+    if current_app.config["MAIL_FOLDER"]:
+        click.echo(f"Courriels : aucun ne part ; chacun est écrit dans {current_app.config['MAIL_FOLDER']}\n"
+                   f"  et se lit sur {base}/admin/courriels (compte administrateur ci-dessus).")
 
 
 def _campaign_or_exit(code):
@@ -222,7 +225,8 @@ def purge(apply):
     config = current_app.config
     report = purge_personal_data(get_session(), clock.now(), contact_months=config["RETENTION_CONTACT_MONTHS"],
                                  account_months=config["RETENTION_ACCOUNT_MONTHS"],
-                                 documents=config["PURGE_DOCUMENTS"], upload_dir=config["UPLOAD_DIR"], apply=apply)
+                                 documents=config["PURGE_DOCUMENTS"], upload_dir=config["UPLOAD_DIR"],
+                                 sign_in_days=config["RETENTION_SIGN_IN_DAYS"], apply=apply)
     if report.is_empty:
         click.echo("Aucune donnée personnelle à supprimer.")
         return
@@ -233,7 +237,9 @@ def purge(apply):
                f"{n(report.links, 'lien personnel', 'liens personnels')}, "
                f"{n(report.email_rows, 'ligne du journal des envois', 'lignes du journal des envois')}, "
                f"{n(report.documents, 'document joint', 'documents joints')}, "
-               f"{n(len(report.accounts), 'compte Caf inutilisé', 'comptes Caf inutilisés')}.")
+               f"{n(len(report.accounts), 'compte Caf inutilisé', 'comptes Caf inutilisés')}, "
+               f"{n(report.sign_in_records, 'trace de connexion', 'traces de connexion')} "
+               "(adresse saisie, adresse IP, date).")
     if report.campaigns:
         click.echo("Campagnes fermées depuis plus de " f"{config['RETENTION_CONTACT_MONTHS']} mois : " + ", ".join(report.campaigns))
     for email in report.accounts:

@@ -20,6 +20,7 @@ from email.utils import formataddr, make_msgid, parseaddr
 from flask import current_app
 
 from .. import clock
+from .folder import write_message
 from ..engine.answers import is_visible
 from ..deadline import partner_window
 from ..engine.definition import Definition
@@ -221,11 +222,13 @@ class Postman:
     """One SMTP connection for a run of messages, opened on first use, reopened after a break.
 
     Settings: ``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_TIMEOUT``, ``SMTP_STARTTLS``,
-    ``SMTP_USER`` / ``SMTP_PASSWORD`` (login only when a user is set).
+    ``SMTP_USER`` / ``SMTP_PASSWORD`` (login only when a user is set). With
+    ``MAIL_FOLDER`` (the demo), messages go to that folder instead (:mod:`.folder`).
     """
 
     def __init__(self, config):
         self.config = config
+        self.folder = config.get("MAIL_FOLDER")
         self._smtp = None
 
     def __enter__(self):
@@ -236,6 +239,8 @@ class Postman:
 
     def connect(self):
         """Open the connection if needed (or if the server dropped it); raises :class:`SmtpUnavailable`."""
+        if self.folder:
+            return
         if self._smtp is not None:
             try:
                 if self._smtp.noop()[0] == 250:
@@ -260,6 +265,9 @@ class Postman:
 
     def send(self, message: Message):
         """Hand one message to the server; raises on failure (``smtplib.SMTPException``, ``OSError``...)."""
+        if self.folder:
+            write_message(self.folder, message)
+            return
         self.connect()
         try:
             self._smtp.send_message(message)

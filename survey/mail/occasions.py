@@ -213,5 +213,7 @@ def _send_pending(db: Session, find_rows, now: datetime, what: str) -> SendRepor
         logger.exception("%s: emails could not be sent", what)
         return None
     for log in report.failed:
-        logger.warning("%s email to %s failed: %s", log.kind.value, log.contact.email, log.error)
+        # The log names the row, not the address (server logs outlive the purge); email_log keeps the detail.
+        logger.warning("%s email (email_log %s, contact %s) failed: %s", log.kind.value, log.id, log.contact_id,
+                       (log.error or "").replace(log.contact.email, "[adresse du contact]"))
     return report

@@ -13,7 +13,7 @@ from ..models.caf import TIMEZONES
 
 CONTACT_LIMITS = {"contact_email": 254, "contact_phone": 40, "contact_address": 500, "contact_hours": 200,
                   "contact_note": 1000}
-CONTACT_LABELS = {"contact_email": "L’adresse email", "contact_phone": "Le téléphone",
+CONTACT_LABELS = {"contact_email": "L’adresse électronique", "contact_phone": "Le téléphone",
                   "contact_address": "L’adresse postale", "contact_hours": "Les horaires",
                   "contact_note": "Le texte libre"}
 
@@ -58,7 +58,7 @@ def settings_problems(settings: CafSettings) -> dict[str, str]:
             problems[field] = f"{CONTACT_LABELS[field]} compte {limit} caractères au plus."
     email = settings.contact_email.strip()
     if email and "contact_email" not in problems and not Email().regex.fullmatch(email):
-        problems["contact_email"] = "Indiquez une adresse email valide, par exemple clas@caf73.example."
+        problems["contact_email"] = "Indiquez une adresse électronique valide, par exemple clas@caf73.example."
     return problems
 
 

@@ -48,7 +48,7 @@ def _caf_or_error(db: Session, caf_number: str | None) -> Caf:
 def create_user(db: Session, email: str, password: str, role: Role, caf_number: str | None = None, name="") -> User:
     email = normalize_email(email)
     if "@" not in email:
-        raise DomainError("Adresse email invalide.")
+        raise DomainError("Adresse électronique invalide.")
     if db.scalar(select(User).where(User.email == email)):
         raise DomainError(f"Un utilisateur a déjà l'adresse {email}.")
     user = User(email=email, name=name, role=role)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from ..questionnaires import campaign_definition
 from ..models import Caf, Campaign, EventKind, Project, Response, ResponseEvent, ResponseState
 from ..engine.timefmt import local
+from ..deadline import CAMPAIGN_TIMEZONE, caf_windows, campaign_window_of_caf
 
 TRANSMITTED = (ResponseState.SUBMITTED, ResponseState.CORRECTION_REQUESTED, ResponseState.VALIDATED)
 
@@ -33,18 +34,44 @@ class Figures:
     timeline: list          # (day, cumulative transmitted)
     distributions: list
     by_caf: list            # (caf, total, transmitted) for administrators
+    calendar: "Calendar"
 
     @property
     def rate(self) -> float:
         return self.transmitted / self.total if self.total else 0.0
 
 
+@dataclass(frozen=True)
+class Calendar:
+    """The window the timeline covers: the campaign's, or the one Caf's (its own window, in its zone)."""
+
+    opens_at: datetime
+    closes_at: datetime
+    timezone: str
+    is_caf_own: bool = False
+
+
+def campaign_calendar(db: Session, campaign: Campaign, caf_id: int | None) -> Calendar:
+    """The campaign's opening and closing for the dashboard: a Caf's own when it is scoped to one Caf that has one."""
+    if caf_id is None:
+        return Calendar(campaign.opens_at, campaign.closes_at, CAMPAIGN_TIMEZONE)
+    caf = db.get(Caf, caf_id)
+    opens_at, closes_at, own = campaign_window_of_caf(campaign, caf, caf_windows(db, campaign.id).get(caf_id))
+    return Calendar(opens_at, closes_at, caf.timezone, own)
+
+
 def _scoped(query, caf_id):
     return query.where(Project.caf_id == caf_id) if caf_id is not None else query
 
 
-def campaign_figures(db: Session, campaign: Campaign, caf_id: int | None, today: datetime, tz="Europe/Paris") -> Figures:
-    """Every figure of the dashboard, for one Caf (``caf_id``) or all of them."""
+def campaign_figures(db: Session, campaign: Campaign, caf_id: int | None, today: datetime) -> Figures:
+    """Every figure of the dashboard, for one Caf (``caf_id``) or all of them.
+
+    The timeline runs from the opening to the closing (or today, if sooner) of
+    that Caf when it has its own window, in its zone; of the campaign otherwise.
+    """
+    calendar = campaign_calendar(db, campaign, caf_id)
+    tz = calendar.timezone
     definition = campaign_definition(campaign)
     base = _scoped(select(Response).join(Project).where(Response.campaign_id == campaign.id), caf_id)
     by_state = {state: 0 for state in ResponseState}
@@ -57,8 +84,9 @@ def campaign_figures(db: Session, campaign: Campaign, caf_id: int | None, today:
         .where(Response.campaign_id == campaign.id, ResponseEvent.kind == EventKind.SUBMITTED)
         .group_by(ResponseEvent.response_id), caf_id)
     days = Counter(local(moment, tz).date() for moment in db.scalars(first_sent))
-    timeline = _timeline(days, local(campaign.opens_at, tz).date(), min(local(today, tz).date(), local(campaign.closes_at, tz).date()))
-    return Figures(total, by_state, transmitted, timeline, _distributions(db, definition, campaign.id, caf_id), _by_caf(db, campaign, caf_id))
+    timeline = _timeline(days, local(calendar.opens_at, tz).date(), min(local(today, tz).date(), local(calendar.closes_at, tz).date()))
+    return Figures(total, by_state, transmitted, timeline, _distributions(db, definition, campaign.id, caf_id),
+                   _by_caf(db, campaign, caf_id), calendar)
 
 
 def _timeline(days: Counter, first: date, last: date) -> list[tuple[date, int]]:

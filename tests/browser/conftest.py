@@ -269,7 +269,7 @@ def page(context):
 def sign_in(page, site, account: Account):
     """Sign in through the form, as a person would."""
     page.goto(site.url("/connexion"))
-    page.get_by_label("Adresse email").fill(account.email)
+    page.get_by_label("Adresse électronique").fill(account.email)
     page.get_by_label("Mot de passe").fill(account.password)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url("**/caf/")

@@ -75,7 +75,7 @@ def with_errors(page, visitors):
 
 def failed_sign_in(page, visitors):
     page.goto(visitors.site.url("/connexion"))
-    page.get_by_label("Adresse email").fill("personne@caf.example")
+    page.get_by_label("Adresse électronique").fill("personne@caf.example")
     page.get_by_label("Mot de passe").fill("pas le bon mot de passe")
     with page.expect_navigation():
         page.get_by_role("button", name="Se connecter").click()
@@ -90,7 +90,7 @@ def first_caf(page, visitors):
 
 def refused_caf_settings(page, visitors):
     first_caf(page, visitors)
-    page.get_by_label("Adresse email de contact").fill("pas-une-adresse")
+    page.get_by_label("Adresse électronique de contact").fill("pas-une-adresse")
     page.get_by_label("Nom de la Caf").fill("")
     with page.expect_navigation():
         page.get_by_role("button", name="Enregistrer les réglages").click()
