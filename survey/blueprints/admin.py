@@ -13,6 +13,7 @@ from ..importer import import_projects
 from ..models import Campaign, Response
 from ..operations import create_campaign
 from ..engine.timefmt import parse_local
+from . import on_refusal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 CAMPAIGN_CODE = re.compile(r"[a-z0-9][a-z0-9-]{2,59}")
@@ -24,6 +25,13 @@ def require_admin():
     """Administrators only; to anyone else these pages do not exist."""
     if not current_user.is_admin:
         abort(404)
+
+
+@on_refusal(bp)
+def refused(error):
+    """A refusal no form shows beside its field: the administration's home page says why."""
+    flash(error.message, "error")
+    return redirect(url_for("admin.index"))
 
 
 def _bundled() -> dict[str, tuple]:
@@ -80,10 +88,8 @@ def add_campaign():
     try:
         campaign = create_campaign(get_session(), code, content, moments["opens"], moments["closes"],
                                    form.get("title", "").strip() or None)
-    except DomainError as exc:
-        get_session().rollback()
+    except DomainError as exc:  # beside the code, in the form shown back
         return index({"code": exc.message}, 400)
-    get_session().commit()
     flash(f"La campagne {campaign.code} est créée.")
     return redirect(url_for("admin.show_import", campaign_id=campaign.id))
 

@@ -63,7 +63,7 @@ def settings_problems(settings: CafSettings) -> dict[str, str]:
 
 
 def update_caf(db: Session, caf: Caf, settings: CafSettings) -> Caf:
-    """Save a Caf’s name, zone and contact; refuses (changing nothing) with every problem at once."""
+    """Save a Caf’s name, zone and contact and commit; refuses (changing nothing) with every problem at once."""
     problems = settings_problems(settings)
     if problems:
         raise CafSettingsRefused(problems)
@@ -71,7 +71,7 @@ def update_caf(db: Session, caf: Caf, settings: CafSettings) -> Caf:
     caf.timezone = settings.timezone
     for field in CONTACT_LIMITS:
         setattr(caf, field, getattr(settings, field).replace("\r\n", "\n").strip() or None)
-    db.flush()
+    db.commit()
     return caf
 
 
@@ -87,7 +87,7 @@ def get_caf_window(db: Session, caf_id: int, campaign_id: int) -> CafWindow | No
 
 
 def set_caf_window(db: Session, caf: Caf, campaign: Campaign, opens_at: datetime, closes_at: datetime) -> CafWindow:
-    """Give a Caf its own opening and closing for a campaign (replacing any earlier one)."""
+    """Give a Caf its own opening and closing for a campaign (replacing any earlier one); commits."""
     if opens_at >= closes_at:
         raise DomainError("L’ouverture doit précéder la fermeture.")
     window = get_caf_window(db, caf.id, campaign.id)
@@ -96,17 +96,17 @@ def set_caf_window(db: Session, caf: Caf, campaign: Campaign, opens_at: datetime
         db.add(window)
     else:
         window.opens_at, window.closes_at = opens_at, closes_at
-    db.flush()
+    db.commit()
     forget_caf_windows(db)
     return window
 
 
 def remove_caf_window(db: Session, caf: Caf, campaign: Campaign) -> bool:
-    """The Caf’s projects follow the campaign’s dates again; False if it had no window of its own."""
+    """The Caf’s projects follow the campaign’s dates again (commits); False if it had no window of its own."""
     window = get_caf_window(db, caf.id, campaign.id)
     if window is None:
         return False
     db.delete(window)
-    db.flush()
+    db.commit()
     forget_caf_windows(db)
     return True
