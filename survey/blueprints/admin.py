@@ -5,13 +5,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from .. import clock
 from ..db import get_session
 from ..engine.definition import read_definition_file
 from ..questionnaires import DEFINITIONS_DIR
 from ..errors import DomainError
-from ..importer import import_projects
 from ..models import Campaign, Response
-from ..operations import create_campaign
+from ..operations import create_campaign, import_projects
 from ..engine.timefmt import parse_local
 from . import on_refusal
 
@@ -108,7 +108,7 @@ def run_import(campaign_id):
     if upload is None or not upload.filename:
         return render_template("admin/import.html", campaign=campaign, report=None,
                                error="Choisissez un fichier CSV."), 400
-    report = import_projects(db, campaign, upload.read(), valid_only=request.form.get("valides") == "1",
+    report = import_projects(db, campaign, upload.read(), clock.now(), valid_only=request.form.get("valides") == "1",
                              dry_run=request.form.get("essai") == "1")
     return render_template("admin/import.html", campaign=campaign, report=report), 200 if not report.errors else 422
 

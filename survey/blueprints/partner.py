@@ -3,7 +3,7 @@ import io
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 
-from .. import clock, uploads
+from .. import clock
 from ..access import NoPartnerAccess, bind_browser, current_link
 from ..engine.answers import find_problems, is_visible, next_page, resume_page, steps, stored_errors
 from ..db import get_session, statement_by_statement
@@ -151,10 +151,8 @@ def edit_page(number):
             return _render_page(response, definition, page, None, {}, 409, notice=closed, readonly=True,
                                 unsaved=posted_texts(page, request.form))
         try:
-            result = save_page(
-                get_session(), response, page, form, clock.now(),
-                current_app.config["UPLOAD_DIR"], current_app.config["UPLOAD_MAX_BYTES"], Actor(contact=link.contact),
-            )
+            result = save_page(get_session(), response, page, form.outcomes(page), form.expected_version(),
+                               clock.now(), current_app.extensions["uploads"], Actor(contact=link.contact))
         except StaleVersion as exc:
             get_session().refresh(response)
             form.version.data = str(response.version)
@@ -253,7 +251,7 @@ def download_document(code):
     _link, response, definition = _context()
     question = definition.questions.get(code)
     stored = response.answers.get(code) if question is not None and question.is_upload else None
-    path = uploads.stored_path(current_app.config["UPLOAD_DIR"], stored["key"]) if stored else None
+    path = current_app.extensions["uploads"].path(stored["key"]) if stored else None
     if path is None:
         abort(404)
     return send_file(path, mimetype=stored["mime"], as_attachment=True, download_name=stored["name"], max_age=0)

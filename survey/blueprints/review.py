@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 from werkzeug.datastructures import MultiDict
 
-from .. import clock, uploads
+from .. import clock
 from ..access import caf_scope, reviewable_response_or_404
 from ..engine.answers import find_problems, is_visible, stored_errors
 from ..db import get_session
@@ -178,8 +178,8 @@ def correct_page(response_id, number):
     if request.method == "POST":
         form = form_class()
         try:
-            result = save_page(get_session(), response, page, form, clock.now(), current_app.config["UPLOAD_DIR"],
-                               current_app.config["UPLOAD_MAX_BYTES"], Actor(user=current_user),
+            result = save_page(get_session(), response, page, form.outcomes(page), form.expected_version(),
+                               clock.now(), current_app.extensions["uploads"], Actor(user=current_user),
                                request.form.get("reason", "").strip()[:1000])
         except StaleVersion as exc:  # the page again, with what was typed
             get_session().refresh(response)
@@ -205,7 +205,7 @@ def download_document(response_id, code):
     response = reviewable_response_or_404(response_id)
     question = response_definition(response).questions.get(code)
     stored = response.answers.get(code) if question is not None and question.is_upload else None
-    path = uploads.stored_path(current_app.config["UPLOAD_DIR"], stored["key"]) if stored else None
+    path = current_app.extensions["uploads"].path(stored["key"]) if stored else None
     if path is None:
         abort(404)
     return send_file(path, mimetype=stored["mime"], as_attachment=True, download_name=stored["name"], max_age=0)

@@ -129,15 +129,16 @@ def create_campaign(code, definition, opens, closes, tz, title):
 @with_appcontext
 def import_projects(campaign_code, csv_file, valid_only, dry_run):
     """Import (or update) the campaign's projects and contacts from a CSV file."""
-    from ..importer import import_projects as run_import
+    from .. import clock
+    from ..operations import import_projects as run_import
     campaign = _campaign_or_exit(campaign_code)
 
     def progress(rows):
         with click.progressbar(rows, label="Import des projets") as bar:
             yield from bar
 
-    report = run_import(get_session(), campaign, csv_file.read(), valid_only=valid_only, dry_run=dry_run,
-                        progress=progress)
+    report = run_import(get_session(), campaign, csv_file.read(), clock.now(), valid_only=valid_only,
+                        dry_run=dry_run, progress=progress)
     for error in report.errors:
         click.echo(f"  {error}", err=True)
     click.echo(report.summary())

@@ -47,6 +47,7 @@ from .review import (
     validate_responses,
 )
 from .contacts import withdraw_from_project
+from .importing import ImportReport, import_projects
 from .setup import (
     create_campaign,
     enrol_project,
@@ -75,5 +76,5 @@ __all__ = [
     "reopen_response", "request_correction", "reset_password", "response_definition",
     "revoke_link", "save_page", "send_correction_notice", "send_new_link", "send_due_reminders", "send_invitations", "send_pending",
     "send_receipt", "send_reminders", "set_role", "sign_in_blocked", "submit_response", "validate_response",
-    "add_note", "notes_of", "validate_responses", "withdraw_from_project",
+    "add_note", "notes_of", "validate_responses", "withdraw_from_project", "ImportReport", "import_projects",
 ]

@@ -9,7 +9,8 @@ from ..engine.answers import prefilled_answers
 from ..engine.definition import definition_for
 from ..questionnaires import campaign_definition
 from ..errors import DomainError
-from ..models import Caf, Campaign, Project, Response
+from ..links import issue_link, revoke_link
+from ..models import AccessLink, Caf, Campaign, Contact, Project, Response
 from ..models.caf import timezone_for_number
 
 
@@ -62,6 +63,20 @@ def project_context(project: Project) -> dict:
         "caf_number": project.caf.number,
         "commune": project.commune,
     }
+
+
+def renew_links(db: Session, responses: list[Response], now: datetime) -> list[tuple[Contact, str]]:
+    """A fresh personal link for each current contact of the responses' projects, their older links revoked;
+    returns (contact, token) pairs, tokens being never stored. Commits."""
+    links = []
+    for response in responses:
+        for contact in response.project.current_contacts:
+            for old in db.scalars(select(AccessLink).where(AccessLink.contact_id == contact.id,
+                                                            AccessLink.revoked_at.is_(None))):
+                revoke_link(old, now)
+            links.append((contact, issue_link(db, contact, response)))
+    db.commit()
+    return links
 
 
 def enrol_project(db: Session, campaign: Campaign, project: Project) -> Response:
