@@ -7,6 +7,7 @@ from the source, relative imports resolved, lazy imports inside functions
 included. That the engine imports nothing of survey outside itself is
 tests/unit/test_engine_boundary.py.
 """
+import ast
 from pathlib import Path
 
 import survey
@@ -35,6 +36,22 @@ def callers_of_operations(root: Path) -> list[str]:
 def test_nothing_below_the_views_and_commands_imports_operations():
     offending = callers_of_operations(SURVEY)
     assert not offending, "only views, commands, app.py and demo.py may import operations:\n" + "\n".join(offending)
+
+
+def rollbacks(path: Path) -> list[int]:
+    """The lines of ``path`` that roll a session back."""
+    return [node.lineno for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "rollback"]
+
+
+def test_views_leave_rolling_back_to_their_blueprints_one_handler_of_refusals():
+    # An operation refuses before writing or rolls back; what a view lets through reaches
+    # blueprints.on_refusal, which rolls back. A view rolling back by hand is the old pattern.
+    blueprints = SURVEY / "blueprints"
+    found = [f"{path.name}:{line}" for path in sorted(blueprints.glob("*.py")) if path.name != "__init__.py"
+             for line in rollbacks(path)]
+    assert not found, "roll back in blueprints.on_refusal, not in a view: " + ", ".join(found)
+    assert rollbacks(blueprints / "__init__.py"), "on_refusal rolls back"
 
 
 def test_the_check_sees_every_way_of_importing_operations(tmp_path, monkeypatch):
