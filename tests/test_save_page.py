@@ -38,10 +38,16 @@ def test_a_page_is_saved_without_any_request(app, factory, db, clock):
     document = saved.answers["document"]
     assert document["name"] == "Bilan 2024.pdf" and document["mime"] == "application/pdf"
     assert os.listdir(store.directory) == [document["key"]] and store.path(document["key"]).read_bytes() == PDF
-    # A question left out of the outcomes keeps its answer (none here), and each change is one history line.
-    assert "formation_animateurs" not in saved.answers
     codes = {event.code for event in db.query(ResponseEvent).filter_by(response_id=response.id, kind=EventKind.ANSWER)}
-    assert codes == {"formation_coordinateur", "bilan_qualitatif", "document"}
+    assert codes == {"formation_coordinateur", "bilan_qualitatif", "document"}  # one history line per change
+    # A question left out of the outcomes keeps its answer; one given empty is cleared.
+    again = save_page(db, saved, page, {"formation_coordinateur": Outcome(value=None, raw="")}, saved.version,
+                      clock(), store)
+    assert again.saved
+    db.expire_all()
+    saved = db.get(Response, response.id)
+    assert "formation_coordinateur" not in saved.answers and saved.answers["bilan_qualitatif"] == BILAN
+    assert saved.answers["document"] == document
 
 
 def test_without_a_request_a_refused_document_and_a_caf_correction_with_errors_change_nothing(app, factory, db,
