@@ -2,19 +2,24 @@
 
 One rule for where a write ends:
 
-* An **operation** is what a view, a command or the demo calls (everything
-  exported here, :func:`survey.links.open_link` too). It checks, writes, and
-  commits its unit of work once; emails planned in that transaction leave after
-  the commit. A refusal raises a :class:`~survey.errors.DomainError` with a
-  French message and leaves nothing half-written: the check comes before the
-  write, or the operation rolls back.
+* An **operation** is what a view, a command or the demo calls to write
+  (``save_page``, ``submit_response``, ``create_campaign``, ``import_projects``,
+  ``update_caf``, ``withdraw_from_project``..., and
+  :func:`survey.links.open_link`). It checks, writes, and commits its unit of
+  work once; emails planned in that transaction leave after the commit. A
+  refusal raises a :class:`~survey.errors.DomainError` with a French message
+  and leaves nothing half-written: the check comes before the write, or the
+  operation rolls back (and a view's ``blueprints.on_refusal`` rolls back too).
 * A **building block** is what operations compose into a larger unit of work
   (the import enrols hundreds of projects in one transaction): it adds to the
-  session and flushes (to get ids), never commits, and its docstring ends with
-  "The caller commits.". They are :func:`.setup.get_or_create_caf`,
-  :func:`.setup.enrol_project`, :func:`survey.links.issue_link`,
+  session and flushes (to get ids), never commits; the caller commits. They
+  are :func:`.setup.get_or_create_caf`, :func:`.setup.enrol_project`,
+  :func:`survey.links.issue_link` and :func:`survey.links.revoke_link`,
   :func:`.contacts.withdraw_contact`, :func:`.contacts.reinstate_contact`,
   :func:`.answering.record_changes` and the mail package's ``plan_*`` functions.
+
+Reads and checks exported beside them (``carry_over_plan``, ``notes_of``,
+``ensure_can_edit``, ``response_definition``...) write nothing.
 """
 from .answering import (
     Actor,
