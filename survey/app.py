@@ -16,6 +16,7 @@ from .markup import paragraphs
 from .mail.outbox import Outbox
 from .ratelimit import GuessingGuard
 from .requests import SurveyRequest
+from .uploads import UploadStore
 from .engine.timefmt import count_of, format_date, format_datetime, format_decimal, format_input, format_number
 
 # No inline script or style anywhere: pages work without JavaScript and the
@@ -61,6 +62,8 @@ def create_app(overrides=None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXIES"], x_proto=app.config["PROXIES"])
     db.init_app(app)
     app.extensions["outbox"] = Outbox(app)
+    # Saving a page stores documents here, whoever saves it (a view, a command, a test).
+    app.extensions["uploads"] = UploadStore(app.config["UPLOAD_DIR"], app.config["UPLOAD_MAX_BYTES"])
     csrf.init_app(app)
     login_manager.init_app(app)
     app.jinja_env.filters["datetime_fr"] = format_datetime

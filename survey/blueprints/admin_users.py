@@ -93,8 +93,7 @@ def change_role(user_id):
     if not problems:
         try:
             set_role(db, user.email, Role(role), caf or None)
-        except DomainError as exc:
-            db.rollback()
+        except DomainError as exc:  # with the form's other problems
             problems["caf"] = exc.message
     if problems:
         for message in problems.values():

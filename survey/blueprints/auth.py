@@ -71,9 +71,6 @@ def sign_in():
             error, status = TOO_MANY, 429
         else:
             user = authenticate(db, form.email.data, form.password.data, _address(), now)
-            if user is not None:
-                user.last_sign_in_at = now  # the purge removes accounts unused for long
-                db.commit()
             if user is not None and user.has_second_factor:
                 session.clear()
                 session["second_factor_user"] = user.get_id()

@@ -120,7 +120,6 @@ def create_campaign(code, definition, opens, closes, tz, title):
         click.echo("Erreur : l'ouverture doit précéder la fermeture.", err=True)
         sys.exit(1)
     campaign = _run(lambda db: create(db, code, content, opens_at, closes_at, title))
-    get_session().commit()
     click.echo(f"Campagne {campaign.code} créée : {campaign.title}, du {format_datetime(opens_at, tz)} "
                f"au {format_datetime(closes_at, tz)}.")
 
@@ -133,15 +132,16 @@ def create_campaign(code, definition, opens, closes, tz, title):
 @with_appcontext
 def import_projects(campaign_code, csv_file, valid_only, dry_run):
     """Import (or update) the campaign's projects and contacts from a CSV file."""
-    from ..importer import import_projects as run_import
+    from .. import clock
+    from ..operations import import_projects as run_import
     campaign = _campaign_or_exit(campaign_code)
 
     def progress(rows):
         with click.progressbar(rows, label="Import des projets") as bar:
             yield from bar
 
-    report = run_import(get_session(), campaign, csv_file.read(), valid_only=valid_only, dry_run=dry_run,
-                        progress=progress)
+    report = run_import(get_session(), campaign, csv_file.read(), clock.now(), valid_only=valid_only,
+                        dry_run=dry_run, progress=progress)
     for error in report.errors:
         click.echo(f"  {error}", err=True)
     click.echo(report.summary())
@@ -177,7 +177,6 @@ def set_caf(number, name, timezone, email, phone, address, hours, note):
         return update_caf(db, caf, CafSettings(name=caf.name if name is None else name, timezone=zone, **contact))
 
     caf = _run(change)
-    get_session().commit()
     click.echo(f"{caf.name} ({caf.number}) : {zone_name(caf.timezone)}"
                + (f", contact {caf.contact_email}" if caf.contact_email else "") + ".")
 
@@ -199,7 +198,6 @@ def set_caf_window(campaign_code, number, opens, closes, remove):
     caf = _run(lambda db: caf_by_number(db, number))
     if remove:
         removed = remove_caf_window(db, caf, campaign)
-        db.commit()
         click.echo(f"{caf.name} suit les dates de la campagne {campaign.code}." if removed
                    else f"{caf.name} n'avait pas de dates propres pour {campaign.code}.")
         return
@@ -210,7 +208,6 @@ def set_caf_window(campaign_code, number, opens, closes, remove):
         click.echo(f"Erreur : date invalide ({exc}).", err=True)
         sys.exit(1)
     window = _run(lambda db: set_window(db, caf, campaign, opens_at, closes_at))
-    db.commit()
     click.echo(f"{caf.name}, campagne {campaign.code} : du {format_datetime(window.opens_at, caf.timezone)} "
                f"au {format_datetime(window.closes_at, caf.timezone)}.")
 
