@@ -47,7 +47,7 @@ def _export_options():
     return export.ExportOptions(
         separator="," if request.args.get("sep") == "virgule" else ";",
         labels=request.args.get("valeurs") != "codes",
-        wording_row=request.args.get("libelles") == "1",
+        headers=request.args.get("entetes") if request.args.get("entetes") in export.HEADERS else "libelles",
     )
 
 
