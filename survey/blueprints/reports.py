@@ -121,9 +121,11 @@ def export_attachments(campaign_id):
 def show_dashboard(campaign_id):
     campaign, caf_id, caf_label = _export_scope(campaign_id)
     tz = current_user.caf.timezone if current_user.caf else "Europe/Paris"
-    figures = dashboard.campaign_figures(get_session(), campaign, caf_id, clock.now(), tz)
+    sort = request.args.get("tri", "retard")
+    sort = sort if sort in dashboard.CAF_SORTS else "retard"
+    figures = dashboard.campaign_figures(get_session(), campaign, caf_id, clock.now(), tz, sort)
     return render_template("review/dashboard.html", campaign=campaign, figures=figures, caf_label=caf_label,
-                           states=list(ResponseState), tz=tz)
+                           states=list(ResponseState), tz=tz, sort=sort)
 
 
 # -- emails ----------------------------------------------------------------------
