@@ -127,12 +127,12 @@ def test_administrators_compare_nationally_and_see_the_cafs_side_by_side_latest_
     cafs = page[page.index("<caption>Avancement de chaque Caf, les plus en retard d’abord</caption>"):]
     cafs = cafs[:cafs.index("</table>")]
     headers = re.findall(r'<th scope="col">([^<]*)</th>', cafs)
-    assert headers[:8] == ["Caf", "Projets", "Transmis", "Taux de réponse", "Taux l’an dernier", "À valider", "Validés",
+    assert headers[:8] == ["Caf", "Taux de réponse", "Taux l’an dernier", "Projets", "Transmis", "À valider", "Validés",
                            "En attente du partenaire"]
     lines = re.findall(r"<tr>\s*<th scope=\"row\">(.*?)</tr>", cafs, re.S)
     figures = [squeeze(re.sub(r"<[^>]+>", " ", line)) for line in lines]
-    assert figures == ["741 – Caf de la Haute-Savoie projets de la Caf 741 1 0 0\u00a0% 100\u00a0% 0 0 1",
-                       "731 – Caf de la Savoie projets de la Caf 731 3 1 33,3\u00a0% 66,7\u00a0% 1 0 2"]
+    assert figures == ["741 – Caf de la Haute-Savoie projets de la Caf 741 0\u00a0% 100\u00a0% 1 0 0 0 1",
+                       "731 – Caf de la Savoie projets de la Caf 731 33,3\u00a0% 66,7\u00a0% 3 1 1 0 2"]
     assert f'href="/caf/campagnes/{two_years}/tableau-de-bord?caf=741"' in cafs
     by_number = body(admin.get(f"/caf/campagnes/{two_years}/tableau-de-bord?tri=caf"))
     assert by_number.index("731 – Caf de la Savoie") < by_number.index("741 – Caf de la Haute-Savoie")
