@@ -261,3 +261,10 @@ def test_the_attachments_zip_is_named_by_reference(campaign_with_answers, caf_us
 ])
 def test_formula_neutralisation(value, expected):
     assert neutralise(value) == expected
+
+
+@pytest.mark.parametrize("choice", ["", "inconnu", "<script>", "CODES", "codes%20"])
+def test_an_unknown_header_choice_gives_the_french_wording(campaign_with_answers, caf_user, choice):
+    reviewer = caf_user("reviewer", "731")
+    rows = read_csv(reviewer.get(f"/caf/campagnes/{campaign_with_answers}/export.csv?entetes={choice}"))
+    assert rows[0][0] == "Référence du projet" and rows[1][0] != "reference"
