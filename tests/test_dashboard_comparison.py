@@ -126,7 +126,7 @@ def test_administrators_compare_nationally_and_see_the_cafs_side_by_side_latest_
     assert row(section(page, "Votre action se déroule dans un QPV ?"), "Oui") == "0 (0 %) 1 (33 %)"
     cafs = page[page.index("<caption>Avancement de chaque Caf, les plus en retard d’abord</caption>"):]
     cafs = cafs[:cafs.index("</table>")]
-    headers = re.findall(r'<th scope="col">([^<]*)</th>', cafs)
+    headers = [squeeze(re.sub(r"<[^>]+>", "", header)) for header in re.findall(r'<th scope="col">(.*?)</th>', cafs, re.S)]
     assert headers[:8] == ["Caf", "Taux de réponse", "Taux l’an dernier", "Projets", "Transmis", "À valider", "Validés",
                            "En attente du partenaire"]
     lines = re.findall(r"<tr>\s*<th scope=\"row\">(.*?)</tr>", cafs, re.S)
