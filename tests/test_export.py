@@ -138,6 +138,8 @@ def test_the_default_header_is_the_french_wording_and_names_each_column_once(cam
     assert [(row[0], row[2]) for row in codebook[1:]] == list(zip(codes, wording))
     by_column = {row[0]: row for row in codebook[1:]}
     assert by_column["caf_nom"][1:5] == ["caf_nom", "Caf", "", "fiche du projet"], "the question it stands for"
+    assert by_column["transmis_le"][5].startswith("date et heure (jj/mm/aaaa hh:mm), à l’heure de la Caf")
+    assert "correction_requested = correction demandée" in by_column["etat"][5]
     assert by_column["structure"][1] == "" and by_column["caf"][1] == "caf_numero"
     assert by_column["statut_structure"][4] == "choix unique"
     assert by_column["tranches_age.primaire"][4] == "choix multiple"
@@ -179,6 +181,7 @@ def test_the_xlsx_holds_dates_as_dates_in_the_cafs_time_and_numbers_as_numbers(
     assert reviewer.post(f"{page}/correction", {"questions": ["lieu_action"], "message-lieu_action": "Précisez.",
                                                 "until": "2024-07-31"}, from_page=page).status_code == 302
     partner.get("/bilan/page/2")
+    clock.set(datetime(2024, 7, 3, 12, 0, tzinfo=timezone.utc))
     assert partner.transmit().status_code == 302
     clock.set(datetime(2024, 7, 5, 1, 15, tzinfo=timezone.utc))
     assert reviewer.post(f"{page}/validation", from_page=page).status_code == 302
@@ -190,7 +193,7 @@ def test_the_xlsx_holds_dates_as_dates_in_the_cafs_time_and_numbers_as_numbers(
     cells = {head.value: cell for head, cell in zip(sheet[1], sheet[2])}
     assert cells["Commencé le"].value == datetime(2024, 6, 30, 23, 30) and cells["Commencé le"].is_date
     assert cells["Commencé le"].number_format == "dd/mm/yyyy hh:mm"
-    assert cells["Transmis le"].value == datetime(2024, 7, 2, 11, 0)
+    assert cells["Transmis le"].value == datetime(2024, 7, 3, 9, 0), "the latest transmission, Cayenne time"
     assert cells["Validé le"].value == datetime(2024, 7, 4, 22, 15) and cells["Validé le"].is_date
     assert cells["Validé par"].value == "reviewer-973@caf.example"
     assert cells["Demandes de correction"].value == 1 and cells["Demandes de correction"].data_type == "n"

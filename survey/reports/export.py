@@ -19,17 +19,22 @@ from .. import uploads
 from . import xlsx
 from ..engine.definition import Definition
 from ..questionnaires import campaign_definition
-from ..models import Caf, Campaign, CorrectionRequest, Project, Response, User
+from ..models import Caf, Campaign, CorrectionRequest, Project, Response, ResponseState, User
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FIRST = frozenset(FORMULA_STARTS)
 
 
 class Column(NamedTuple):
-    """One export column: its stable code, its French wording, its width in an XLSX sheet."""
+    """One export column: its stable code, its French wording, its width in an XLSX sheet, and what the
+    codebook says of its values (the project's columns; a question's column says it through its kind)."""
     code: str
     wording: str
     width: float = 20
+    note: str = ""
+
+
+MOMENT = "date et heure (jj/mm/aaaa hh:mm), à l’heure de la Caf du projet"
 
 
 # What the project's record says, before any answer. The Caf's identity is the record's: a
@@ -41,12 +46,12 @@ FIXED_COLUMNS = [
     Column("caf", "Numéro de la Caf", 10),
     Column("caf_nom", "Caf", 24),
     Column("structure", "Structure (fiche du projet)", 30),
-    Column("etat", "État du bilan", 18),
-    Column("commence_le", "Commencé le", 17),
-    Column("transmis_le", "Transmis le", 17),
-    Column("valide_le", "Validé le", 17),
-    Column("valide_par", "Validé par", 24),
-    Column("demandes_correction", "Demandes de correction", 12),
+    Column("etat", "État du bilan", 18, " | ".join(f"{state.value} = {state.label}" for state in ResponseState)),
+    Column("commence_le", "Commencé le", 17, MOMENT),
+    Column("transmis_le", "Transmis le", 17, MOMENT + " ; la dernière transmission"),
+    Column("valide_le", "Validé le", 17, MOMENT),
+    Column("valide_par", "Validé par", 24, "nom (à défaut, adresse électronique) de la personne de la Caf qui a validé"),
+    Column("demandes_correction", "Demandes de correction", 12, "nombre de demandes de correction envoyées au partenaire"),
 ]
 RECORD_FACTS = {"caf_number": "caf", "caf_name": "caf_nom"}
 HEADERS = ("libelles", "libelles_codes", "codes")
@@ -188,7 +193,7 @@ def codebook_rows(definition: Definition):
     folded = {RECORD_FACTS[q.prefill]: q.code for q in definition.questions.values() if q.prefill in RECORD_FACTS}
     for _ in FIXED_COLUMNS:
         head = next(heads)
-        yield [head.code, folded.get(head.code, ""), head.wording, "", "fiche du projet", ""]
+        yield [head.code, folded.get(head.code, ""), head.wording, "", "fiche du projet", head.note]
     pages = {question.code: page.number for page in definition.pages for question in page.questions}
     for question in exported_questions(definition):
         choices = question.codebook_cell()
