@@ -200,3 +200,15 @@ def get_session_campaign(app, current_id):
         db = get_session()
         current = db.get(Campaign, current_id)
         return db.scalar(select(Campaign.id).where(Campaign.opens_at < current.opens_at, Campaign.code != "autre-dispositif"))
+
+
+def test_a_caf_new_this_year_has_nothing_to_compare(two_years, factory, partner_for, caf_user, clock):
+    _, (token,) = factory.project(two_years, reference="NEW-1", caf_number="75", caf_name="Caf de Paris")
+    transmit(partner_for(token))
+    page = body(caf_user("reviewer", "75").get(f"/caf/campagnes/{two_years}/tableau-de-bord"))
+    assert "L’an dernier" not in page and "Taux de réponse, cette année et l’an dernier" not in page
+    national = body(caf_user("admin", None).get(f"/caf/campagnes/{two_years}/tableau-de-bord?tri=caf"))
+    cafs = national[national.index("<caption>Avancement de chaque Caf"):]
+    assert cafs.index("75 – Caf de Paris") < cafs.index("731 – Caf de la Savoie"), "75 before 731: numeric order"
+    paris = re.search(r"75 – Caf de Paris</a>.*?</th>(.*?)</tr>", cafs, re.S).group(1)
+    assert "pas de projet l’an dernier" in paris

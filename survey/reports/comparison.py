@@ -86,16 +86,23 @@ def last_year(db: Session, campaign: Campaign, caf_id: int | None, count_answers
     if caf_id is not None:
         query = query.where(Project.caf_id == caf_id)
     total, transmitted = db.execute(query).one()
+    if not total:  # a Caf with no project last year: nothing to compare
+        return None
     questions = asked_identically(campaign_definition(campaign), campaign_definition(previous))
     distributions = {d.question.code: d for d in count_answers(db, questions, previous.id, caf_id)}
     return LastYear(previous, total, transmitted, distributions)
 
 
+def _number(row):
+    """A Caf's number in numeric order (99 before 100; numbers are text, "2A" is one)."""
+    return len(row.caf.number), row.caf.number
+
+
 SORTS = {
     # Latest first: the lowest response rate, then the most projects still with the partner.
-    "retard": lambda row: (row.rate, -row.awaiting_partner, row.caf.number),
-    "caf": lambda row: row.caf.number,
-    "taux": lambda row: (-row.rate, row.caf.number),
+    "retard": lambda row: (row.rate, -row.awaiting_partner, _number(row)),
+    "caf": _number,
+    "taux": lambda row: (-row.rate, _number(row)),
 }
 
 
