@@ -217,6 +217,8 @@ def _pages(data: Data) -> list[tuple[str, str, str, str, dict | None]]:
         ("correction form (page 8)", "admin", "GET", f"/caf/reponses/{data.long_response_id}/pages/8", None),
         ("dashboard, national", "admin", "GET", f"/caf/campagnes/{c}/tableau-de-bord", None),
         ("dashboard, big Caf", "reviewer", "GET", f"/caf/campagnes/{c}/tableau-de-bord", None),
+        ("dashboard, national, Cafs by rate", "admin", "GET", f"/caf/campagnes/{c}/tableau-de-bord?tri=taux", None),
+        ("list, one Caf (administrator)", "admin", "GET", f"/caf/campagnes/{c}?caf={data.big_caf}", None),
         ("reminder preview, national", "admin", "POST", f"/caf/campagnes/{c}/courriels", reminders),
         ("reminder preview, big Caf", "reviewer", "POST", f"/caf/campagnes/{c}/courriels", reminders),
         ("invitation preview, big Caf", "reviewer", "POST", f"/caf/campagnes/{c}/courriels",

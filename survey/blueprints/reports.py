@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from .. import clock
-from ..reports import dashboard, export, xlsx
+from ..reports import comparison, dashboard, export, xlsx
 from ..db import get_session
 from ..questionnaires import campaign_definition
 from ..models import Caf, Campaign, ResponseState
@@ -47,7 +47,7 @@ def _export_options():
     return export.ExportOptions(
         separator="," if request.args.get("sep") == "virgule" else ";",
         labels=request.args.get("valeurs") != "codes",
-        wording_row=request.args.get("libelles") == "1",
+        headers=request.args.get("entetes") if request.args.get("entetes") in export.HEADERS else "libelles",
     )
 
 
@@ -120,9 +120,11 @@ def export_attachments(campaign_id):
 @bp.get("/campagnes/<int:campaign_id>/tableau-de-bord")
 def show_dashboard(campaign_id):
     campaign, caf_id, caf_label = _export_scope(campaign_id)
-    figures = dashboard.campaign_figures(get_session(), campaign, caf_id, clock.now())
+    sort = request.args.get("tri", "retard")
+    sort = sort if sort in comparison.SORTS else "retard"
+    figures = dashboard.campaign_figures(get_session(), campaign, caf_id, clock.now(), sort)
     return render_template("review/dashboard.html", campaign=campaign, figures=figures, caf_label=caf_label,
-                           states=list(ResponseState))
+                           states=list(ResponseState), sort=sort)
 
 
 # -- emails ----------------------------------------------------------------------

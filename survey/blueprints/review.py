@@ -19,7 +19,7 @@ from ..history import changed_values, compact_history, display_value, events_of,
 from ..engine.timefmt import count_of, local, zone_name
 from . import on_refusal
 from .partner import pdf_download, posted_version
-from ..models import CafWindow, Campaign, Project, Response, ResponseState
+from ..models import Caf, CafWindow, Campaign, Project, Response, ResponseState
 from ..operations import (
     Actor,
     add_note,
@@ -100,6 +100,9 @@ def list_responses(campaign_id):
     db = get_session()
     campaign = db.get(Campaign, campaign_id) or abort(404)
     base = caf_scope(select(Response).join(Project).where(Response.campaign_id == campaign.id), current_user)
+    number = request.args.get("caf", "").strip() if current_user.is_admin else ""
+    if number:  # an administrator looks at one Caf (from the dashboard's table of the Cafs)
+        base = base.where(Project.caf_id == (db.scalar(select(Caf.id).where(Caf.number == number)) or abort(404)))
     counts = {state: 0 for state in ResponseState}
     for state, count in db.execute(base.with_only_columns(Response.state, func.count()).group_by(Response.state)):
         counts[state] = count
