@@ -15,6 +15,7 @@ from sqlalchemy import text
 from survey import create_app
 from survey.db import Base, build_engine, get_session
 from survey.questionnaires import DEFINITIONS_DIR, forget_campaign_definitions
+from survey.reports.comparison import forget_counted
 from survey.migrate import upgrade
 from survey.models import Contact, Project
 from survey.operations import create_campaign, enrol_project, get_or_create_caf, issue_link
@@ -34,10 +35,12 @@ CLAS_CLOSES = datetime(2024, 7, 15, 21, 59, 59, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def fresh_definitions():
-    """Every test compiles its own definitions: a code reused with another content is not served stale."""
+    """Every test compiles its own definitions and counts its own figures: ids start again in each database."""
     forget_campaign_definitions()
+    forget_counted()
     yield
     forget_campaign_definitions()
+    forget_counted()
 
 
 class FrozenClock:

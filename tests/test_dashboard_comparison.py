@@ -10,6 +10,7 @@ from sqlalchemy import event, select
 from survey.db import get_session
 from survey.models import Campaign, Contact, Response
 from survey.operations import enrol_project, issue_link
+from survey.reports.comparison import forget_counted
 from tests.conftest import CLAS, complete_clas_answers
 
 UTC = timezone.utc
@@ -164,6 +165,8 @@ def test_the_first_campaign_has_nothing_to_compare(factory, partner_for, caf_use
 
 
 def statements(app, client, url):
+    """The statements of one request, last year's figures counted afresh (the worst case: nothing kept)."""
+    forget_counted()
     counted = []
     listener = lambda *args: counted.append(1)  # noqa: E731
     event.listen(app.extensions["db_engine"], "before_cursor_execute", listener)
@@ -212,3 +215,18 @@ def test_a_caf_new_this_year_has_nothing_to_compare(two_years, factory, partner_
     assert cafs.index("75 – Caf de Paris") < cafs.index("731 – Caf de la Savoie"), "75 before 731: numeric order"
     paris = re.search(r"75 – Caf de Paris</a>.*?</th>(.*?)</tr>", cafs, re.S).group(1)
     assert "pas de projet l’an dernier" in paris
+
+
+def test_last_years_figures_follow_a_change_made_after_they_were_counted(two_years, app, caf_user):
+    reviewer = caf_user("reviewer", "731")
+    qpv = section(body(reviewer.get(f"/caf/campagnes/{two_years}/tableau-de-bord")), "Votre action se déroule dans un QPV ?")
+    assert row(qpv, "Oui") == "0 (0 %) 1 (50 %)"
+    with app.app_context():  # a correction of last year's bilan, after the dashboard counted it
+        db = get_session()
+        last = db.scalar(select(Response).join(Response.project).where(
+            Response.campaign_id != two_years, Response.project.has(reference="SAV-2")))
+        last.answers = {**last.answers, "qpv": "oui"}
+        db.commit()
+
+    qpv = section(body(reviewer.get(f"/caf/campagnes/{two_years}/tableau-de-bord")), "Votre action se déroule dans un QPV ?")
+    assert row(qpv, "Oui") == "0 (0 %) 2 (100 %)" and row(qpv, "Non") == "1 (100 %) 0 (0 %)"

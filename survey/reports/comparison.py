@@ -72,6 +72,14 @@ def asked_identically(definition, previous_definition) -> list:
     return result
 
 
+# Last year's distributions by (campaign, Caf, questions, fingerprint of its responses). Counting them
+# costs as much as this year's; they seldom change once the campaign is over, and every request checks
+# the fingerprint (how many responses, the sum of their versions: any write to a response bumps its
+# version), so a figure is never served once its responses changed.
+_counted: dict[tuple, dict] = {}
+COUNTED_KEPT = 64
+
+
 def last_year(db: Session, campaign: Campaign, caf_id: int | None, count_answers) -> LastYear | None:
     """The previous campaign's response rate and distributions (one Caf, or all); None without one.
 
@@ -81,16 +89,27 @@ def last_year(db: Session, campaign: Campaign, caf_id: int | None, count_answers
     previous = previous_campaign(db, campaign)
     if previous is None:
         return None
-    query = (select(func.count(), func.count().filter(Response.state.in_(TRANSMITTED)))
+    query = (select(func.count(), func.count().filter(Response.state.in_(TRANSMITTED)),
+                    func.coalesce(func.sum(Response.version), 0))
              .select_from(Response).join(Project).where(Response.campaign_id == previous.id))
     if caf_id is not None:
         query = query.where(Project.caf_id == caf_id)
-    total, transmitted = db.execute(query).one()
+    total, transmitted, versions = db.execute(query).one()
     if not total:  # a Caf with no project last year: nothing to compare
         return None
     questions = asked_identically(campaign_definition(campaign), campaign_definition(previous))
-    distributions = {d.question.code: d for d in count_answers(db, questions, previous.id, caf_id)}
+    key = (previous.id, caf_id, tuple(q.code for q in questions), total, transmitted, int(versions))
+    distributions = _counted.get(key)
+    if distributions is None:
+        distributions = {d.question.code: d for d in count_answers(db, questions, previous.id, caf_id)}
+        if len(_counted) >= COUNTED_KEPT:
+            _counted.pop(next(iter(_counted)))
+        _counted[key] = distributions
     return LastYear(previous, total, transmitted, distributions)
+
+
+def forget_counted():
+    _counted.clear()
 
 
 def _number(row):
