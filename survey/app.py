@@ -61,6 +61,7 @@ def create_app(overrides=None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXIES"], x_proto=app.config["PROXIES"])
     db.init_app(app)
     app.extensions["outbox"] = Outbox(app)
+    app.before_request(app.extensions["outbox"].start_polling)  # each server process sends what is pending
     csrf.init_app(app)
     login_manager.init_app(app)
     app.jinja_env.filters["datetime_fr"] = format_datetime
