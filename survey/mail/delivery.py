@@ -73,8 +73,8 @@ class SendReport:
 
 
 def waits_on_partner(log: EmailLog) -> bool:
-    """Reminders and a Caf's new links only make sense while the partner can still answer."""
-    return log.kind is EmailKind.REMINDER or (log.kind is EmailKind.INVITATION and log.round.startswith(NEW_LINK_ROUND))
+    """Invitations, reminders and a Caf's new links only make sense while the partner can still answer."""
+    return log.kind in (EmailKind.REMINDER, EmailKind.INVITATION)
 
 
 def no_longer_due(db: Session, log: EmailLog, now: datetime) -> str | None:
@@ -83,13 +83,15 @@ def no_longer_due(db: Session, log: EmailLog, now: datetime) -> str | None:
         return None
     response = log.response
     db.refresh(response)
-    what = "relance" if log.kind is EmailKind.REMINDER else "nouveau lien"
+    new_link = log.round.startswith(NEW_LINK_ROUND)
+    what = ("plus de relance" if log.kind is EmailKind.REMINDER
+            else "plus de nouveau lien" if new_link else "plus d’invitation")
     if response.state not in REMINDED_STATES:
-        return f"plus de {what} : bilan {response.state.label} entre-temps"
+        return f"{what} : bilan {response.state.label} entre-temps"
     if partner_window(response).has_closed(now):
-        return f"plus de {what} : le délai de réponse est passé"
+        return f"{what} : le délai de réponse est passé"
     correction = response.open_correction
-    if log.kind is EmailKind.INVITATION and correction is not None and log.planned_at < correction.requested_at:
+    if new_link and correction is not None and log.planned_at < correction.requested_at:
         return "plus de nouveau lien : la demande de correction, arrivée depuis, en portait un"
     return None
 

@@ -155,6 +155,8 @@ def _candidates(db: Session, round_: Round, now: datetime) -> Iterator[tuple[Con
         query = query.where(Caf.number.not_in(round_.other_cafs))
     if round_.response_id:
         query = query.where(Response.id == round_.response_id)
+    if round_.kind is EmailKind.INVITATION:  # nobody is invited to a bilan already transmitted or validated
+        query = query.where(Response.state.in_(REMINDED_STATES))
     reminder = round_.kind is EmailKind.REMINDER
     if reminder:
         caf_windows(db, round_.campaign.id)  # every candidate's deadline reads them
