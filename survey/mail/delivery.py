@@ -177,7 +177,7 @@ def deliver_due(db: Session, now: datetime, scope=(), report: SendReport | None 
         while stop is None or not stop():
             found = _next_due(db, due, scope)
             if found is None:
-                db.rollback()
+                db.commit()  # ends the transaction without expiring the rows the report holds
                 break
             keep_going = _deliver_one(db, postman, *found, due, now, throttle, report, stop_when_unavailable)
             if bar is not None:
@@ -189,14 +189,14 @@ def deliver_due(db: Session, now: datetime, scope=(), report: SendReport | None 
 
 def _deliver_one(db, postman, log_id, status, due, now, throttle, report, stop_when_unavailable) -> bool:
     if report.unavailable:  # and the batch goes on: each row says why it did not leave
-        db.rollback()
+        db.commit()
         if _record(db, log_id, [status], status=EmailStatus.FAILED, error=report.unavailable, attempted_at=utcnow()):
             report.failed.append(db.get(EmailLog, log_id))
         return True
     try:
         postman.connect()  # before the claim: with the server down, nothing is attempted
     except messages.SmtpUnavailable as exc:
-        db.rollback()
+        db.commit()
         report.unavailable = str(exc)
         if stop_when_unavailable:
             _record(db, log_id, [status], error=report.unavailable)  # kept as it was, with the reason

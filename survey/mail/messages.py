@@ -1,7 +1,7 @@
 """Composing emails (French, plain text with an HTML alternative) and sending them through SMTP.
 
-Nothing here writes to the database: :mod:`survey.operations.mailing` plans
-and logs every message, commits, and only then hands it to a :class:`Postman`.
+Nothing here writes to the database: :mod:`.rounds` plans every message and
+:mod:`.delivery` logs it, commits, and only then hands it to a :class:`Postman`.
 """
 import smtplib
 import ssl

@@ -343,9 +343,14 @@ def resend(db: Session, caf_id: int | None, log_ids, now: datetime) -> int:
     nothing changes. A message already back in line is left as it is.
     Returns how many messages were put back.
     """
-    ids = sorted({int(log_id) for log_id in log_ids})
+    try:
+        ids = sorted({int(log_id) for log_id in log_ids})
+    except (TypeError, ValueError):
+        raise DomainError("Les courriels choisis ne sont pas reconnus : choisissez-les dans la liste.") from None
     if not ids:
         raise DomainError("Choisissez au moins un courriel à renvoyer.")
+    if not 0 < ids[-1] < 2**31 or ids[0] < 1:  # beyond what the database can hold: names nothing
+        raise DomainError("Les courriels choisis ne sont pas reconnus : choisissez-les dans la liste.")
     query = (select(EmailLog).join(Response, EmailLog.response_id == Response.id)
              .join(Project, Response.project_id == Project.id).where(EmailLog.id.in_(ids)))
     if caf_id is not None:
