@@ -122,6 +122,28 @@ def test_a_stopped_outbox_sends_nothing_more_and_leaves_no_thread(app, slow_smtp
     assert slow_smtp.messages == [] and [log.status for log in logs(db)] == [EmailStatus.PENDING]
 
 
+def test_the_outbox_keeps_the_process_pace_from_one_pass_to_the_next(app, slow_smtp, campaign, factory, db, clock):
+    slow_smtp.mailbox.delay = 0
+    arrivals = []
+    handle = slow_smtp.mailbox.handle_DATA
+
+    async def timed(server, session, envelope):
+        arrivals.append(time.monotonic())
+        return await handle(server, session, envelope)
+    slow_smtp.mailbox.handle_DATA = timed
+    app.config["MAIL_PER_SECOND"] = 2
+    outbox = app.extensions["outbox"]
+    for caf_number in ("701", "711"):
+        contacts_of(factory, campaign, 3, caf_number=caf_number)
+    for caf_number in ("701", "711"):  # two Cafs' pages, one right after the other, each with its round
+        in_app(app, lambda db: plan(db, invitation_round(campaign_of(db, campaign), caf_number), clock.now))
+        outbox.wake()
+        assert outbox.drain(10)
+    assert len(arrivals) == 6
+    gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:])]
+    assert min(gaps) > 0.45, gaps  # 2 a second, the second pass's first message included
+
+
 def run_senders(app, clock, count):
     """``count`` senders at once, each with its own database session, as threads of different processes would."""
     ready, reports, errors = threading.Barrier(count), [], []

@@ -287,6 +287,7 @@ class Throttle:
     """At most ``per_second`` messages a second (0 or less: no limit)."""
 
     def __init__(self, per_second: float, sleep=time.sleep, clock=time.monotonic):
+        self.per_second = per_second
         self.interval = 1 / per_second if per_second and per_second > 0 else 0
         self.sleep = sleep
         self.clock = clock

@@ -25,11 +25,19 @@ class Outbox:
         self.app = app
         self.thread: threading.Thread | None = None
         self.stopping = threading.Event()
-        self.throttle = Throttle(app.config["MAIL_PER_SECOND"])
+        self._throttle = Throttle(app.config["MAIL_PER_SECOND"])
         self._changed = threading.Condition()
         self._asked = 0  # wakes so far
         self._served = 0  # wakes a finished pass began after
         self._exit_hook = False
+
+    @property
+    def throttle(self) -> Throttle:
+        """The process's pace, the same for every pass (a new one if the setting changed)."""
+        per_second = self.app.config["MAIL_PER_SECOND"]
+        if self._throttle.per_second != per_second:
+            self._throttle = Throttle(per_second)
+        return self._throttle
 
     @property
     def poll_seconds(self) -> float:
