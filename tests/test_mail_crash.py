@@ -10,6 +10,8 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
+from survey.mail import messages
+from survey.mail.delivery import deliver_due
 from survey.mail.rounds import invitation_round, plan
 from survey.models import EmailStatus
 from tests.mail_support import campaign_of, in_app, logs
@@ -89,3 +91,26 @@ def test_a_sender_killed_mid_send_leaves_its_row_sending_and_another_process_sen
     finally:
         server.mailbox.released = True
         server.stop()
+
+
+def test_a_sender_slower_than_the_delay_does_not_undo_what_the_one_that_took_over_recorded(
+        app, smtp, campaign, factory, db, clock, monkeypatch):
+    factory.project(campaign, contacts=("a@one.example",))
+    in_app(app, lambda db: plan(db, invitation_round(campaign_of(db, campaign)), clock.now))
+    app.config["MAIL_RESEND_AFTER_SECONDS"] = 0  # any row "sending" may be taken over at once
+    really_send, stalled, reports = messages.Postman.send, [], []
+
+    def stalls_then_breaks(postman, message):
+        if stalled:  # the sender that took over
+            return really_send(postman, message)
+        stalled.append(message["Message-ID"])
+        reports.append(in_app(app, lambda db: deliver_due(db, clock.now)))  # another sender, meanwhile
+        raise ConnectionResetError("the first sender's connection broke")
+    monkeypatch.setattr(messages.Postman, "send", stalls_then_breaks)
+    first = in_app(app, lambda db: deliver_due(db, clock.now))
+    (other,) = reports
+    assert (other.sent, other.resent, first.sent, first.failed) == (1, 1, 0, [])
+    (message,) = smtp.messages
+    assert message["Message-ID"] == stalled[0]
+    (row,) = logs(db)
+    assert (row.status, row.attempts, row.error, row.message_id) == (EmailStatus.SENT, 2, None, stalled[0])

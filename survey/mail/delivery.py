@@ -229,13 +229,12 @@ def _deliver_one(db, postman, log_id, status, due, now, throttle, report, stop_w
     except Exception as exc:  # noqa: BLE001 - whatever stopped it, the server did not accept this message
         # (smtplib turns the message into bytes before its first command, and a
         # refusal or a broken connection leaves it unsent): a failure to retry,
-        # never a row left "sending".
-        log.status, log.error = EmailStatus.FAILED, messages.describe_error(exc)
-        db.commit()
-        report.failed.append(log)
+        # never a row left "sending". Unless a sender that took over meanwhile
+        # (this one having been slower than MAIL_RESEND_AFTER_SECONDS) sent it.
+        if _record(db, log_id, [EmailStatus.SENDING], status=EmailStatus.FAILED, error=messages.describe_error(exc)):
+            report.failed.append(db.get(EmailLog, log_id, populate_existing=True))
         return True
-    log.status, log.sent_at = EmailStatus.SENT, utcnow()
-    db.commit()
+    _record(db, log_id, [EmailStatus.SENDING, EmailStatus.FAILED], status=EmailStatus.SENT, sent_at=utcnow(), error=None)
     report.sent += 1
     return True
 

@@ -42,6 +42,20 @@ class EmailStatus(enum.Enum):
     # project transmitted in the meantime).
     SKIPPED = "skipped"
 
+    @property
+    def label(self) -> str:
+        """In French, for the Caf's pages: ``en attente``, ``envoyé``..."""
+        return _STATUS_LABELS[self]
+
+
+_STATUS_LABELS = {
+    EmailStatus.PENDING: "en attente",
+    EmailStatus.SENDING: "en cours d’envoi",
+    EmailStatus.SENT: "envoyé",
+    EmailStatus.FAILED: "échec",
+    EmailStatus.SKIPPED: "annulé (plus lieu d’être)",
+}
+
 
 def _values(enum_class):
     return Enum(enum_class, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
