@@ -37,6 +37,7 @@ REMINDED_STATES = tuple(AWAITING_PARTNER)
 # Someone waits for these (a partner who just transmitted, a Caf's request):
 # they leave before the rows of a big round planned earlier.
 URGENT_KINDS = (EmailKind.RECEIPT, EmailKind.CORRECTION, EmailKind.VALIDATED, EmailKind.REOPENED)
+SENDING_ORDER = URGENT_KINDS + tuple(kind for kind in EmailKind if kind not in URGENT_KINDS)
 _WITH_LINK = (EmailKind.INVITATION, EmailKind.REMINDER, EmailKind.CORRECTION)
 
 
@@ -105,22 +106,35 @@ def stale(cutoff: datetime):
     return and_(EmailLog.status == EmailStatus.SENDING, EmailLog.attempted_at < cutoff)
 
 
-def _due(statuses, cutoff: datetime, started: datetime):
-    """The rows a run may claim: pending ones, stale ``sending`` ones, and with ``failed`` in ``statuses``
-    the rows that failed before the run ``started`` (not those it failed itself, or it would never end)."""
-    clauses = [EmailLog.status == EmailStatus.PENDING, stale(cutoff)]
-    if EmailStatus.FAILED in statuses:
-        clauses.append(and_(EmailLog.status == EmailStatus.FAILED,
-                            or_(EmailLog.attempted_at.is_(None), EmailLog.attempted_at < started)))
-    return or_(*clauses)
+def _due_groups(retry_failed: bool, cutoff: datetime, started: datetime) -> list:
+    """The rows a run may claim, as where-clauses in the order they go: rows a dead sender left
+    ``sending``; pending rows, one kind after the other (:data:`SENDING_ORDER`); with
+    ``retry_failed``, rows that failed before the run ``started`` (not those it failed
+    itself, or it would never end).
+
+    One kind at a time, each group is a range of the index on (status, kind, id).
+    """
+    groups = [stale(cutoff)]
+    groups += [and_(EmailLog.status == EmailStatus.PENDING, EmailLog.kind == kind) for kind in SENDING_ORDER]
+    if retry_failed:
+        groups.append(and_(EmailLog.status == EmailStatus.FAILED,
+                           or_(EmailLog.attempted_at.is_(None), EmailLog.attempted_at < started)))
+    return groups
 
 
-def _next_due(db: Session, due, scope) -> tuple[int, EmailStatus] | None:
-    """The next row to send, locked for this transaction (rows other senders hold are skipped), urgent kinds first."""
-    for tier in (EmailLog.kind.in_(URGENT_KINDS), EmailLog.kind.not_in(URGENT_KINDS)):
-        row = db.execute(select(EmailLog.id, EmailLog.status).where(due, tier, *scope).order_by(EmailLog.id).limit(1)
-                         .with_for_update(skip_locked=True)).first()
+def _next_due(db: Session, groups, scope, after: dict[int, int]) -> tuple[int, EmailStatus] | None:
+    """The next row to send, locked for this transaction (rows other senders hold are skipped).
+
+    ``after`` holds, for each group, the last id this run took there: the next
+    search starts past it. PostgreSQL walks the primary key for ``ORDER BY id
+    LIMIT 1``; from the start, that is past every row ever sent (25 ms behind
+    60,000 of them), from the last id taken, a few rows.
+    """
+    for number, group in enumerate(groups):
+        row = db.execute(select(EmailLog.id, EmailLog.status).where(group, EmailLog.id > after.get(number, 0), *scope)
+                         .order_by(EmailLog.id).limit(1).with_for_update(skip_locked=True)).first()
         if row is not None:
+            after[number] = row.id
             return row.id, row.status
     return None
 
@@ -168,14 +182,13 @@ def deliver_due(db: Session, now: datetime, scope=(), report: SendReport | None 
     process that exits); ``progress(total)`` may return a click progress bar.
     """
     report = report if report is not None else SendReport()
-    started = utcnow()
-    statuses = [EmailStatus.PENDING] + ([EmailStatus.FAILED] if retry_failed else [])
-    due = _due(statuses, resend_cutoff(), started)
+    groups = _due_groups(retry_failed, resend_cutoff(), utcnow())
+    due, after = or_(*groups), {}
     total = db.scalar(select(func.count()).select_from(EmailLog).where(due, *scope)) if progress else 0
     bar = progress(total) if total else None
     with messages.Postman(current_app.config) as postman, (bar if bar is not None else nullcontext()):
         while stop is None or not stop():
-            found = _next_due(db, due, scope)
+            found = _next_due(db, groups, scope, after)
             if found is None:
                 db.commit()  # ends the transaction without expiring the rows the report holds
                 break

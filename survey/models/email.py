@@ -80,8 +80,8 @@ class EmailLog(Base):
         UniqueConstraint("kind", "round", "contact_id", "response_id", name="once_per_round"),
         CheckConstraint("(status = 'sent') = (sent_at IS NOT NULL)", name="sent_at_iff_sent"),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
-        # The senders look for the next row to send by status, in order of planning.
-        Index("ix_email_log_status_id", "status", "id"),
+        # The senders look for the next row to send by status and kind, in order of planning.
+        Index("ix_email_log_status_kind_id", "status", "kind", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
