@@ -1,11 +1,12 @@
 """Senders of the email log: finding the next row to send behind a history of sent ones, and senders at once.
 
     .venv/bin/python -m bench.mail_senders [--database postgresql|sqlite] [--sent 60000] [--pending 30000]
+                                           [--projects 600]
 
-A campaign of 600 projects (one contact each); the log holds ``--sent`` rows
+A campaign of ``--projects`` projects (one contact each); the log holds ``--sent`` rows
 already sent and ``--pending`` invitations pending (bulk-loaded). Measured:
 the search for the next row as each sender runs it (milliseconds, with its
-lock, without the claim); then 600 invitations sent by one sender and by two
+lock, without the claim); then an invitation to each project sent by one sender and by two
 at once to a local SMTP sink (messages a second, distinct Message-IDs).
 """
 import argparse
@@ -32,6 +33,7 @@ def main(argv=None):
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--sent", type=int, default=60000)
     parser.add_argument("--pending", type=int, default=30000)
+    parser.add_argument("--projects", type=int, default=600)
     args = parser.parse_args(argv)
     from survey import create_app
     from survey.db import get_session
@@ -42,7 +44,7 @@ def main(argv=None):
     from tests.smtp import SmtpServer
 
     url = empty_database(args.database, tempfile.mkdtemp(prefix="bench-mail-"), "clas_bench_mail")
-    campaign_with_projects(url, 600)
+    campaign_with_projects(url, args.projects)
     sink = SmtpServer().start()
     now = datetime.now(timezone.utc)
     app = create_app({"DATABASE_URL": url, "ENV": "development", "SECRET_KEY": "bench", "SMTP_HOST": "127.0.0.1",
