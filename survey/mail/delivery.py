@@ -174,20 +174,25 @@ def deliver_due(db: Session, now: datetime, scope=(), report: SendReport | None 
 
     Due: ``pending``; ``sending`` for longer than ``MAIL_RESEND_AFTER_SECONDS``
     (sent again with its Message-ID); with ``retry_failed``, ``failed`` before
-    this run. Urgent kinds (receipts, notices) go first. A reminder or new
-    link no longer due is ``skipped``. When the server cannot be reached, a
+    this run. Urgent kinds (receipts, notices) go first. An invitation or a
+    reminder no longer due is ``skipped``. When the server cannot be reached, a
     batch (``stop_when_unavailable``) stops and leaves its rows as they were
     (the first one notes the reason); otherwise every remaining row is
     ``failed`` with that reason. ``stop()`` is asked before each row (a
     process that exits); ``progress(total)`` may return a click progress bar.
     """
     report = report if report is not None else SendReport()
-    groups = _due_groups(retry_failed, resend_cutoff(), utcnow())
-    due, after = or_(*groups), {}
-    total = db.scalar(select(func.count()).select_from(EmailLog).where(due, *scope)) if progress else 0
+    started, after = utcnow(), {}
+    total = 0
+    if progress is not None:
+        due = or_(*_due_groups(retry_failed, resend_cutoff(), started))
+        total = db.scalar(select(func.count()).select_from(EmailLog).where(due, *scope))
     bar = progress(total) if total else None
     with messages.Postman(current_app.config) as postman, (bar if bar is not None else nullcontext()):
         while stop is None or not stop():
+            # Afresh for each row: a round can take an hour, and a sender may die meanwhile.
+            groups = _due_groups(retry_failed, resend_cutoff(), started)
+            due = or_(*groups)
             found = _next_due(db, groups, scope, after)
             if found is None:
                 db.commit()  # ends the transaction without expiring the rows the report holds
