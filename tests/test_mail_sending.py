@@ -12,7 +12,7 @@ from survey.mail.delivery import deliver_due
 from survey.mail.occasions import plan_notice
 from survey.mail.rounds import invitation_round, plan, round_progress
 from survey.models import EmailKind, EmailLog, EmailStatus, Response
-from tests.mail_support import campaign_of, in_app, logs, set_state
+from tests.mail_support import campaign_of, cli, in_app, logs, set_state
 from tests.smtp import Mailbox, SmtpServer, free_port
 
 
@@ -199,3 +199,19 @@ def test_on_postgresql_a_sender_skips_a_row_another_holds_instead_of_waiting(app
     assert [m["To"] for m in slow_smtp.messages] == [second] and reports[0].sent == 1
     assert [(log.id == held, log.contact.email, log.status) for log in logs(db)] == [
         (True, first, EmailStatus.PENDING), (False, second, EmailStatus.SENT)]
+
+
+def test_the_safety_net_sends_what_is_pending_in_every_campaign_or_in_one(app, smtp, factory, db, clock):
+    first, second = factory.campaign(code="clas-premiere"), factory.campaign(code="clas-seconde")
+    factory.project(first, contacts=("premiere@one.example",))
+    factory.project(second, contacts=("seconde@two.example",))
+    for campaign in (first, second):
+        plan_invitations(app, campaign, clock)
+    unknown = cli(app, "send-pending-emails", "clas-inconnue")
+    assert unknown.exit_code == 1 and "Aucune campagne n'a le code clas-inconnue." in unknown.output
+    preview = cli(app, "send-pending-emails", "--dry-run")
+    assert "2 messages seraient envoyés" in preview.output and smtp.messages == []
+    assert cli(app, "send-pending-emails", "clas-seconde").exit_code == 0
+    assert [m["To"] for m in smtp.messages] == ["seconde@two.example"]
+    assert cli(app, "send-pending-emails").exit_code == 0
+    assert [m["To"] for m in smtp.messages] == ["seconde@two.example", "premiere@one.example"]
