@@ -103,6 +103,7 @@ def resend_cutoff() -> datetime:
 
 
 def stale(cutoff: datetime):
+    """Rows left ``sending`` since before ``cutoff``: their sender died, any sender may take them over."""
     return and_(EmailLog.status == EmailStatus.SENDING, EmailLog.attempted_at < cutoff)
 
 

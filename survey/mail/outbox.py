@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 
 class Outbox:
+    """This process's sender: :meth:`wake` after a commit that planned emails, :meth:`drain` in tests, :meth:`stop` at exit."""
+
     def __init__(self, app):
         self.app = app
         self.thread: threading.Thread | None = None
