@@ -37,3 +37,10 @@ class TokenMaskingLogger(Logger):
 
 
 logger_class = TokenMaskingLogger
+
+
+def post_worker_init(worker):
+    """Each worker's outbox sends pending emails from its start, not from its first request."""
+    outbox = getattr(worker.wsgi, "extensions", {}).get("outbox")
+    if outbox is not None:
+        outbox.start_polling()

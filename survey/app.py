@@ -64,6 +64,7 @@ def create_app(overrides=None) -> Flask:
     app.extensions["outbox"] = Outbox(app)
     # Saving a page stores documents here, whoever saves it (a view, a command, a test).
     app.extensions["uploads"] = UploadStore(app.config["UPLOAD_DIR"], app.config["UPLOAD_MAX_BYTES"])
+    app.before_request(app.extensions["outbox"].start_polling)  # each server process sends what is pending
     csrf.init_app(app)
     login_manager.init_app(app)
     app.jinja_env.filters["datetime_fr"] = format_datetime

@@ -84,6 +84,11 @@ def build_config(overrides=None):
         "MAIL_FOLDER": _env("MAIL_FOLDER") or None,
         # Messages per second in batch sends (0: no throttle).
         "MAIL_PER_SECOND": float(_env("MAIL_PER_SECOND", 5)),
+        # Each server process's outbox looks for emails to send this often (0: only when a page asks).
+        "OUTBOX_POLL_SECONDS": float(_env("OUTBOX_POLL_SECONDS", 5)),
+        # An email left "sending" this long (its sender died mid-exchange) is sent again, with the same
+        # Message-ID. Keep it well above SMTP_TIMEOUT: a live sender is never doubled.
+        "MAIL_RESEND_AFTER_SECONDS": float(_env("MAIL_RESEND_AFTER_SECONDS", 600)),
         # Legal pages: a file of this folder (mentions-legales.html, donnees-personnelles.html,
         # accessibilite.html) replaces the bundled French text of the same name.
         "LEGAL_DIR": _env("LEGAL_DIR", str(instance / "legal")),

@@ -103,12 +103,15 @@ def app(database_url, migrated_engine, clock, tmp_path):
         "SIGN_IN_RATE_LIMIT": "100000 per minute",
         # Administrators' second factor has its own tests (test_second_factor.py).
         "ADMIN_SECOND_FACTOR": False,
+        # The outbox sends when a page wakes it; the tests of its polling set their own interval.
+        "OUTBOX_POLL_SECONDS": 0,
         # So do Caf users' session limits (test_sessions.py); elsewhere the clock jumps by days.
         "CAF_IDLE_TIMEOUT": timedelta(days=365),
         "CAF_SESSION_LIFETIME": timedelta(days=365),
     })
     yield application
     application.extensions["outbox"].drain(10)  # no receipt of this test may land in the next one's tables
+    application.extensions["outbox"].stop(10)  # nor any thread outlive its application
     application.extensions["db_engine"].dispose()
 
 

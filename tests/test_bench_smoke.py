@@ -1,7 +1,7 @@
 """Each benchmark runs on tiny inputs and reports without errors (figures are not asserted)."""
 import pytest
 
-from bench import caf, exports, overhead, reading, rush
+from bench import caf, exports, mail_senders, overhead, reading, rush
 
 
 @pytest.mark.parametrize("bench, args", [
@@ -10,6 +10,7 @@ from bench import caf, exports, overhead, reading, rush
     (exports, ["--sizes", "20,40", "--database", "sqlite"]),
     (caf, ["--sizes", "60,120", "--requests", "1", "--levels", "1,2", "--workers", "1", "--database", "sqlite"]),
     (reading, ["--sizes", "20", "--database", "sqlite"]),
+    (mail_senders, ["--sent", "200", "--pending", "100", "--projects", "10", "--database", "sqlite"]),
 ])
 def test_benchmark_runs_on_tiny_inputs(bench, args, capsys):
     assert bench.main(args) == 0

@@ -272,11 +272,18 @@ def _show_report(report, dry_run):
                + (f" Relances devenues inutiles : {report.skipped}." if report.skipped else ""))
     for log in report.failed:
         click.echo(f"  Échec : {log.contact.email} ({log.response.project.reference}) : {log.error}", err=True)
+    if report.resent:
+        click.echo(f"{count_of(report.resent, 'message')} laissé « en cours d'envoi » par un envoi interrompu "
+                   "a été renvoyé avec son Message-ID (les messageries éliminent le doublon)."
+                   if report.resent < 2 else
+                   f"{count_of(report.resent, 'message')} laissés « en cours d'envoi » par un envoi interrompu "
+                   "ont été renvoyés avec leur Message-ID (les messageries éliminent les doublons).")
     if report.interrupted:
         left = len(report.interrupted)
-        click.echo(f"{count_of(left, 'message')} {'est resté' if left < 2 else 'sont restés'} « en cours d'envoi » "
-                   "lors d'une exécution interrompue : ils ne sont jamais renvoyés automatiquement. Vérifiez dans le journal du serveur "
-                   "SMTP s'ils sont partis (Message-ID ci-dessous).", err=True)
+        minutes = round(current_app.config["MAIL_RESEND_AFTER_SECONDS"] / 60)
+        click.echo(f"{count_of(left, 'message')} {'est' if left < 2 else 'sont'} « en cours d'envoi » par un autre "
+                   f"envoi : s'{'il y reste' if left < 2 else 'ils y restent'} {count_of(minutes, 'minute')}, "
+                   f"{'il sera renvoyé' if left < 2 else 'ils seront renvoyés'} avec le même Message-ID.", err=True)
         for log in report.interrupted:
             click.echo(f"  {log.contact.email} ({log.response.project.reference}) {log.kind.label} {log.round} "
                        f"{log.message_id or ''}", err=True)
@@ -366,14 +373,14 @@ def send_due_reminders(campaign_code, schedule, caf_number, dry_run):
 
 
 @click.command("send-pending-emails")
-@click.argument("campaign_code")
+@click.argument("campaign_code", required=False)
 @DRY_RUN_OPTION
 @RETRY_OPTION
 @with_appcontext
 def send_pending_emails(campaign_code, dry_run, retry_failed):
-    """Send every email of the campaign still pending (of any kind: receipts, notices...)."""
+    """Safety net for cron: send every email still pending, or left sending by a crash (of one campaign, or all)."""
     from .. import clock
     from ..operations import send_pending as send
-    report = _run(lambda db: send(db, _campaign(db, campaign_code), clock.now(), dry_run=dry_run,
-                                  retry_failed=retry_failed, progress=_progress))
+    report = _run(lambda db: send(db, _campaign(db, campaign_code) if campaign_code else None, clock.now(),
+                                  dry_run=dry_run, retry_failed=retry_failed, progress=_progress))
     _show_report(report, dry_run)

@@ -1,7 +1,7 @@
 """Composing emails (French, plain text with an HTML alternative) and sending them through SMTP.
 
-Nothing here writes to the database: :mod:`survey.operations.mailing` plans
-and logs every message, commits, and only then hands it to a :class:`Postman`.
+Nothing here writes to the database: :mod:`.rounds` plans every message and
+:mod:`.delivery` logs it, commits, and only then hands it to a :class:`Postman`.
 """
 import smtplib
 import ssl
@@ -295,6 +295,7 @@ class Throttle:
     """At most ``per_second`` messages a second (0 or less: no limit)."""
 
     def __init__(self, per_second: float, sleep=time.sleep, clock=time.monotonic):
+        self.per_second = per_second
         self.interval = 1 / per_second if per_second and per_second > 0 else 0
         self.sleep = sleep
         self.clock = clock

@@ -1,7 +1,7 @@
 """The occasions for emails: invitations and reminders of a campaign, receipts, correction notices.
 
-Each builds a :class:`Round` and hands it to the planning and sending of
-:mod:`.mailing`, which guarantee at most one message per contact and occasion.
+Each builds a :class:`Round` and hands it to the planning of :mod:`.rounds`
+(one message per contact and occasion) and the sending of :mod:`.delivery`.
 """
 import logging
 from dataclasses import dataclass, field, replace
@@ -18,15 +18,14 @@ from ..models import (
 )
 from ..models.types import utcnow
 from ..engine.timefmt import format_datetime, local
+from .delivery import SendReport, deliver_due
 from .rounds import (
     NATIONAL_TIMEZONE,
     Round,
-    SendReport,
-    round_logs,
-    deliver,
     invitation_round,
     plan,
     reminder_round,
+    round_scope,
     send_round,
     was_planned,
 )
@@ -155,7 +154,8 @@ def plan_receipt(db: Session, response: Response, now: datetime):
     """Inside the transmission's transaction: a pending receipt for every contact of the project.
 
     One statement, committed with the transmission itself: a receipt can be
-    late (``send-pending-emails`` sends what is left) but never forgotten.
+    late (any process's outbox, or ``send-pending-emails``, sends what is
+    left) but never forgotten.
     """
     plan_notice(db, response, EmailKind.RECEIPT, response.receipt_round, now)
 
@@ -183,10 +183,8 @@ def send_receipt(db: Session, response_id: int, now: datetime | None = None) -> 
     transmission. Logged like every email. Never raises: a failure is
     recorded and logged, and the transmission stands.
     """
-    pending = select(EmailLog).where(
-        EmailLog.response_id == response_id, EmailLog.kind.in_(NOTICE_KINDS),
-        EmailLog.status == EmailStatus.PENDING).order_by(EmailLog.id)
-    return _send_pending(db, lambda: db.scalars(pending), now or utcnow(), f"receipt of response {response_id}")
+    scope = (EmailLog.response_id == response_id, EmailLog.kind.in_(NOTICE_KINDS))
+    return _send_pending(db, lambda: scope, now or utcnow(), f"receipt of response {response_id}")
 
 
 def send_correction_notice(db: Session, request: CorrectionRequest, now: datetime | None = None) -> SendReport | None:
@@ -200,14 +198,14 @@ def send_correction_notice(db: Session, request: CorrectionRequest, now: datetim
 
     def planned_rows():
         plan(db, round_, now)
-        return db.scalars(round_logs(round_).where(EmailLog.status == EmailStatus.PENDING))
+        return round_scope(round_)
     return _send_pending(db, planned_rows, now, f"correction notice {request.id}")
 
 
-def _send_pending(db: Session, find_rows, now: datetime, what: str) -> SendReport | None:
-    """Send the rows ``find_rows()`` gives, now; a failure is recorded and logged, never raised."""
+def _send_pending(db: Session, find_scope, now: datetime, what: str) -> SendReport | None:
+    """Send the rows of the scope ``find_scope()`` gives, now; a failure is recorded and logged, never raised."""
     try:
-        report = deliver(db, list(find_rows()), now, stop_when_unavailable=False)
+        report = deliver_due(db, now, find_scope(), stop_when_unavailable=False)
     except Exception:
         db.rollback()
         logger.exception("%s: emails could not be sent", what)
