@@ -154,11 +154,6 @@ def awaits_partner_clause(db: Session, campaign, now: datetime):
     must join ``Project`` and ``Caf``. ``tests/test_deadline.py`` checks that it
     agrees with :func:`awaits_partner` on every kind of deadline.
     """
-    from sqlalchemy import and_, case, exists, func, literal, or_
-    from .models import Caf, CorrectionRequest, Project
-    from sqlalchemy.orm import aliased
-    from .models.types import UTCDateTime
-
     # Window.has_closed: open while the deadline's whole second (floored) has not passed.
     moment = literal(now.replace(microsecond=0), UTCDateTime())
     zones = [zone for zone in db.scalars(select(Caf.timezone).distinct()) if zone != CAMPAIGN_TIMEZONE]

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import exists, insert, inspect, literal, or_, select, update
+from sqlalchemy import insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import messages
+from . import choosing, messages
 from ..deadline import AWAITING_PARTNER, awaits_partner, caf_windows, partner_window
 from ..errors import DomainError
 from ..models import (
@@ -60,6 +60,8 @@ class Round:
     response_id: int | None = None
     # Cafs left out of a national round: those on their own calendar get their own rounds.
     other_cafs: tuple[str, ...] = ()
+    # From the Caf's pages: a project already reminded today (any round) is not reminded again.
+    once_a_day: bool = False
 
 
 def invitation_round(campaign: Campaign, caf_number: str | None = None) -> Round:
@@ -111,18 +113,6 @@ class SendReport:
 
 
 # -- planning ---------------------------------------------------------------
-def _same_occasion(round_: Round):
-    """Rows that make a contact already served for this round.
-
-    A reminder ``J-14`` and a Caf's own ``J-14/731`` are the same occasion: a
-    contact gets one reminder per number of days, whoever asked for it.
-    """
-    if round_.kind is EmailKind.REMINDER:
-        base = f"J-{round_.days_before}"
-        return or_(EmailLog.round == base, EmailLog.round == literal(f"{base}/") + Caf.number)
-    return EmailLog.round == round_.label
-
-
 # Every row would otherwise carry the campaign's whole definition; the
 # campaign is in the session already, so loading it lazily costs no query.
 _ONE_CAMPAIGN = lazyload(Response.campaign)
@@ -166,31 +156,15 @@ _BATCH = 500
 
 
 def _candidates(db: Session, round_: Round, now: datetime) -> Iterator[tuple[Contact, Response]]:
-    """(contact, response) pairs the round concerns that have no row for it yet, in two statements."""
-    already = exists().where(EmailLog.kind == round_.kind, EmailLog.contact_id == Contact.id,
-                             EmailLog.response_id == Response.id, _same_occasion(round_))
-    query = (select(Contact, Response)
-             .options(_ONE_CAMPAIGN, *_NO_ANSWERS)
-             .join(Project, Contact.project_id == Project.id)
-             .join(Response, Response.project_id == Project.id)
-             .join(Caf, Project.caf_id == Caf.id)
-             .where(Response.campaign_id == round_.campaign.id, Contact.withdrawn_at.is_(None), ~already)
-             .order_by(Project.reference, Contact.id))
-    if round_.caf_number:
-        query = query.where(Caf.number == round_.caf_number)
-    if round_.other_cafs:
-        query = query.where(Caf.number.not_in(round_.other_cafs))
-    if round_.response_id:
-        query = query.where(Response.id == round_.response_id)
-    reminder = round_.kind is EmailKind.REMINDER
-    if reminder:
-        caf_windows(db, round_.campaign.id)  # every candidate's deadline reads them
-        query = query.where(Response.state.in_(REMINDED_STATES))
+    """(contact, response) pairs the round concerns that have no row for it yet (:func:`.choosing.candidates`)."""
+    query = choosing.candidates(db, round_, now).options(_ONE_CAMPAIGN, *_NO_ANSWERS)
+    corrections = {}
+    if round_.kind is EmailKind.REMINDER:  # a reminder's subject reads the deadline: Caf windows, correction delay
+        caf_windows(db, round_.campaign.id)
         corrections = _corrections_of(db, query.with_only_columns(Response.id, maintain_column_froms=True)
                                       .order_by(None).where(Response.state == ResponseState.CORRECTION_REQUESTED))
     for contact, response in db.execute(query.execution_options(yield_per=_BATCH)):
-        if not reminder or awaits_partner(_with_corrections(response, corrections), now):
-            yield contact, response
+        yield contact, _with_corrections(response, corrections)
 
 
 def plan(db: Session, round_: Round, now: datetime) -> int:
@@ -208,6 +182,9 @@ def plan(db: Session, round_: Round, now: datetime) -> int:
 
 
 def _plan_once(db, round_, now):
+    if round_.once_a_day:
+        # Two reviewers launching reminders at once must not both find a project not yet reminded today.
+        db.execute(select(Campaign.id).where(Campaign.id == round_.campaign.id).with_for_update())
     pairs = [(contact.id, response.id) for contact, response in _candidates(db, round_, now)]
     if pairs:  # one bulk statement (the ORM would insert row by row where it must read back each new id)
         db.execute(insert(EmailLog), [
@@ -239,6 +216,11 @@ def was_planned(db: Session, round_: Round) -> bool:
 # -- sending ----------------------------------------------------------------
 def _no_longer_due(db: Session, log: EmailLog, now: datetime) -> str | None:
     """Why a planned message should not leave any more, if it should not."""
+    if log.kind is EmailKind.INVITATION and log.round == INVITATION_ROUND:
+        db.refresh(log.response)
+        if log.response.state in choosing.NOT_INVITED:
+            return f"plus d’invitation : bilan {log.response.state.label} entre-temps"
+        return None
     if not _waits_on_partner(log):
         return None
     response = log.response
