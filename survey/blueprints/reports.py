@@ -1,4 +1,4 @@
-"""Campaign-wide tools of the Caf pages: exports, the dashboard, invitations and reminders.
+"""Campaign-wide tools of the Caf pages: exports and the dashboard (invitations and reminders: emails.py).
 
 A reviewer always works on their own Caf; an administrator on every Caf, or one.
 """
@@ -14,9 +14,7 @@ from .. import clock
 from ..reports import dashboard, export, xlsx
 from ..db import get_session
 from ..questionnaires import campaign_definition
-from ..errors import DomainError
 from ..models import Caf, Campaign, ResponseState
-from ..operations import send_invitations, send_reminders
 
 bp = Blueprint("reports", __name__, url_prefix="/caf")
 
@@ -124,29 +122,3 @@ def show_dashboard(campaign_id):
     figures = dashboard.campaign_figures(get_session(), campaign, caf_id, clock.now(), tz)
     return render_template("review/dashboard.html", campaign=campaign, figures=figures, caf_label=caf_label,
                            states=list(ResponseState), tz=tz)
-
-
-# -- emails ----------------------------------------------------------------------
-
-@bp.route("/campagnes/<int:campaign_id>/courriels", methods=["GET", "POST"])
-def send_emails(campaign_id):
-    """Invitations and reminders of a Caf (an administrator may pick one, or all)."""
-    db = get_session()
-    campaign = db.get(Campaign, campaign_id) or abort(404)
-    caf_number = current_user.caf.number if not current_user.is_admin else (request.form.get("caf", "").strip() or None)
-    report, error = None, None
-    if request.method == "POST":
-        dry_run = request.form.get("mode") != "envoyer"
-        try:
-            if request.form.get("kind") == "relance":
-                days = request.form.get("days_before", "")
-                if not days.isdigit() or int(days) > 365:
-                    raise DomainError("Indiquez le nombre de jours avant la date limite (par exemple 14, 7 ou 2).")
-                report = send_reminders(db, campaign, int(days), clock.now(), caf_number, dry_run=dry_run)
-            else:
-                report = send_invitations(db, campaign, clock.now(), caf_number, dry_run=dry_run)
-        except DomainError as exc:
-            db.rollback()
-            error = exc.message
-    return render_template("review/emails.html", campaign=campaign, report=report, error=error, form=request.form,
-                           caf_number=caf_number), 200 if not error else 400

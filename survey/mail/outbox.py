@@ -26,13 +26,21 @@ class Outbox:
 
     def post(self, response_id: int):
         """Send the receipt of ``response_id`` soon, from this process's sending thread."""
+        self._start()
+        self.queue.put(response_id)
+
+    def wake(self):
+        """STUB (branch mailweb) until the outbox helper's version: send every pending row soon."""
+        self._start()
+        self.queue.put(None)
+
+    def _start(self):
         with self.lock:
             if self.thread is None or not self.thread.is_alive():
                 # Started on first use: in each server process, after the fork.
                 self.thread = threading.Thread(target=self._run, name="receipts", daemon=True)
                 self.thread.start()
                 atexit.register(self.stop)
-        self.queue.put(response_id)
 
     def stop(self, timeout: float = 25):
         """At exit: send nothing new, let the receipt being sent finish (gunicorn kills at 30 s)."""
@@ -52,6 +60,7 @@ class Outbox:
         from .. import clock
         from ..db import get_session
         from .occasions import send_receipt
+        from .rounds import deliver, pending_logs
         while True:
             response_id = self.queue.get()
             if self.stopping.is_set():  # left pending: send-pending-emails sends it
@@ -59,7 +68,11 @@ class Outbox:
                 continue
             try:
                 with self.app.app_context():
-                    send_receipt(get_session(), response_id, clock.now())  # records its own failures
+                    if response_id is None:  # STUB (branch mailweb): wake() sends every pending row
+                        db = get_session()
+                        deliver(db, list(db.scalars(pending_logs())), clock.now(), stop_when_unavailable=False)
+                    else:
+                        send_receipt(get_session(), response_id, clock.now())  # records its own failures
             except Exception:  # noqa: BLE001 - the thread must outlive any one receipt
                 logger.exception("receipt of response %s not sent; it stays pending", response_id)
             finally:

@@ -208,6 +208,11 @@ def round_logs(round_: Round):
     return query
 
 
+def pending_logs():
+    """STUB (branch mailweb), for Outbox.wake: every pending row, oldest first."""
+    return _logs().where(EmailLog.status == EmailStatus.PENDING).order_by(EmailLog.id)
+
+
 def was_planned(db: Session, round_: Round) -> bool:
     """Whether any message of the round was ever planned (whatever became of it)."""
     return db.scalar(round_logs(round_).limit(1)) is not None
