@@ -175,11 +175,12 @@ def test_sending_runs_in_the_background_with_a_progress_page(factory, caf_user, 
     assert held.wakes == 1 and smtp.messages == []
     assert [log.status for log in logs(db)] == [EmailStatus.PENDING] * 3
     waiting = reviewer.get(launched.location)
-    assert '<meta http-equiv="refresh" content="3">' in waiting.get_data(as_text=True)
+    assert '<div id="progress" data-refresh="3">' in waiting.get_data(as_text=True)  # progress.js reads it again
     assert "En attente 3 Envoyés 0 Échecs 0" in page(waiting) and "3 messages à envoyer" in page(waiting)
+    assert "Envoi en cours (3 messages en attente)." in page(waiting) and "Mettre à jour" in page(waiting)
     held.release()
     done = reviewer.get(launched.location)
-    assert "http-equiv" not in done.get_data(as_text=True)
+    assert "data-refresh" not in done.get_data(as_text=True) and "Mettre à jour" not in page(done)
     assert "L’envoi est terminé." in page(done) and "En attente 0 Envoyés 3 Échecs 0" in page(done)
     assert len(smtp.messages) == 3
     again = reviewer.post(form, {"envoi": "invitation"}, from_page=form, follow_redirects=True)
