@@ -205,7 +205,7 @@ def pages(data: Data, only: str = "") -> list[tuple[str, str, str, str, dict | N
 
 def _pages(data: Data) -> list[tuple[str, str, str, str, dict | None]]:
     c = data.campaign_id
-    reminders = {"kind": "relance", "days_before": "14", "mode": "apercu"}
+    reminders = "envoi=relance&jours=14"
     return [
         ("home (campaigns)", "reviewer", "GET", "/caf/", None),
         ("list, national", "admin", "GET", f"/caf/campagnes/{c}", None),
@@ -217,10 +217,13 @@ def _pages(data: Data) -> list[tuple[str, str, str, str, dict | None]]:
         ("correction form (page 8)", "admin", "GET", f"/caf/reponses/{data.long_response_id}/pages/8", None),
         ("dashboard, national", "admin", "GET", f"/caf/campagnes/{c}/tableau-de-bord", None),
         ("dashboard, big Caf", "reviewer", "GET", f"/caf/campagnes/{c}/tableau-de-bord", None),
-        ("reminder preview, national", "admin", "POST", f"/caf/campagnes/{c}/courriels", reminders),
-        ("reminder preview, big Caf", "reviewer", "POST", f"/caf/campagnes/{c}/courriels", reminders),
-        ("invitation preview, big Caf", "reviewer", "POST", f"/caf/campagnes/{c}/courriels",
-         {"kind": "invitation", "mode": "apercu"}),
+        ("reminder preview, national", "admin", "GET", f"/caf/campagnes/{c}/courriels/apercu?{reminders}", None),
+        ("reminder preview, big Caf", "reviewer", "GET", f"/caf/campagnes/{c}/courriels/apercu?{reminders}", None),
+        ("invitation preview, big Caf", "reviewer", "GET", f"/caf/campagnes/{c}/courriels/apercu?envoi=invitation",
+         None),
+        ("round progress, national", "admin", "GET", f"/caf/campagnes/{c}/courriels/envoi?{reminders}", None),
+        ("failed emails, national", "admin", "GET", f"/caf/campagnes/{c}/courriels/echecs", None),
+        ("failed emails, big Caf", "reviewer", "GET", f"/caf/campagnes/{c}/courriels/echecs", None),
         ("export CSV, big Caf", "reviewer", "GET", f"/caf/campagnes/{c}/export.csv", None),
         ("export XLSX, big Caf", "reviewer", "GET", f"/caf/campagnes/{c}/export.xlsx", None),
         ("codebook CSV", "reviewer", "GET", f"/caf/campagnes/{c}/dictionnaire.csv", None),
@@ -238,8 +241,6 @@ def sign_in(client, email: str):
 def _request(client, method, path, form):
     if method == "GET":
         return client.get(path)
-    if "/courriels" in path and 'name="days_before"' not in client.html:
-        client.get(path)  # the form's CSRF token
     return client.post(path, form)
 
 

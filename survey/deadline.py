@@ -116,11 +116,20 @@ def caf_windows(db: Session, campaign_id: int) -> dict:
 
 
 _WINDOWS = "caf_windows"
+_ZONES = "caf_zones"
+
+
+def caf_zones(db: Session) -> list[str]:
+    """The time zones of the Cafs, read once per transaction (SQL forms of the rules branch on them)."""
+    if _ZONES not in db.info:
+        db.info[_ZONES] = list(db.scalars(select(Caf.timezone).distinct().order_by(Caf.timezone)))
+    return db.info[_ZONES]
 
 
 def forget_caf_windows(db: Session):
-    """Read the Caf windows again at the next deadline (after one was set or removed)."""
+    """Read the Caf windows (and zones) again at the next deadline (after one was set or removed)."""
     db.info.pop(_WINDOWS, None)
+    db.info.pop(_ZONES, None)
 
 
 @event.listens_for(Session, "after_commit")
@@ -156,7 +165,7 @@ def awaits_partner_clause(db: Session, campaign, now: datetime):
     """
     # Window.has_closed: open while the deadline's whole second (floored) has not passed.
     moment = literal(now.replace(microsecond=0), UTCDateTime())
-    zones = [zone for zone in db.scalars(select(Caf.timezone).distinct()) if zone != CAMPAIGN_TIMEZONE]
+    zones = [zone for zone in caf_zones(db) if zone != CAMPAIGN_TIMEZONE]
     same_time = (case({zone: literal(same_wall_clock(campaign.closes_at, zone), UTCDateTime()) for zone in zones},
                       value=Caf.timezone, else_=literal(campaign.closes_at, UTCDateTime()))
                  if zones else literal(campaign.closes_at, UTCDateTime()))

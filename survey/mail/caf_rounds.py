@@ -9,13 +9,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import choosing, messages
 from .occasions import check_caf, check_invitations_open
 from .rounds import Round, invitation_round, plan, reminder_round
+from ..deadline import caf_windows
 from ..errors import DomainError
-from ..models import Caf, Campaign, Contact, EmailKind, EmailLog, EmailStatus, Project, Response
+from ..models import Caf, Campaign, Contact, CorrectionRequest, EmailKind, EmailLog, EmailStatus, Project, Response
 
 SHOWN = 200
 # The personal link is created when the message leaves: a preview must not issue one.
@@ -101,9 +103,18 @@ def preview_round(db: Session, round_: Round, now: datetime, shown: int = SHOWN)
     query = choosing.candidates(db, round_, now)
     total = db.scalar(select(func.count()).select_from(
         query.with_only_columns(Contact.id, maintain_column_froms=True).order_by(None).subquery()))
-    page = db.execute(query.options(joinedload(Response.project).joinedload(Project.caf),
-                                    selectinload(Response.correction_requests)).limit(shown))
-    shown_messages = [_shown(round_.kind, contact, response) for contact, response in page]
+    caf_windows(db, round_.campaign.id)  # each message's deadline reads them
+    # The correction delays of the page's responses, in one statement even when the page is empty.
+    page_ids = query.with_only_columns(Response.id, maintain_column_froms=True).limit(shown).subquery()
+    corrections: dict[int, list[CorrectionRequest]] = {}
+    for request in db.scalars(select(CorrectionRequest).where(CorrectionRequest.response_id.in_(select(page_ids.c.id)))
+                              .order_by(CorrectionRequest.id)):
+        corrections.setdefault(request.response_id, []).append(request)
+    page = db.execute(query.options(joinedload(Response.project).joinedload(Project.caf)).limit(shown))
+    shown_messages = []
+    for contact, response in page:
+        set_committed_value(response, "correction_requests", corrections.get(response.id, []))
+        shown_messages.append(_shown(round_.kind, contact, response))
     return RoundPreview(shown_messages, total, *_refused_today(db, round_, now, shown))
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, case, exists, literal, or_, select
 from sqlalchemy.orm import Session
 
-from ..deadline import CAMPAIGN_TIMEZONE, awaits_partner_clause
+from ..deadline import CAMPAIGN_TIMEZONE, awaits_partner_clause, caf_zones
 from ..engine.timefmt import local
 from ..models import Caf, Contact, EmailKind, EmailLog, EmailStatus, Project, Response, ResponseState
 from ..models.types import UTCDateTime
@@ -91,7 +91,7 @@ def reminded_today(db: Session, now: datetime):
     Whatever its round: from the Caf's pages, a partner gets at most one reminder a day.
     The query must join ``Caf``.
     """
-    zones = [zone for zone in db.scalars(select(Caf.timezone).distinct()) if zone != CAMPAIGN_TIMEZONE]
+    zones = [zone for zone in caf_zones(db) if zone != CAMPAIGN_TIMEZONE]
     midnight = (case({zone: _midnight(now, zone) for zone in zones}, value=Caf.timezone,
                      else_=_midnight(now, CAMPAIGN_TIMEZONE)) if zones else _midnight(now, CAMPAIGN_TIMEZONE))
     return exists().where(EmailLog.response_id == Response.id, EmailLog.kind == EmailKind.REMINDER,
