@@ -19,7 +19,9 @@ from ..deadline import caf_windows
 from ..errors import DomainError
 from ..models import Caf, Campaign, Contact, CorrectionRequest, EmailKind, EmailLog, EmailStatus, Project, Response
 
-SHOWN = 200
+# Composing a message costs about 1 ms (measured at 15,000 responses: 200 shown, 263 ms; 50 shown, 119 ms;
+# none, 54 ms): the preview shows the first 50 as they will leave and counts the others.
+SHOWN = 50
 # The personal link is created when the message leaves: a preview must not issue one.
 LINK_PLACEHOLDER = "[lien personnel de ce contact, créé au moment de l’envoi]"
 INVITATION, REMINDER = "invitation", "relance"
