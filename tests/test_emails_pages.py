@@ -60,8 +60,11 @@ def test_the_preview_shows_each_message_as_it_will_leave_and_sends_nothing(facto
     reminder = page(reviewer.get(f"{preview}?envoi=relance&jours=14"))
     assert "rappel : bilan à transmettre avant le lundi 15 juillet 2024" in reminder
     assert "n’est pas encore commencé" in reminder
-    refused = reviewer.get(f"{preview}?envoi=relance&jours=-3")
-    assert refused.status_code == 400 and "Indiquez le nombre de jours" in page(refused)
+    for days in ("-3", "²", "366", "", "1e3"):
+        refused = reviewer.get(f"{preview}?envoi=relance&jours={days}")
+        assert refused.status_code == 400 and "Indiquez le nombre de jours" in page(refused), days
+    unknown = reviewer.get(f"{preview}?envoi=tout")
+    assert unknown.status_code == 400 and "Choisissez une invitation ou une relance." in page(unknown)
     assert reviewer.get(form).status_code == 200 and logs(db) == []
 
 

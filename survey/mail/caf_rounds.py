@@ -5,6 +5,7 @@ counts the rest in SQL, so that a national round costs what a small one does.
 A reminder launched from the pages skips the projects already reminded today
 (:func:`.choosing.reminded_today`) and says which.
 """
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -44,7 +45,7 @@ class Choice:
         if kind == INVITATION:
             return cls(INVITATION, None, caf_number)
         days = form.get("jours", "").strip()
-        if not days.isdigit() or int(days) > 365:
+        if not re.fullmatch(r"[0-9]{1,3}", days) or int(days) > 365:
             raise DomainError("Indiquez le nombre de jours avant la date limite (par exemple 14, 7 ou 2).")
         return cls(REMINDER, int(days), caf_number)
 
