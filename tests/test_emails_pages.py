@@ -235,3 +235,12 @@ def test_a_reason_in_french_for_every_failure():
     assert reason("plus de relance : le délai de réponse est passé") == "Plus de relance : le délai de réponse est passé"
     assert reason(None) == "Raison inconnue."
 
+
+
+def test_an_administrator_without_a_second_factor_reaches_none_of_them_when_it_is_required(app, factory, caf_user):
+    app.config["ADMIN_SECOND_FACTOR"] = True
+    campaign = factory.campaign()
+    admin = caf_user("admin", None)
+    for url in urls(campaign):
+        answer = admin.get(url)
+        assert answer.status_code == 302 and answer.location.endswith("/compte/double-authentification"), url
