@@ -79,13 +79,14 @@ def create_app(overrides=None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
-    from .blueprints import admin, auth, legal, partner, preview, questionnaire, reading, reports, review
+    from .blueprints import admin, auth, emails, legal, partner, preview, questionnaire, reading, reports, review
     legal.use_deployment_texts(app)
     app.register_blueprint(legal.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(preview.bp)
     app.register_blueprint(questionnaire.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(emails.bp)
     app.register_blueprint(partner.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(review.bp)
@@ -115,7 +116,7 @@ def _require_admin_second_factor(app):
 
     @app.before_request
     def second_factor_first():
-        if not app.config["ADMIN_SECOND_FACTOR"] or request.blueprint not in ("review", "reports", "admin"):
+        if not app.config["ADMIN_SECOND_FACTOR"] or request.blueprint not in ("review", "reports", "emails", "admin"):
             return None
         if current_user.is_authenticated and current_user.is_admin and not current_user.has_second_factor:
             return redirect(url_for("auth.set_up_second_factor"))

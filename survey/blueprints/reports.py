@@ -1,4 +1,4 @@
-"""Campaign-wide tools of the Caf pages: exports, the dashboard, invitations and reminders.
+"""Campaign-wide tools of the Caf pages: exports and the dashboard (invitations and reminders: emails.py).
 
 A reviewer always works on their own Caf; an administrator on every Caf, or one.
 """
@@ -15,8 +15,6 @@ from ..reports import comparison, dashboard, export, xlsx
 from ..db import get_session
 from ..questionnaires import campaign_definition
 from ..models import Caf, Campaign, ResponseState
-from ..operations import send_invitations, send_reminders
-from . import on_refusal
 
 bp = Blueprint("reports", __name__, url_prefix="/caf")
 
@@ -125,46 +123,3 @@ def show_dashboard(campaign_id):
     figures = dashboard.campaign_figures(get_session(), campaign, caf_id, clock.now(), sort)
     return render_template("review/dashboard.html", campaign=campaign, figures=figures, caf_label=caf_label,
                            states=list(ResponseState), sort=sort)
-
-
-# -- emails ----------------------------------------------------------------------
-
-@bp.route("/campagnes/<int:campaign_id>/courriels", methods=["GET", "POST"])
-def send_emails(campaign_id):
-    """Invitations and reminders of a Caf (an administrator may pick one, or all)."""
-    db = get_session()
-    campaign = db.get(Campaign, campaign_id) or abort(404)
-    caf_number = _caf_number()
-    report = None
-    if request.method == "POST":
-        dry_run = request.form.get("mode") != "envoyer"
-        if request.form.get("kind") == "relance":
-            days = request.form.get("days_before", "")
-            if not days.isdigit() or int(days) > 365:
-                return _emails_page(campaign, caf_number, error=DAYS_BEFORE)
-            report = send_reminders(db, campaign, int(days), clock.now(), caf_number, dry_run=dry_run)
-        else:
-            report = send_invitations(db, campaign, clock.now(), caf_number, dry_run=dry_run)
-    return _emails_page(campaign, caf_number, report)
-
-
-DAYS_BEFORE = "Indiquez le nombre de jours avant la date limite (par exemple 14, 7 ou 2)."
-
-
-def _caf_number():
-    """The Caf whose emails leave: the reviewer's own; an administrator's pick, or all (None)."""
-    if not current_user.is_admin:
-        return current_user.caf.number
-    return request.form.get("caf", "").strip() or None
-
-
-def _emails_page(campaign, caf_number, report=None, error=None):
-    return render_template("review/emails.html", campaign=campaign, report=report, error=error, form=request.form,
-                           caf_number=caf_number), 200 if not error else 400
-
-
-@on_refusal(bp)
-def refused(error):
-    """A refused send (the only write here): the emails page again, with the reason and the form as typed."""
-    campaign = get_session().get(Campaign, request.view_args["campaign_id"]) or abort(404)
-    return _emails_page(campaign, _caf_number(), error=error.message)

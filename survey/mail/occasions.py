@@ -41,14 +41,19 @@ def send_invitations(db: Session, campaign: Campaign, now: datetime, caf_number:
     Each invitation carries a fresh personal link; links sent before stay valid.
     Refused once the campaign (or the Caf's own calendar) has closed: nobody could answer any more.
     """
-    _check_caf(db, caf_number)
+    check_invitations_open(db, campaign, now, caf_number)
+    return send_round(db, invitation_round(campaign, caf_number), now, **options)
+
+
+def check_invitations_open(db: Session, campaign: Campaign, now: datetime, caf_number: str | None = None):
+    """Refuse (:class:`DomainError`) an unknown Caf, or invitations once the campaign (or the Caf's calendar) has closed."""
+    check_caf(db, caf_number)
     closes_at, tz_name = caf_calendar(db, campaign, caf_number)
     if now > closes_at:
         raise DomainError(
             f"La campagne {campaign.code} est close depuis le {format_datetime(closes_at, tz_name)} : "
             "les invitations ne partent plus (un projet dont le délai a été prolongé garde le lien qu'il a reçu)."
         )
-    return send_round(db, invitation_round(campaign, caf_number), now, **options)
 
 
 def caf_calendar(db: Session, campaign: Campaign, caf_number: str | None) -> tuple[datetime, str]:
@@ -79,11 +84,12 @@ def send_reminders(db: Session, campaign: Campaign, days_before: int, now: datet
     A Caf's round (``caf_number``) covers only its own projects. Projects whose
     time to answer is over are not reminded.
     """
-    _check_caf(db, caf_number)
+    check_caf(db, caf_number)
     return send_round(db, reminder_round(campaign, days_before, caf_number), now, **options)
 
 
-def _check_caf(db: Session, caf_number: str | None):
+def check_caf(db: Session, caf_number: str | None):
+    """Refuse (:class:`DomainError`) a Caf number that names no Caf."""
     if caf_number and db.scalar(select(Caf.id).where(Caf.number == caf_number)) is None:
         raise DomainError(f"Aucune Caf n'a le numéro {caf_number}.")
 
@@ -122,7 +128,7 @@ def send_due_reminders(db: Session, campaign: Campaign, schedule: list[int], now
     pending messages sent (the rest of a run that crashed). Nothing is sent
     after the deadline.
     """
-    _check_caf(db, caf_number)
+    check_caf(db, caf_number)
     if caf_number:
         return _due_round(db, campaign, schedule, now, caf_number, (), options)
     others = cafs_on_their_own_calendar(db, campaign)

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import exists, func, insert, inspect, literal, or_, select, update
+from sqlalchemy import func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import messages
+from . import choosing, messages
 from ..deadline import awaits_partner, caf_windows
 from ..errors import DomainError
 from ..models import (
@@ -63,6 +63,8 @@ class Round:
     response_id: int | None = None
     # Cafs left out of a national round: those on their own calendar get their own rounds.
     other_cafs: tuple[str, ...] = ()
+    # From the Caf's pages: a project already reminded today (any round) is not reminded again.
+    once_a_day: bool = False
 
 
 def invitation_round(campaign: Campaign, caf_number: str | None = None) -> Round:
@@ -84,18 +86,6 @@ def new_link_round(response: Response, user_id: int, now: datetime) -> Round:
 
 
 # -- planning ---------------------------------------------------------------
-def _same_occasion(round_: Round):
-    """Rows that make a contact already served for this round.
-
-    A reminder ``J-14`` and a Caf's own ``J-14/731`` are the same occasion: a
-    contact gets one reminder per number of days, whoever asked for it.
-    """
-    if round_.kind is EmailKind.REMINDER:
-        base = f"J-{round_.days_before}"
-        return or_(EmailLog.round == base, EmailLog.round == literal(f"{base}/") + Caf.number)
-    return EmailLog.round == round_.label
-
-
 # Every row would otherwise carry the campaign's whole definition; the
 # campaign is in the session already, so loading it lazily costs no query.
 _ONE_CAMPAIGN = lazyload(Response.campaign)
@@ -139,33 +129,15 @@ _BATCH = 500
 
 
 def _candidates(db: Session, round_: Round, now: datetime) -> Iterator[tuple[Contact, Response]]:
-    """(contact, response) pairs the round concerns that have no row for it yet, in two statements."""
-    already = exists().where(EmailLog.kind == round_.kind, EmailLog.contact_id == Contact.id,
-                             EmailLog.response_id == Response.id, _same_occasion(round_))
-    query = (select(Contact, Response)
-             .options(_ONE_CAMPAIGN, *_NO_ANSWERS)
-             .join(Project, Contact.project_id == Project.id)
-             .join(Response, Response.project_id == Project.id)
-             .join(Caf, Project.caf_id == Caf.id)
-             .where(Response.campaign_id == round_.campaign.id, Contact.withdrawn_at.is_(None), ~already)
-             .order_by(Project.reference, Contact.id))
-    if round_.caf_number:
-        query = query.where(Caf.number == round_.caf_number)
-    if round_.other_cafs:
-        query = query.where(Caf.number.not_in(round_.other_cafs))
-    if round_.response_id:
-        query = query.where(Response.id == round_.response_id)
-    if round_.kind is EmailKind.INVITATION:  # nobody is invited to a bilan already transmitted or validated
-        query = query.where(Response.state.in_(REMINDED_STATES))
-    reminder = round_.kind is EmailKind.REMINDER
-    if reminder:
-        caf_windows(db, round_.campaign.id)  # every candidate's deadline reads them
-        query = query.where(Response.state.in_(REMINDED_STATES))
+    """(contact, response) pairs the round concerns that have no row for it yet (:func:`.choosing.candidates`)."""
+    query = choosing.candidates(db, round_, now).options(_ONE_CAMPAIGN, *_NO_ANSWERS)
+    corrections = {}
+    if round_.kind is EmailKind.REMINDER:  # a reminder's subject reads the deadline: Caf windows, correction delay
+        caf_windows(db, round_.campaign.id)
         corrections = _corrections_of(db, query.with_only_columns(Response.id, maintain_column_froms=True)
                                       .order_by(None).where(Response.state == ResponseState.CORRECTION_REQUESTED))
     for contact, response in db.execute(query.execution_options(yield_per=_BATCH)):
-        if not reminder or awaits_partner(_with_corrections(response, corrections), now):
-            yield contact, response
+        yield contact, _with_corrections(response, corrections)
 
 
 def plan(db: Session, round_: Round, now: datetime) -> int:
@@ -183,6 +155,9 @@ def plan(db: Session, round_: Round, now: datetime) -> int:
 
 
 def _plan_once(db, round_, now):
+    if round_.once_a_day:
+        # Two reviewers launching reminders at once must not both find a project not yet reminded today.
+        db.execute(select(Campaign.id).where(Campaign.id == round_.campaign.id).with_for_update())
     pairs = [(contact.id, response.id) for contact, response in _candidates(db, round_, now)]
     if pairs:  # one bulk statement (the ORM would insert row by row where it must read back each new id)
         db.execute(insert(EmailLog), [
@@ -332,7 +307,7 @@ def failed_logs(db: Session, caf_id: int | None, campaign_id: int | None = None,
     return list(db.scalars(query))
 
 
-def resend(db: Session, caf_id: int | None, log_ids, now: datetime) -> int:
+def resend(db: Session, caf_id: int | None, log_ids, now: datetime, *, skip_refused: bool = False) -> int:
     """Put failed messages of a Caf's projects back in line (``pending``); the caller commits, then wakes the outbox.
 
     ``caf_id`` is the Caf of the person asking (``None``: an administrator,
@@ -340,8 +315,9 @@ def resend(db: Session, caf_id: int | None, log_ids, now: datetime) -> int:
     or no longer due (a relance, an invitation or a correction notice to a
     bilan that no longer awaits its partner, a notice the bilan's state has
     made untrue, a withdrawn contact) is refused with a French reason, and
-    nothing changes. A message already back in line is left as it is.
-    Returns how many messages were put back.
+    nothing changes; with ``skip_refused`` (« tout renvoyer »), those are left
+    as they are and the others go. A message already back in line is left as
+    it is. Returns how many messages were put back.
     """
     try:
         ids = sorted({int(log_id) for log_id in log_ids})
@@ -359,10 +335,10 @@ def resend(db: Session, caf_id: int | None, log_ids, now: datetime) -> int:
     missing = [log_id for log_id in ids if log_id not in logs]
     if missing:
         raise DomainError(f"Le courriel n° {missing[0]} n’existe pas ou ne concerne pas votre Caf.")
-    refusals = [reason for log in logs.values() if (reason := _not_to_resend(log, now))]
-    if refusals:
-        raise DomainError(" ".join(refusals))
-    failed = [log_id for log_id, log in logs.items() if log.status is EmailStatus.FAILED]
+    refusals = {log.id: reason for log in logs.values() if (reason := _not_to_resend(log, now))}
+    if refusals and not skip_refused:
+        raise DomainError(" ".join(refusals.values()))
+    failed = [log_id for log_id, log in logs.items() if log.status is EmailStatus.FAILED and log_id not in refusals]
     if failed:
         db.execute(update(EmailLog).where(EmailLog.id.in_(failed), EmailLog.status == EmailStatus.FAILED)
                    .values(status=EmailStatus.PENDING))
