@@ -109,14 +109,21 @@ def _limit_guessable_routes(app):
         app.view_functions[endpoint] = guard.limit(app.view_functions[endpoint], app.config[setting], methods)
 
 
+# What partners and the public reach (and signing in itself): the rest is for Caf users.
+PUBLIC_BLUEPRINTS = (None, "partner", "auth", "legal", "questionnaire")
+
+
 def _require_admin_second_factor(app):
-    """With ADMIN_SECOND_FACTOR, an administrator without one reaches no Caf page before enabling it."""
+    """With ADMIN_SECOND_FACTOR, an administrator without one reaches no Caf page before enabling it.
+
+    Every blueprint but the public ones is a Caf page: a new one is covered without being listed.
+    """
     from flask import redirect, url_for
     from flask_login import current_user
 
     @app.before_request
     def second_factor_first():
-        if not app.config["ADMIN_SECOND_FACTOR"] or request.blueprint not in ("review", "reports", "emails", "admin"):
+        if not app.config["ADMIN_SECOND_FACTOR"] or request.blueprint in PUBLIC_BLUEPRINTS:
             return None
         if current_user.is_authenticated and current_user.is_admin and not current_user.has_second_factor:
             return redirect(url_for("auth.set_up_second_factor"))
