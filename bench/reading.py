@@ -27,7 +27,8 @@ def measure(url: str) -> dict:
     from survey.models import Campaign, Role
     from survey.operations import create_user
 
-    app = create_app({"DATABASE_URL": url, "ENV": "development", "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False})
+    app = create_app({"DATABASE_URL": url, "ENV": "development", "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
+                      "ADMIN_SECOND_FACTOR": False})
     password = "bench password 1234"
     with app.app_context():
         db = get_session()

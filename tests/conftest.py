@@ -15,6 +15,7 @@ from sqlalchemy import text
 from survey import create_app
 from survey.db import Base, build_engine, get_session
 from survey.questionnaires import DEFINITIONS_DIR, forget_campaign_definitions
+from survey.mail.messages import forget_receipt_pdfs
 from survey.reports.comparison import forget_counted
 from survey.migrate import upgrade
 from survey.models import Contact, Project
@@ -38,9 +39,11 @@ def fresh_definitions():
     """Every test compiles its own definitions and counts its own figures: ids start again in each database."""
     forget_campaign_definitions()
     forget_counted()
+    forget_receipt_pdfs()
     yield
     forget_campaign_definitions()
     forget_counted()
+    forget_receipt_pdfs()
 
 
 class FrozenClock:

@@ -126,18 +126,26 @@ def compose(kind: EmailKind, response: Response, recipient: str, link: str | Non
     return build_message(recipient, subject, text, html, message_id, attachments)
 
 
-def receipt_pdf(response: Response) -> bytes:
-    """The bilan's PDF as transmitted, built once for all the contacts its receipt goes to.
+# The last few receipts' PDFs, by (response id, version): the receipts of one transmission leave one after
+# the other, each claimed on its own by this process's sender, and share one PDF (about 25 ms of CPU each).
+_receipt_pdfs: dict[tuple[int, int], bytes] = {}
+RECEIPT_PDFS_KEPT = 8
 
-    The receipts of one transmission are sent one after the other through one
-    database session, hence one ``response`` object: the PDF (about 25 ms of
-    CPU) is kept on it, for its version, and goes away with the session.
-    """
-    cached = response.__dict__.get("_receipt_pdf")
-    if cached is None or cached[0] != response.version:
-        cached = (response.version, bilan_pdf(response, clock.now()))
-        response.__dict__["_receipt_pdf"] = cached
-    return cached[1]
+
+def receipt_pdf(response: Response) -> bytes:
+    """The bilan's PDF as transmitted, built once for all the contacts its receipt goes to (of this version)."""
+    key = (response.id, response.version)
+    pdf = _receipt_pdfs.get(key)
+    if pdf is None:
+        pdf = bilan_pdf(response, clock.now())
+        if len(_receipt_pdfs) >= RECEIPT_PDFS_KEPT:
+            _receipt_pdfs.pop(next(iter(_receipt_pdfs)))
+        _receipt_pdfs[key] = pdf
+    return pdf
+
+
+def forget_receipt_pdfs():
+    _receipt_pdfs.clear()
 
 
 def _correction_item(definition: Definition, item: dict) -> dict:

@@ -123,7 +123,9 @@ class Outbox:
             with self.app.app_context():
                 report = deliver_due(get_session(), clock.now(), throttle=self.throttle, stop=self.stopping.is_set)
                 for log in report.failed:
-                    logger.warning("%s email %s to %s failed: %s", log.kind.value, log.id, log.contact.email, log.error)
+                    # By row and contact number: the server's log outlives the purge of the addresses.
+                    logger.warning("%s email %s to contact %s failed: %s", log.kind.value, log.id, log.contact_id,
+                                   (log.error or "").replace(log.contact.email, "[adresse du contact]"))
         except Exception:  # noqa: BLE001 - the thread must outlive any one pass (the database restarting...)
             logger.exception("the outbox's pass stopped; what is pending waits for the next one")
             return
