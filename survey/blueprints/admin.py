@@ -9,7 +9,6 @@ from ..db import get_session
 from ..engine.definition import read_definition_file
 from ..questionnaires import DEFINITIONS_DIR
 from ..errors import DomainError
-from ..importer import import_projects
 from ..models import Campaign, Response
 from ..operations import create_campaign
 from ..engine.timefmt import parse_local
@@ -102,6 +101,8 @@ def run_import(campaign_id):
     if upload is None or not upload.filename:
         return render_template("admin/import.html", campaign=campaign, report=None,
                                error="Choisissez un fichier CSV."), 400
+    from ..importer import import_projects  # only the administrators' import needs it: not loaded by every process
+
     report = import_projects(db, campaign, upload.read(), valid_only=request.form.get("valides") == "1",
                              dry_run=request.form.get("essai") == "1")
     return render_template("admin/import.html", campaign=campaign, report=report), 200 if not report.errors else 422
