@@ -37,7 +37,7 @@ def pages(data: Data, only: str = "") -> list[tuple[str, str, str, str, dict | N
 
 def _pages(data: Data) -> list[tuple[str, str, str, str, dict | None]]:
     c = data.campaign_id
-    reminders = {"kind": "relance", "days_before": "14", "mode": "apercu"}
+    reminders = "envoi=relance&jours=14"
     return [
         ("home (campaigns)", "reviewer", "GET", "/caf/", None),
         ("list, national", "admin", "GET", f"/caf/campagnes/{c}", None),
@@ -49,10 +49,15 @@ def _pages(data: Data) -> list[tuple[str, str, str, str, dict | None]]:
         ("correction form (page 8)", "admin", "GET", f"/caf/reponses/{data.long_response_id}/pages/8", None),
         ("dashboard, national", "admin", "GET", f"/caf/campagnes/{c}/tableau-de-bord", None),
         ("dashboard, big Caf", "reviewer", "GET", f"/caf/campagnes/{c}/tableau-de-bord", None),
-        ("reminder preview, national", "admin", "POST", f"/caf/campagnes/{c}/courriels", reminders),
-        ("reminder preview, big Caf", "reviewer", "POST", f"/caf/campagnes/{c}/courriels", reminders),
-        ("invitation preview, big Caf", "reviewer", "POST", f"/caf/campagnes/{c}/courriels",
-         {"kind": "invitation", "mode": "apercu"}),
+        ("dashboard, national, Cafs by rate", "admin", "GET", f"/caf/campagnes/{c}/tableau-de-bord?tri=taux", None),
+        ("list, one Caf (administrator)", "admin", "GET", f"/caf/campagnes/{c}?caf={data.big_caf}", None),
+        ("reminder preview, national", "admin", "GET", f"/caf/campagnes/{c}/courriels/apercu?{reminders}", None),
+        ("reminder preview, big Caf", "reviewer", "GET", f"/caf/campagnes/{c}/courriels/apercu?{reminders}", None),
+        ("invitation preview, big Caf", "reviewer", "GET", f"/caf/campagnes/{c}/courriels/apercu?envoi=invitation",
+         None),
+        ("round progress, national", "admin", "GET", f"/caf/campagnes/{c}/courriels/envoi?{reminders}", None),
+        ("failed emails, national", "admin", "GET", f"/caf/campagnes/{c}/courriels/echecs", None),
+        ("failed emails, big Caf", "reviewer", "GET", f"/caf/campagnes/{c}/courriels/echecs", None),
         ("export CSV, big Caf", "reviewer", "GET", f"/caf/campagnes/{c}/export.csv", None),
         ("export XLSX, big Caf", "reviewer", "GET", f"/caf/campagnes/{c}/export.xlsx", None),
         ("codebook CSV", "reviewer", "GET", f"/caf/campagnes/{c}/dictionnaire.csv", None),
@@ -77,8 +82,6 @@ def sign_in(client, email: str):
 def _request(client, method, path, form):
     if method == "GET":
         return client.get(path)
-    if "/courriels" in path and 'name="days_before"' not in client.html:
-        client.get(path)  # the form's CSRF token
     return client.post(path, form)
 
 
@@ -252,11 +255,11 @@ def main(argv=None):
             f"{processes} processes (master and workers), {pss:.0f} MiB PSS" for processes, pss in memories.values())
             + (" (this | other)" if args.compare_with else ""))
         servers = list(ports)
-        print(f"  {'page':32} {'SQL':>4}" + "".join(f"   c={level} p50 / p99 ms" + (" (this | other)" if args.compare_with else "")
+        print(f"  {'page':36} {'SQL':>4}" + "".join(f"   c={level} p50 / p99 ms" + (" (this | other)" if args.compare_with else "")
                                                   for level in levels)
               + (f"   errors {len(errors)}: {errors[:3]}" if errors else ""))
         for name, *_ in pages(data, args.only):
-            print(f"  {name:32} {statements[name]:4}" + "".join(
+            print(f"  {name:36} {statements[name]:4}" + "".join(
                 "  " + " |".join(f"{1000 * percentile(times[(server, name, level)], .5):7.1f} / "
                                  f"{1000 * percentile(times[(server, name, level)], .99):6.1f}" for server in servers)
                 for level in levels), flush=True)

@@ -90,3 +90,10 @@ def when_ready(server):
     for name in app.jinja_env.list_templates():
         app.jinja_env.get_template(name)
     gc.freeze()
+
+
+def post_worker_init(worker):
+    """Each worker's outbox sends pending emails from its start, not from its first request."""
+    outbox = getattr(worker.wsgi, "extensions", {}).get("outbox")
+    if outbox is not None:
+        outbox.start_polling()

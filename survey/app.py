@@ -16,6 +16,7 @@ from .markup import paragraphs
 from .mail.outbox import Outbox
 from .ratelimit import GuessingGuard
 from .requests import SurveyRequest
+from .uploads import UploadStore
 from .engine.timefmt import count_of, format_date, format_datetime, format_decimal, format_input, format_number
 
 # No inline script or style anywhere: pages work without JavaScript and the
@@ -61,6 +62,9 @@ def create_app(overrides=None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXIES"], x_proto=app.config["PROXIES"])
     db.init_app(app)
     app.extensions["outbox"] = Outbox(app)
+    # Saving a page stores documents here, whoever saves it (a view, a command, a test).
+    app.extensions["uploads"] = UploadStore(app.config["UPLOAD_DIR"], app.config["UPLOAD_MAX_BYTES"])
+    app.before_request(app.extensions["outbox"].start_polling)  # each server process sends what is pending
     csrf.init_app(app)
     login_manager.init_app(app)
     app.jinja_env.filters["datetime_fr"] = format_datetime
@@ -75,13 +79,14 @@ def create_app(overrides=None) -> Flask:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
-    from .blueprints import admin, auth, legal, partner, preview, questionnaire, reading, reports, review
+    from .blueprints import admin, auth, emails, legal, partner, preview, questionnaire, reading, reports, review
     legal.use_deployment_texts(app)
     app.register_blueprint(legal.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(preview.bp)
     app.register_blueprint(questionnaire.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(emails.bp)
     app.register_blueprint(partner.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(review.bp)
@@ -104,14 +109,21 @@ def _limit_guessable_routes(app):
         app.view_functions[endpoint] = guard.limit(app.view_functions[endpoint], app.config[setting], methods)
 
 
+# What partners and the public reach (and signing in itself): the rest is for Caf users.
+PUBLIC_BLUEPRINTS = (None, "partner", "auth", "legal", "questionnaire")
+
+
 def _require_admin_second_factor(app):
-    """With ADMIN_SECOND_FACTOR, an administrator without one reaches no Caf page before enabling it."""
+    """With ADMIN_SECOND_FACTOR, an administrator without one reaches no Caf page before enabling it.
+
+    Every blueprint but the public ones is a Caf page: a new one is covered without being listed.
+    """
     from flask import redirect, url_for
     from flask_login import current_user
 
     @app.before_request
     def second_factor_first():
-        if not app.config["ADMIN_SECOND_FACTOR"] or request.blueprint not in ("review", "reports", "admin"):
+        if not app.config["ADMIN_SECOND_FACTOR"] or request.blueprint in PUBLIC_BLUEPRINTS:
             return None
         if current_user.is_authenticated and current_user.is_admin and not current_user.has_second_factor:
             return redirect(url_for("auth.set_up_second_factor"))

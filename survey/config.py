@@ -79,8 +79,16 @@ def build_config(overrides=None):
         "SMTP_STARTTLS": _flag("SMTP_STARTTLS"),
         "SMTP_TIMEOUT": float(_env("SMTP_TIMEOUT", 30)),
         "MAIL_FROM": _env("MAIL_FROM", "bilan-clas@caf.example"),
+        # The demo's sink: every email is written to this folder as an .eml file instead of being sent
+        # (development only), and administrators read them at /admin/courriels.
+        "MAIL_FOLDER": _env("MAIL_FOLDER") or None,
         # Messages per second in batch sends (0: no throttle).
         "MAIL_PER_SECOND": float(_env("MAIL_PER_SECOND", 5)),
+        # Each server process's outbox looks for emails to send this often (0: only when a page asks).
+        "OUTBOX_POLL_SECONDS": float(_env("OUTBOX_POLL_SECONDS", 5)),
+        # An email left "sending" this long (its sender died mid-exchange) is sent again, with the same
+        # Message-ID. Keep it well above SMTP_TIMEOUT: a live sender is never doubled.
+        "MAIL_RESEND_AFTER_SECONDS": float(_env("MAIL_RESEND_AFTER_SECONDS", 600)),
         # Legal pages: a file of this folder (mentions-legales.html, donnees-personnelles.html,
         # accessibilite.html) replaces the bundled French text of the same name.
         "LEGAL_DIR": _env("LEGAL_DIR", str(instance / "legal")),
@@ -94,10 +102,16 @@ def build_config(overrides=None):
         "RETENTION_CONTACT_MONTHS": int(_env("RETENTION_CONTACT_MONTHS", 12)),
         "RETENTION_ACCOUNT_MONTHS": int(_env("RETENTION_ACCOUNT_MONTHS", 12)),
         "PURGE_DOCUMENTS": _flag("PURGE_DOCUMENTS", "1"),
+        # Sign-in records (address typed, IP address, time), in days: the sign-in guard remembers an
+        # account's usual addresses for 90 days (operations/users.py), so less weakens it.
+        "RETENTION_SIGN_IN_DAYS": int(_env("RETENTION_SIGN_IN_DAYS", 90)),
     }
     config.update(overrides)
     if config["ENV"] == "development" and not config["SECRET_KEY"]:
         config["SECRET_KEY"] = DEVELOPMENT_ONLY_KEY
+    if config["MAIL_FOLDER"] and config["ENV"] not in ("development", "testing"):
+        raise ConfigError("SURVEY_MAIL_FOLDER keeps every email from leaving: it is for the demo "
+                          "(SURVEY_ENV=development) only.")
     if not config["SECRET_KEY"]:
         raise ConfigError(
             "SURVEY_SECRET_KEY must be set outside development "

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy import and_, case, event, exists, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased, object_session
 
-from .models import CafWindow, Response, ResponseState
+from .models import Caf, CafWindow, CorrectionRequest, Project, Response, ResponseState
+from .models.types import UTCDateTime
 
 # A closing is shown to the minute ("23 h 59") and stored to the second
 # (23:59:59): the whole of that last second still counts.
@@ -71,12 +72,14 @@ def caf_window(response: Response) -> tuple[datetime, datetime, bool]:
     wall-clock times in its own zone: "15 July at 23:59" is 23:59 in Paris for
     the Caf de la Savoie and 23:59 in Saint-Denis for the Caf de La Réunion.
     """
-    campaign = response.campaign
-    own = _caf_own_window(response)
+    return campaign_window_of_caf(response.campaign, response.project.caf, _caf_own_window(response))
+
+
+def campaign_window_of_caf(campaign, caf, own: tuple[datetime, datetime] | None) -> tuple[datetime, datetime, bool]:
+    """A Caf's opening and closing of ``campaign``: ``own`` (its window, if any) or the campaign's, in its zone."""
     if own is not None:
         return own[0], own[1], True
-    zone = response.project.caf.timezone
-    return same_wall_clock(campaign.opens_at, zone), same_wall_clock(campaign.closes_at, zone), False
+    return same_wall_clock(campaign.opens_at, caf.timezone), same_wall_clock(campaign.closes_at, caf.timezone), False
 
 
 def same_wall_clock(moment: datetime, zone: str) -> datetime:
@@ -115,11 +118,20 @@ def caf_windows(db: Session, campaign_id: int) -> dict:
 
 
 _WINDOWS = "caf_windows"
+_ZONES = "caf_zones"
+
+
+def caf_zones(db: Session) -> list[str]:
+    """The time zones of the Cafs, read once per transaction (SQL forms of the rules branch on them)."""
+    if _ZONES not in db.info:
+        db.info[_ZONES] = list(db.scalars(select(Caf.timezone).distinct().order_by(Caf.timezone)))
+    return db.info[_ZONES]
 
 
 def forget_caf_windows(db: Session):
-    """Read the Caf windows again at the next deadline (after one was set or removed)."""
+    """Read the Caf windows (and zones) again at the next deadline (after one was set or removed)."""
     db.info.pop(_WINDOWS, None)
+    db.info.pop(_ZONES, None)
 
 
 @event.listens_for(Session, "after_commit")
@@ -143,3 +155,29 @@ def partner_window(response: Response) -> Window:
 def awaits_partner(response: Response, now: datetime) -> bool:
     """Whether the partner can still answer: not transmitted (or sent back for correction), within their time."""
     return response.state in AWAITING_PARTNER and not partner_window(response).has_closed(now)
+
+
+def awaits_partner_clause(db: Session, campaign, now: datetime):
+    """:func:`awaits_partner` as a SQL condition on ``Response``, for the responses of ``campaign``.
+
+    The same rule, for queries that count or page through thousands of
+    responses without loading them (a reminder round's preview). The query
+    must join ``Project`` and ``Caf``. ``tests/test_deadline.py`` checks that it
+    agrees with :func:`awaits_partner` on every kind of deadline.
+    """
+    # Window.has_closed: open while the deadline's whole second (floored) has not passed.
+    moment = literal(now.replace(microsecond=0), UTCDateTime())
+    zones = [zone for zone in caf_zones(db) if zone != CAMPAIGN_TIMEZONE]
+    same_time = (case({zone: literal(same_wall_clock(campaign.closes_at, zone), UTCDateTime()) for zone in zones},
+                      value=Caf.timezone, else_=literal(campaign.closes_at, UTCDateTime()))
+                 if zones else literal(campaign.closes_at, UTCDateTime()))
+    own = (select(CafWindow.closes_at).where(CafWindow.caf_id == Project.caf_id,
+                                             CafWindow.campaign_id == campaign.id).scalar_subquery())
+    request = aliased(CorrectionRequest)  # Response.open_correction: the latest request still open
+    latest_open = (select(func.max(request.id)).where(request.response_id == Response.id, request.closed_at.is_(None))
+                   .scalar_subquery())
+    correcting = and_(Response.state == ResponseState.CORRECTION_REQUESTED, latest_open.is_not(None))
+    delay_open = exists().where(CorrectionRequest.id == latest_open, CorrectionRequest.until >= moment)
+    window_open = or_(func.coalesce(own, same_time) >= moment, Response.extended_until >= moment)
+    return and_(Response.state.in_(AWAITING_PARTNER), Response.campaign_id == campaign.id,
+                or_(and_(correcting, delay_open), and_(~correcting, window_open)))

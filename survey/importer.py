@@ -1,26 +1,19 @@
-"""Import the funded projects of a campaign and their contacts from a CSV file.
+"""Read the CSV file of a campaign's funded projects: every row checked, each error naming its line and column.
 
-Every row is checked first; by default a file with any error imports
-nothing. Importing the same file again updates, never duplicates.
+Nothing here writes: :func:`survey.operations.importing.import_projects`
+imports the rows this module accepts.
 """
 import csv
 import io
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 from stdnum.fr import siret as stdnum_siret
 
-from .engine.answers import prefilled_answers
-from .questionnaires import campaign_definition
+from .caf_settings import CafSettings, read_timezone, settings_problems
 from .engine.forms.validators import Email, compact_digits
-from .models import Caf, Campaign, Contact, Project, ResponseState
-from . import clock
 from .models.caf import timezone_for_number
-from .operations import enrol_project, project_context
-from .operations.cafs import CafSettings, read_timezone, settings_problems
-from .operations.contacts import reinstate_contact, withdraw_contact
 
 COLUMNS = {
     "reference": ("reference", "référence", "ref"),
@@ -38,9 +31,10 @@ COLUMNS = {
     "emails": ("emails", "email", "contacts", "courriels"),
 }
 REQUIRED = ("reference", "structure", "siret", "caf", "emails")
-REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]{0,59}")
 EMAIL = Email().regex
-MAX_BYTES = 20 * 1024 * 1024
+# The optional Caf columns -> the Caf's settings they give.
+CAF_COLUMNS = {"caf_email": "contact_email", "caf_telephone": "contact_phone", "caf_adresse": "contact_address",
+               "caf_horaires": "contact_hours"}
 
 
 @dataclass
@@ -54,43 +48,92 @@ class RowError:
 
 
 @dataclass
-class ImportReport:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    contacts_added: int = 0
-    # "REFERENCE : email" of each contact the file no longer lists: its links are revoked, its emails stop.
-    contacts_withdrawn: list[str] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    applied: bool = False
+class Row:
+    line: int
+    reference: str
+    structure: str
+    siret: str
+    caf_number: str
+    caf_name: str
+    commune: str
+    emails: list[str]
+    caf_settings: dict = field(default_factory=dict)
 
-    # Projects a check (dry run) found ready to import.
-    ready: int = 0
 
-    def summary(self) -> str:
-        if self.ready and not self.errors:
-            return f"Tout est prêt : {count(self.ready, 'projet')} à importer. Rien n'est encore importé."
-        done = "Import effectué" if self.applied else "Rien n'a été importé"
-        created = count(self.created, "projet") + (" créés" if self.created > 1 else " créé")
-        unchanged = "inchangés" if self.unchanged > 1 else "inchangé"
-        added = count(self.contacts_added, "contact") + (" ajoutés" if self.contacts_added > 1 else " ajouté")
-        skipped = count(self.skipped, "ligne") + (" ignorées" if self.skipped > 1 else " ignorée")
-        withdrawn = count(len(self.contacts_withdrawn), "contact") + (" retirés" if len(self.contacts_withdrawn) > 1
-                                                                      else " retiré")
-        return (f"{done} : {created}, {self.updated} mis à jour, {self.unchanged} {unchanged}, {added}, {withdrawn}, "
-                f"{skipped}, "
-                f"{count(len(self.errors), 'erreur')}.")
+class Siret(fields.Str):
+    """A SIRET typed with or without spaces, stored as its 14 digits; checked with its key."""
 
-    def withdrawals(self) -> str:
-        """What became of the contacts the file no longer lists (empty when none)."""
-        if not self.contacts_withdrawn:
-            return ""
-        if not self.applied:
-            return ("Contacts absents du fichier, qui seraient retirés de leur projet (leurs liens personnels ne "
-                    "s’ouvriraient plus) : " + ", ".join(self.contacts_withdrawn) + ".")
-        return ("Contacts absents du fichier, retirés de leur projet (leurs liens personnels ne s’ouvrent plus et ils "
-                "ne recevront plus de courriel) : " + ", ".join(self.contacts_withdrawn) + ".")
+    def _deserialize(self, value, attr, data, **kwargs):
+        siret = compact_digits(super()._deserialize(value, attr, data, **kwargs))
+        if not stdnum_siret.is_valid(siret):
+            raise ValidationError(f"SIRET invalide « {value} »")
+        return siret
+
+
+class EmailList(fields.Str):
+    """The contacts' addresses, separated by spaces, commas, semicolons or |: lower-cased, once each."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        emails = [e.lower() for e in re.split(r"[\s,;|]+", super()._deserialize(value, attr, data, **kwargs)) if e]
+        if not emails:
+            raise ValidationError("au moins une adresse électronique est nécessaire")
+        bad = [f"adresse électronique invalide « {email} »" for email in emails if not EMAIL.fullmatch(email)]
+        if bad:
+            raise ValidationError(bad)
+        return list(dict.fromkeys(emails))
+
+
+class ProjectRow(Schema):
+    """One row of the file (the cells of the columns found, stripped); loads the fields of a :class:`Row`."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    reference = fields.Str(required=True, validate=validate.Regexp(
+        r"[A-Za-z0-9][A-Za-z0-9_./-]{0,59}\Z",
+        error="référence absente ou invalide (lettres, chiffres, - _ . /, 60 au plus)"))
+    structure = fields.Str(required=True, validate=validate.Length(
+        min=1, max=200, error="nom de structure absent ou trop long (200 au plus)"))
+    siret = Siret(required=True)
+    caf = fields.Str(required=True, validate=validate.Regexp(r"\d{2,4}[A-Z]?\Z",
+                                                             error="numéro de Caf invalide « {input} »"))
+    emails = EmailList(required=True)
+    caf_nom = fields.Str(load_default="")
+    commune = fields.Str(load_default="")
+    caf_fuseau = fields.Str(load_default="")
+    caf_email = fields.Str(load_default="")
+    caf_telephone = fields.Str(load_default="")
+    caf_adresse = fields.Str(load_default="")
+    caf_horaires = fields.Str(load_default="")
+
+    @validates_schema(skip_on_field_errors=False)
+    def caf_settings_are_valid(self, data, **_kwargs):
+        """The optional Caf columns, checked as the admin page checks them."""
+        _settings, problems = self._caf_settings(data)
+        if problems:
+            raise ValidationError(problems)
+
+    @staticmethod
+    def _caf_settings(data) -> tuple[dict, dict[str, str]]:
+        settings = {name: data.get(column, "") for column, name in CAF_COLUMNS.items()}
+        zone = data.get("caf_fuseau", "")
+        settings["timezone"] = read_timezone(zone) if zone else timezone_for_number(data.get("caf", ""))
+        if settings["timezone"] is None:
+            return {}, {"caf_fuseau": f"fuseau horaire inconnu « {zone} » (par exemple Indian/Reunion)"}
+        problems = settings_problems(CafSettings(name=data.get("caf_nom") or "-", **settings))
+        columns = {name: column for column, name in CAF_COLUMNS.items()}
+        return settings, {columns.get(name, "caf_nom"): message for name, message in problems.items()}
+
+    @post_load
+    def row_fields(self, data, **_kwargs) -> dict:
+        """The fields of a :class:`Row`, its line aside."""
+        settings, _problems = self._caf_settings(data)
+        return dict(reference=data["reference"], structure=data["structure"], siret=data["siret"],
+                    caf_number=data["caf"], caf_name=data["caf_nom"], commune=data["commune"][:200],
+                    emails=data["emails"], caf_settings=settings)
+
+
+ROW = ProjectRow()
 
 
 def decode(data: bytes) -> str:
@@ -111,17 +154,15 @@ def _header_map(header):
     return mapping
 
 
-@dataclass
-class Row:
-    line: int
-    reference: str
-    structure: str
-    siret: str
-    caf_number: str
-    caf_name: str
-    commune: str
-    emails: list[str]
-    caf_settings: dict = field(default_factory=dict)
+def _row_errors(line: int, messages: dict) -> list[RowError]:
+    """marshmallow's errors of a row, in the file's column order."""
+    order = list(COLUMNS)
+    found = []
+    for column in sorted(messages, key=lambda c: order.index(c) if c in order else len(order)):
+        reasons = messages[column]
+        for reason in reasons if isinstance(reasons, list) else [reasons]:
+            found.append(RowError(line, column, reason))
+    return found
 
 
 def parse(text: str) -> tuple[list[Row], list[RowError]]:
@@ -141,139 +182,19 @@ def parse(text: str) -> tuple[list[Row], list[RowError]]:
         if not any(cell.strip() for cell in cells):
             continue
         value = {c: (cells[i].strip() if i < len(cells) else "") for c, i in mapping.items()}
-        row_errors = []
+        messages = {}
+        try:
+            row = Row(line=line, **ROW.load(value))
+        except ValidationError as refused:
+            messages, row = refused.messages, None
         reference = value["reference"]
-        if not REFERENCE.fullmatch(reference):
-            row_errors.append(RowError(line, "reference", "référence absente ou invalide (lettres, chiffres, - _ . /, 60 au plus)"))
-        elif reference in seen:
-            row_errors.append(RowError(line, "reference", f"référence déjà présente ligne {seen[reference]}"))
+        if "reference" not in messages:
+            if reference in seen:
+                messages["reference"] = [f"référence déjà présente ligne {seen[reference]}"]
+            else:
+                seen[reference] = line
+        if messages:
+            errors.extend(_row_errors(line, messages))
         else:
-            seen[reference] = line
-        if not value["structure"] or len(value["structure"]) > 200:
-            row_errors.append(RowError(line, "structure", "nom de structure absent ou trop long (200 au plus)"))
-        siret = compact_digits(value["siret"])
-        if not stdnum_siret.is_valid(siret):
-            row_errors.append(RowError(line, "siret", f"SIRET invalide « {value['siret']} »"))
-        if not re.fullmatch(r"\d{2,4}[A-Z]?", value["caf"]):
-            row_errors.append(RowError(line, "caf", f"numéro de Caf invalide « {value['caf']} »"))
-        emails = [e.lower() for e in re.split(r"[\s,;|]+", value["emails"]) if e]
-        bad = [e for e in emails if not EMAIL.fullmatch(e)]
-        if not emails:
-            row_errors.append(RowError(line, "emails", "au moins une adresse email est nécessaire"))
-        for email in bad:
-            row_errors.append(RowError(line, "emails", f"adresse email invalide « {email} »"))
-        caf_settings = _caf_settings(value, line, row_errors)
-        if row_errors:
-            errors.extend(row_errors)
-            continue
-        rows.append(Row(line, reference, value["structure"], siret, value["caf"], value.get("caf_nom", ""),
-                        value.get("commune", "")[:200], list(dict.fromkeys(emails)), caf_settings))
+            rows.append(row)
     return rows, errors
-
-
-CAF_COLUMNS = {"caf_email": "contact_email", "caf_telephone": "contact_phone", "caf_adresse": "contact_address",
-               "caf_horaires": "contact_hours"}
-
-
-def _caf_settings(value: dict, line: int, row_errors: list) -> dict:
-    """The optional Caf columns of a row, checked as the admin page checks them."""
-    settings = {field: value.get(column, "") for column, field in CAF_COLUMNS.items()}
-    zone = value.get("caf_fuseau", "")
-    settings["timezone"] = read_timezone(zone) if zone else timezone_for_number(value["caf"])
-    if settings["timezone"] is None:
-        row_errors.append(RowError(line, "caf_fuseau", f"fuseau horaire inconnu « {zone} » (par exemple Indian/Reunion)"))
-        return {}
-    problems = settings_problems(CafSettings(name=value.get("caf_nom") or "-", **settings))
-    columns = {field: column for column, field in CAF_COLUMNS.items()}
-    for name, message in problems.items():
-        row_errors.append(RowError(line, columns.get(name, "caf_nom"), message))
-    return settings
-
-
-def count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'s' if number > 1 else ''}"
-
-
-def import_projects(db: Session, campaign: Campaign, data: bytes, valid_only=False, dry_run=False,
-                    progress=None) -> ImportReport:
-    """Check the whole file, then create or update its projects and contacts, and enrol them.
-
-    With errors, nothing is imported unless ``valid_only``. Commits once.
-    """
-    report = ImportReport()
-    if len(data) > MAX_BYTES:
-        report.errors.append(RowError(0, "-", "fichier trop volumineux (20 Mo au plus)"))
-        return report
-    rows, report.errors = parse(decode(data))
-    cafs = {caf.number: caf for caf in db.scalars(select(Caf))}
-    for row in rows:
-        if row.caf_number not in cafs and not row.caf_name:
-            report.errors.append(RowError(row.line, "caf", f"Caf {row.caf_number} inconnue (ajoutez une colonne caf_nom pour la créer)"))
-    error_lines = {e.line for e in report.errors if e.line > 1}
-    good = [row for row in rows if row.line not in error_lines]
-    if report.errors and not valid_only:
-        report.skipped = len(error_lines | {row.line for row in rows})
-        return report
-    report.skipped = len(error_lines)
-    if dry_run:
-        report.contacts_withdrawn = _withdrawals_of(db, good)
-        report.ready = len(good)
-        return report
-    definition = campaign_definition(campaign)
-    for row in progress(good) if progress else good:
-        caf = cafs.get(row.caf_number)
-        if caf is None:
-            settings = {field: value or None for field, value in row.caf_settings.items()}
-            caf = cafs[row.caf_number] = Caf(number=row.caf_number, name=row.caf_name, **settings)
-            db.add(caf)
-        _apply_row(db, campaign, definition, caf, row, report)
-    db.commit()
-    report.applied = True
-    return report
-
-
-def _withdrawals_of(db, rows) -> list[str]:
-    """The contacts importing ``rows`` would withdraw (for a dry run)."""
-    listed = {row.reference: set(row.emails) for row in rows}
-    current = db.execute(select(Project.reference, Contact.email).join(Contact, Contact.project_id == Project.id)
-                         .where(Project.reference.in_(list(listed)), Contact.withdrawn_at.is_(None))
-                         .order_by(Project.reference, Contact.id))
-    return [f"{reference} : {email}" for reference, email in current if email not in listed[reference]]
-
-
-def _apply_row(db, campaign, definition, caf, row, report):
-    project = db.scalar(select(Project).where(Project.reference == row.reference))
-    created = project is None
-    if created:
-        project = Project(reference=row.reference, caf=caf, structure_name=row.structure, siret=row.siret,
-                          commune=row.commune or None)
-        db.add(project)
-        before = None
-    else:
-        before = (project.caf_id, project.structure_name, project.siret, project.commune)
-        project.caf, project.structure_name, project.siret = caf, row.structure, row.siret
-        project.commune = row.commune or project.commune
-    db.flush()
-    known = {contact.email: contact for contact in project.contacts}
-    added = [email for email in row.emails if email not in known or known[email].is_withdrawn]
-    for email in added:
-        if email in known:
-            reinstate_contact(known[email])
-        else:
-            db.add(Contact(project=project, email=email))
-    report.contacts_added += len(added)
-    response = enrol_project(db, campaign, project)
-    # The file lists the project's contacts: one it no longer lists loses its links and its emails.
-    gone = [contact for email, contact in known.items() if email not in row.emails and not contact.is_withdrawn]
-    for contact in gone:
-        withdraw_contact(db, contact, clock.now(), responses=[response], reason="absent du dernier import")
-        report.contacts_withdrawn.append(f"{project.reference} : {contact.email}")
-    if created:
-        report.created += 1
-    elif added or gone or before != (project.caf_id, project.structure_name, project.siret, project.commune):
-        report.updated += 1
-    else:
-        report.unchanged += 1
-    if response.state is ResponseState.NOT_STARTED:
-        # Nobody answered yet: the prefill follows the latest import.
-        response.answers = prefilled_answers(definition, project_context(project))

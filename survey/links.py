@@ -10,7 +10,10 @@ from .models import AccessLink, Contact, Response
 
 
 def issue_link(db: Session, contact: Contact, response: Response) -> str:
-    """Create a personal link; returns the token, which is never stored. Never for a withdrawn contact."""
+    """Create a personal link; returns the token, which is never stored. Never for a withdrawn contact.
+
+    A building block of the invitation rounds and the demo (see :mod:`survey.operations`): the caller commits.
+    """
     if contact.is_withdrawn:
         raise DomainError(f"{contact.email} a été retiré de ce projet : aucun lien ne lui est donné.")
     token = new_token()
@@ -20,11 +23,12 @@ def issue_link(db: Session, contact: Contact, response: Response) -> str:
 
 
 def revoke_link(link: AccessLink, now: datetime):
+    """The link stops opening anything (its first revocation is kept). The caller commits."""
     link.revoked_at = link.revoked_at or now
 
 
 def open_link(db: Session, token: str, now: datetime) -> int | None:
-    """Record that the personal link behind ``token`` was opened.
+    """Record that the personal link behind ``token`` was opened; commits (a view's whole write).
 
     Returns the link's id, or None when no live link has this token (unknown,
     malformed or revoked: the caller cannot tell which). One statement.

@@ -37,7 +37,7 @@ def password_problem(password: str, personal=()) -> str | None:
         return None
     reasons = list(dict.fromkeys(_PATTERNS[m["pattern"]] for m in result["sequence"] if m["pattern"] in _PATTERNS))
     if any(m["pattern"] == "dictionary" and m.get("dictionary_name") == "user_inputs" for m in result["sequence"]):
-        reasons.insert(0, "il reprend votre nom ou votre adresse email")
+        reasons.insert(0, "il reprend votre nom ou votre adresse électronique")
     why = f" : {', '.join(reasons[:2])}" if reasons else ""
     return (f"Ce mot de passe est trop facile à deviner{why}. Choisissez par exemple trois ou quatre mots "
             "sans rapport entre eux, séparés par des espaces.")

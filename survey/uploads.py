@@ -10,6 +10,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import DomainError
 
@@ -43,6 +44,33 @@ class StoredFile:
 
     def as_answer(self) -> dict:
         return {"key": self.key, "name": self.name, "size": self.size, "mime": self.mime}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A document to store, wherever it comes from. A posted file (werkzeug's ``FileStorage``) has the same
+    two attributes and is stored as it is."""
+
+    filename: str
+    stream: BinaryIO
+
+
+@dataclass(frozen=True)
+class UploadStore:
+    """Where attached documents are kept and how large one may be: built once by ``create_app``."""
+
+    directory: str
+    max_bytes: int
+
+    def store(self, upload) -> StoredFile:
+        """Check and store ``upload`` (an :class:`Upload` or a posted file); :class:`UploadRefused` says why not."""
+        return store_upload(upload, self.directory, self.max_bytes)
+
+    def delete(self, key: str):
+        delete_stored(self.directory, key)
+
+    def path(self, key: str) -> Path | None:
+        return stored_path(self.directory, key)
 
 
 def safe_name(filename: str) -> str:

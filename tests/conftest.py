@@ -15,6 +15,7 @@ from sqlalchemy import text
 from survey import create_app
 from survey.db import Base, build_engine, get_session
 from survey.questionnaires import DEFINITIONS_DIR, forget_campaign_definitions
+from survey.reports.comparison import forget_counted
 from survey.migrate import upgrade
 from survey.models import Contact, Project
 from survey.operations import create_campaign, enrol_project, get_or_create_caf, issue_link
@@ -34,10 +35,12 @@ CLAS_CLOSES = datetime(2024, 7, 15, 21, 59, 59, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def fresh_definitions():
-    """Every test compiles its own definitions: a code reused with another content is not served stale."""
+    """Every test compiles its own definitions and counts its own figures: ids start again in each database."""
     forget_campaign_definitions()
+    forget_counted()
     yield
     forget_campaign_definitions()
+    forget_counted()
 
 
 class FrozenClock:
@@ -100,12 +103,15 @@ def app(database_url, migrated_engine, clock, tmp_path):
         "SIGN_IN_RATE_LIMIT": "100000 per minute",
         # Administrators' second factor has its own tests (test_second_factor.py).
         "ADMIN_SECOND_FACTOR": False,
+        # The outbox sends when a page wakes it; the tests of its polling set their own interval.
+        "OUTBOX_POLL_SECONDS": 0,
         # So do Caf users' session limits (test_sessions.py); elsewhere the clock jumps by days.
         "CAF_IDLE_TIMEOUT": timedelta(days=365),
         "CAF_SESSION_LIFETIME": timedelta(days=365),
     })
     yield application
     application.extensions["outbox"].drain(10)  # no receipt of this test may land in the next one's tables
+    application.extensions["outbox"].stop(10)  # nor any thread outlive its application
     application.extensions["db_engine"].dispose()
 
 

@@ -39,10 +39,22 @@ def world(app, factory, partner_for, caf_user):
     with app.app_context():
         user_id = get_session().scalar(select(User.id).where(User.email == "reviewer-731@caf.example"))
         caf_id = get_session().scalar(select(Caf.id).where(Caf.number == "731"))
+        log_id = _failed_email(get_session(), response_id)
     values = {"response_id": response_id, "campaign_id": campaign, "number": 1, "code": "document", "caf_id": caf_id,
-              "user_id": user_id,
+              "user_id": user_id, "log_id": log_id,
               "name": "clas-2023-2024"}
     return {"values": values, "outsider": outsider, "insider": insider, "partner": partner}
+
+
+def _failed_email(db, response_id):
+    """An invitation of Caf 731 the server refused: another Caf's reviewer must neither see nor resend it."""
+    from survey.models import Contact, EmailKind, EmailLog, EmailStatus, Response
+    contact = db.scalar(select(Contact).where(Contact.project_id == db.get(Response, response_id).project_id))
+    log = EmailLog(kind=EmailKind.INVITATION, round="invitation", contact=contact, response_id=response_id,
+                   status=EmailStatus.FAILED, error="550 5.1.1 SECRET-731 unknown")
+    db.add(log)
+    db.commit()
+    return log.id
 
 
 def routes(app):
@@ -88,7 +100,7 @@ def test_every_route_refuses_a_reviewer_of_another_caf(app, world):
                                                                 "until": "2030-01-01", "questions": ["qpv"],
                                                                 "message-qpv": "x", "lieu_action": "piraté"})
         assert not leaks(answer), f"{method} {url} leaks another Caf's data"
-        if "response_id" in rule.arguments or rule.endpoint.split(".")[0] in ("partner", "admin", "preview"):
+        if {"response_id", "log_id"} & set(rule.arguments) or rule.endpoint.split(".")[0] in ("partner", "admin", "preview"):
             assert answer.status_code == 404, f"{method} {url} answered {answer.status_code}, not 404"
         checked += 1
     assert checked >= 12
@@ -106,10 +118,11 @@ def test_every_route_refuses_an_anonymous_visitor(app, world):
 
 
 def test_nothing_was_changed_by_the_outsiders(app, world, db):
-    from survey.models import Response
+    from survey.models import EmailLog, EmailStatus, Response
     test_every_route_refuses_a_reviewer_of_another_caf(app, world)
     response = db.get(Response, world["values"]["response_id"])
     assert response.answers["lieu_action"] == "Maison de quartier"
+    assert db.get(EmailLog, world["values"]["log_id"]).status is EmailStatus.FAILED
     assert response.state.value == "in_progress" and response.extended_until is None
 
 
@@ -120,7 +133,8 @@ def test_the_caf_of_the_project_does_reach_it(world):
                 f"/caf/campagnes/{campaign}/export.csv", f"/caf/campagnes/{campaign}/export.xlsx",
                 f"/caf/campagnes/{campaign}/documents.zip",
                 f"/caf/reponses/{values['response_id']}/pages/1", f"/caf/reponses/{values['response_id']}/documents/document",
-                f"/caf/reponses/{values['response_id']}/bilan.pdf"):
+                f"/caf/reponses/{values['response_id']}/bilan.pdf", f"/caf/campagnes/{campaign}/courriels/echecs",
+                f"/caf/campagnes/{campaign}/courriels/apercu?envoi=relance&jours=14"):
         answer = insider.get(url)
         assert answer.status_code == 200 and leaks(answer), url
 

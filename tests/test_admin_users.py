@@ -57,7 +57,7 @@ def test_every_error_of_the_account_form_is_shown_at_once_and_nothing_is_created
                                                  "caf": "999"}, from_page="/admin/utilisateurs")
     page = text(refused)
     assert refused.status_code == 400 and "<title>Erreur : " in page and "3 erreurs empêchent" in page
-    for part in ("adresse email valide", "200 caractères au plus", "Choisissez la Caf de l’instructeur"):
+    for part in ("adresse électronique valide", "200 caractères au plus", "Choisissez la Caf de l’instructeur"):
         assert part in page
     assert 'value="pas-une-adresse"' in page
     assert user(db, "pas-une-adresse") is None

@@ -21,9 +21,9 @@ def sign_in(app, email, password, address="10.0.0.1"):
 def test_sign_in_with_a_wrong_password_says_so_in_french(app, caf_user):
     caf_user(sign_in=False)
     _, answer = sign_in(app, "reviewer-731@caf.example", "mauvais mot de passe")
-    assert answer.status_code == 401 and "Adresse email ou mot de passe incorrect." in body(answer)
+    assert answer.status_code == 401 and "Adresse électronique ou mot de passe incorrect." in body(answer)
     _, unknown = sign_in(app, "personne@caf.example", PASSWORD)
-    assert unknown.status_code == 401 and "Adresse email ou mot de passe incorrect." in body(unknown)
+    assert unknown.status_code == 401 and "Adresse électronique ou mot de passe incorrect." in body(unknown)
 
 
 def test_guesses_from_one_address_are_slowed_without_locking_the_account(app, caf_user, db):

@@ -48,7 +48,7 @@ def test_the_import_refuses_an_unknown_zone_or_a_bad_contact_and_imports_nothing
     result = run(app, "import-projects", campaign_code(db, campaign), data=data)
     assert result.exit_code == 1
     assert "ligne 2, colonne caf_fuseau : fuseau horaire inconnu « Mars/Olympus »" in result.output
-    assert "ligne 3, colonne caf_email : Indiquez une adresse email valide" in result.output
+    assert "ligne 3, colonne caf_email : Indiquez une adresse électronique valide" in result.output
     assert db.scalar(select(Caf)) is None
 
 
@@ -128,7 +128,7 @@ def test_the_commands_set_a_cafs_zone_contact_and_window(app, factory, db):
     assert result.exit_code == 0, result.output
     assert "heure de La Réunion" in result.output
     bad = cli.invoke(args=["set-caf", "974", "--timezone", "Mars/Olympus", "--email", "x@"])
-    assert bad.exit_code == 1 and "fuseau horaire" in bad.output and "adresse email valide" in bad.output
+    assert bad.exit_code == 1 and "fuseau horaire" in bad.output and "adresse électronique valide" in bad.output
     code = campaign_code(db, campaign)
     window = cli.invoke(args=["set-caf-window", code, "974", "--closes", "2024-07-08 23:59:59"])
     assert window.exit_code == 0, window.output

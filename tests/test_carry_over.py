@@ -108,8 +108,8 @@ def test_both_years_display_and_export_with_their_own_definition(app, factory, p
     assert "Bonus enfant et bonus parents" in new_page
     db.expire_all()
     old_campaign, new_campaign = db.get(Response, old_id).campaign_id, db.get(Response, new_id).campaign_id
-    old_csv = list(csv.reader(io.StringIO(reviewer.get(f"/caf/campagnes/{old_campaign}/export.csv").data.decode("utf-8-sig")), delimiter=";"))
-    new_csv = list(csv.reader(io.StringIO(reviewer.get(f"/caf/campagnes/{new_campaign}/export.csv").data.decode("utf-8-sig")), delimiter=";"))
+    old_csv = list(csv.reader(io.StringIO(reviewer.get(f"/caf/campagnes/{old_campaign}/export.csv?entetes=codes").data.decode("utf-8-sig")), delimiter=";"))
+    new_csv = list(csv.reader(io.StringIO(reviewer.get(f"/caf/campagnes/{new_campaign}/export.csv?entetes=codes").data.decode("utf-8-sig")), delimiter=";"))
     assert "bonus_enfant_demande" not in old_csv[0] and "bonus_enfant_demande" in new_csv[0]
     row = dict(zip(new_csv[0], new_csv[1]))
     assert row["bonus_enfant_demande"] == "Oui" and row["bonus_enfant_criteres.sorties_culturelles"] == "Oui"

@@ -71,11 +71,66 @@ def test_the_response_rate_over_time(campaign, caf_user):
     assert 'role="img"' in page and "Bilans transmis cumulés" in page
 
 
+def set_window(db, campaign_id, caf_number, opens, closes, timezone_name=None):
+    from sqlalchemy import select
+
+    from survey.models import Caf, Campaign
+    from survey.operations.cafs import set_caf_window
+    caf = db.scalar(select(Caf).where(Caf.number == caf_number))
+    if timezone_name:
+        caf.timezone = timezone_name
+    set_caf_window(db, caf, db.get(Campaign, campaign_id), opens, closes)
+    db.commit()
+
+
+def days_shown(page):
+    return re.findall(r'<th scope="row">(\d\d/\d\d/2024)</th>', page)
+
+
+def test_a_caf_with_its_own_window_has_its_own_timeline(campaign, caf_user, db, clock):
+    # The Caf de la Savoie opens on 2 July at 8:00 and closes on 8 July at 23:59:59, Paris time (UTC+2);
+    # the campaign runs from 14 June to 15 July.
+    set_window(db, campaign, "731", datetime(2024, 7, 2, 6, tzinfo=UTC), datetime(2024, 7, 8, 21, 59, 59, tzinfo=UTC))
+    clock.set(datetime(2024, 7, 20, 12, tzinfo=UTC))
+    reviewer = body(caf_user("reviewer", "731").get(f"/caf/campagnes/{campaign}/tableau-de-bord"))
+    assert days_shown(reviewer) == [f"{day:02d}/07/2024" for day in range(2, 9)]
+    # The bilan transmitted on 1 July, before the Caf's own opening, is counted from the first day.
+    assert row(reviewer, "02/07/2024").split()[:2] == ["1", "33"]
+    assert row(reviewer, "08/07/2024").split()[:2] == ["2", "67"]
+    assert "du 02/07/2024 (1) au 08/07/2024 (2, soit 67 %)" in reviewer
+    assert ("Calendrier propre à la Caf : ouverture le mardi 2 juillet 2024 à 8 h 00, heure de Paris, "
+            "fermeture le lundi 8 juillet 2024 à 23 h 59, heure de Paris.") in reviewer
+    admin = caf_user("admin", None)
+    scoped = body(admin.get(f"/caf/campagnes/{campaign}/tableau-de-bord?caf=731"))
+    assert days_shown(scoped) == days_shown(reviewer)
+    # The whole campaign, and a Caf on the campaign's calendar, run from the campaign's opening to its closing.
+    for page in (body(admin.get(f"/caf/campagnes/{campaign}/tableau-de-bord")),
+                 body(caf_user("reviewer", "741").get(f"/caf/campagnes/{campaign}/tableau-de-bord"))):
+        assert days_shown(page)[0] == "14/06/2024" and days_shown(page)[-1] == "15/07/2024"
+        assert "Calendrier propre" not in page
+
+
+def test_a_caf_timeline_is_counted_in_its_own_zone(campaign, caf_user, db, clock, factory, partner_for):
+    # La Réunion (UTC+4) closes on 10 July at 23:59:59, its time; a bilan sent on 3 July at 20:30 UTC
+    # is 22:30 in Paris but already 4 July in Saint-Denis.
+    _, (token,) = factory.project(campaign, reference="REU-1", caf_number="974", caf_name="Caf de La Réunion")
+    set_window(db, campaign, "974", datetime(2024, 6, 14, 4, tzinfo=UTC), datetime(2024, 7, 10, 19, 59, 59, tzinfo=UTC),
+               "Indian/Reunion")
+    transmit(partner_for(token), clock, datetime(2024, 7, 3, 20, 30, tzinfo=UTC))
+    clock.set(datetime(2024, 7, 30, tzinfo=UTC))
+    page = body(caf_user("admin", None).get(f"/caf/campagnes/{campaign}/tableau-de-bord?caf=974"))
+    assert row(page, "03/07/2024").split()[:1] == ["0"] and row(page, "04/07/2024").split()[:1] == ["1"]
+    assert days_shown(page)[-1] == "10/07/2024"
+    assert "fermeture le mercredi 10 juillet 2024 à 23 h 59, heure de La Réunion" in page
+
+
 def test_an_administrator_sees_every_caf_and_each_one(campaign, caf_user):
     admin = caf_user("admin", None)
     page = body(admin.get(f"/caf/campagnes/{campaign}/tableau-de-bord"))
     assert "<strong>3</strong> bilans transmis sur <strong>4</strong> projets" in page
-    assert "Caf par Caf" in page and "1 (100 %)" in row(page, '<a href="/caf/campagnes/%d/tableau-de-bord?caf=741">Caf de la Haute-Savoie</a>' % campaign)
+    haute_savoie = re.search(r'<a href="/caf/campagnes/%d/tableau-de-bord\?caf=741">741 – Caf de la Haute-Savoie</a>.*?</th>(.*?)</tr>'
+                             % campaign, page, re.S)
+    assert "Caf par Caf" in page and re.sub(r"[ \n]+", " ", re.sub(r"<[^>]+>", " ", haute_savoie.group(1))).startswith(" 100\u00a0% 1 1 ")
     one = body(admin.get(f"/caf/campagnes/{campaign}/tableau-de-bord?caf=741"))
     assert "<strong>1</strong> bilan transmis sur <strong>1</strong> projet" in one
 

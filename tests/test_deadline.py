@@ -166,3 +166,49 @@ def test_one_rule_decides_the_window_in_every_case(app, factory, db):
     window = partner_window(response)
     assert (window.closes_at, window.is_correction_delay) == (until, True)
     db.rollback()
+
+
+def test_the_sql_form_of_the_rule_agrees_with_the_rule(app, factory, db, caf_user):
+    """Previews count and page through thousands of responses in SQL: the same rule, at every boundary."""
+    import random
+
+    from sqlalchemy import select
+
+    from survey.deadline import awaits_partner, awaits_partner_clause
+    from survey.models import Caf, CafWindow, Campaign, CorrectionRequest, Project, User
+
+    caf_user("reviewer", "731", sign_in=False)
+    reviewer_id = db.scalar(select(User.id))
+    rng = random.Random(15)
+    campaign_id = factory.campaign()
+    ids = [factory.project(campaign_id, caf_number=number, caf_name=f"Caf {number}", timezone=zone)[0]
+           for number, zone in (("731", "Europe/Paris"), ("974", "Indian/Reunion"), ("972", "America/Martinique"))
+           for _ in range(12)]
+    campaign = db.get(Campaign, campaign_id)
+    martinique = db.scalar(select(Caf).where(Caf.number == "972"))
+    db.add(CafWindow(caf_id=martinique.id, campaign_id=campaign_id, opens_at=campaign.opens_at,
+                     closes_at=CLAS_CLOSES + timedelta(days=4, seconds=0.4)))
+    offsets = [timedelta(seconds=s) for s in (-1, 0, 0.5, 1, 3600 * 3, 86400 * 2, 86400 * 4, 86400 * 9)]
+    for response_id in ids:
+        response = db.get(Response, response_id)
+        response.state = rng.choice(list(ResponseState))
+        if response.state not in (ResponseState.NOT_STARTED, ResponseState.IN_PROGRESS):
+            response.submitted_at, response.receipt = CLAS_CLOSES, f"BQ-{response_id}"
+        if response.state is ResponseState.VALIDATED:
+            response.validated_at, response.validated_by_id = CLAS_CLOSES, reviewer_id
+        if rng.random() < 0.4:
+            response.extended_until = CLAS_CLOSES + rng.choice(offsets)
+        for _ in range(rng.choice((0, 1, 2))):
+            db.add(CorrectionRequest(response_id=response_id, requested_by_id=reviewer_id, items=[],
+                                     until=CLAS_CLOSES + rng.choice(offsets),
+                                     closed_at=CLAS_CLOSES if rng.random() < 0.4 else None))
+    db.commit()
+    for offset in offsets + [timedelta(hours=-6), timedelta(hours=7)]:
+        now = CLAS_CLOSES + offset + timedelta(microseconds=rng.choice((0, 300_000, 999_999)))
+        db.expire_all()
+        in_sql = set(db.scalars(select(Response.id).join(Project, Response.project_id == Project.id)
+                                .join(Caf, Project.caf_id == Caf.id)
+                                .where(awaits_partner_clause(db, campaign, now))))
+        in_python = {response_id for response_id in ids if awaits_partner(db.get(Response, response_id), now)}
+        assert in_sql == in_python, now
+    assert in_python, "the last moment (7 h after the closing) still awaits the extended and the overseas"

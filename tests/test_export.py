@@ -2,6 +2,7 @@
 import csv
 import io
 import zipfile
+from datetime import datetime, timezone
 
 import openpyxl
 import pytest
@@ -49,14 +50,14 @@ def by_reference(rows):
 
 def test_the_csv_opens_in_french_excel_with_one_row_per_project(campaign_with_answers, caf_user):
     reviewer = caf_user("reviewer", "731")
-    answer = reviewer.get(f"/caf/campagnes/{campaign_with_answers}/export.csv")
+    answer = reviewer.get(f"/caf/campagnes/{campaign_with_answers}/export.csv?entetes=codes")
     assert answer.status_code == 200 and answer.mimetype == "text/csv"
     assert "attachment" in answer.headers["Content-Disposition"]
     header, rows = by_reference(read_csv(answer))
     assert set(rows) == {"SAV-1", "SAV-2", "SAV-3"}
     assert header[:8] == ["reference", "caf", "caf_nom", "structure", "etat", "commence_le", "transmis_le", "valide_le"]
     done = rows["SAV-1"]
-    assert done["etat"] == "transmis" and done["transmis_le"] == "2024-07-01 10:00"
+    assert done["etat"] == "transmis" and done["transmis_le"] == "01/07/2024 10:00"  # Paris time, read by French Excel
     assert done["statut_structure"] == "Autre" and done["statut_structure_autre"] == "Fondation"
     assert done["siret"] == "77567227200017" and done["code_insee"] == "73065"
     assert done["tranches_age.primaire"] == "Oui" and done["tranches_age.lycee"] == "Non"
@@ -68,38 +69,42 @@ def test_the_csv_opens_in_french_excel_with_one_row_per_project(campaign_with_an
     assert rows["SAV-2"]["tranches_age.primaire"] == "Non"
     assert rows["SAV-3"]["etat"] == "non commencé" and rows["SAV-3"]["tranches_age.primaire"] == ""
     assert rows["SAV-3"]["nom_structure"] == rows["SAV-3"]["structure"]  # prefilled from the import
+    # The Caf asked again by the questionnaire (prefilled from the record): one column per fact, the record's.
+    assert {"caf_nom_2", "caf_numero"}.isdisjoint(header)
+    assert len(set(header)) == len(header)
 
 
 def test_csv_options_codes_comma_and_wording_row(campaign_with_answers, caf_user):
     reviewer = caf_user("reviewer", "731")
-    answer = reviewer.get(f"/caf/campagnes/{campaign_with_answers}/export.csv?sep=virgule&valeurs=codes&libelles=1")
+    answer = reviewer.get(f"/caf/campagnes/{campaign_with_answers}/export.csv?sep=virgule&valeurs=codes&entetes=libelles_codes")
     rows = read_csv(answer, ",")
-    assert rows[1][0] == "Référence du projet"
-    wording = dict(zip(rows[0], rows[1]))
+    assert rows[0][0] == "Référence du projet" and rows[1][0] == "reference"
+    wording = dict(zip(rows[1], rows[0]))
     assert wording["situations_enfants.difficultes_scolaires"].startswith("Les enfants/jeunes qui participent")
-    header, by_ref = by_reference([rows[0], *rows[2:]])
+    header, by_ref = by_reference(rows[1:])
     done = by_ref["SAV-1"]
     assert done["statut_structure"] == "autre" and done["etat"] == "submitted"
+    assert done["transmis_le"] == "2024-07-01 10:00", "with commas, the ISO form"
     assert done["tranches_age.primaire"] == "1" and done["tranches_age.lycee"] == "0"
     assert done["situations_enfants.difficultes_scolaires"] == "quasi_tous"
 
 
 def test_exports_are_scoped_to_the_reviewers_caf_and_admins_choose(campaign_with_answers, caf_user):
     other = caf_user("reviewer", "741")
-    _, rows = by_reference(read_csv(other.get(f"/caf/campagnes/{campaign_with_answers}/export.csv?caf=731")))
+    _, rows = by_reference(read_csv(other.get(f"/caf/campagnes/{campaign_with_answers}/export.csv?caf=731&entetes=codes")))
     assert set(rows) == {"HSA-1"}
     admin = caf_user("admin", None)
-    _, everything = by_reference(read_csv(admin.get(f"/caf/campagnes/{campaign_with_answers}/export.csv")))
+    _, everything = by_reference(read_csv(admin.get(f"/caf/campagnes/{campaign_with_answers}/export.csv?entetes=codes")))
     assert set(everything) == {"SAV-1", "SAV-2", "SAV-3", "HSA-1"}
-    _, one = by_reference(read_csv(admin.get(f"/caf/campagnes/{campaign_with_answers}/export.csv?caf=741")))
+    _, one = by_reference(read_csv(admin.get(f"/caf/campagnes/{campaign_with_answers}/export.csv?caf=741&entetes=codes")))
     assert set(one) == {"HSA-1"}
     assert admin.get(f"/caf/campagnes/{campaign_with_answers}/export.csv?caf=999").status_code == 404
 
 
 def test_the_xlsx_holds_the_same_content_and_a_codebook(campaign_with_answers, caf_user):
     reviewer = caf_user("reviewer", "731")
-    csv_rows = read_csv(reviewer.get(f"/caf/campagnes/{campaign_with_answers}/export.csv"))
-    answer = reviewer.get(f"/caf/campagnes/{campaign_with_answers}/export.xlsx")
+    csv_rows = read_csv(reviewer.get(f"/caf/campagnes/{campaign_with_answers}/export.csv?entetes=codes"))
+    answer = reviewer.get(f"/caf/campagnes/{campaign_with_answers}/export.xlsx?entetes=codes")
     assert answer.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(answer.data))
     assert book.sheetnames == ["Réponses", "Dictionnaire"]
@@ -115,19 +120,107 @@ def test_the_xlsx_holds_the_same_content_and_a_codebook(campaign_with_answers, c
     entries = {row[0]: row for row in codebook[1:]}
     assert entries["statut_structure"][5] == "associatif = Associatif | public = Public | autre = Autre"
     assert entries["situations_enfants.langue_parents"][1] == "situations_enfants"
-    assert set(entries) == set(csv_rows[0])
+    assert [row[0] for row in codebook[1:]] == csv_rows[0]
+
+
+def test_the_default_header_is_the_french_wording_and_names_each_column_once(campaign_with_answers, caf_user):
+    reviewer = caf_user("reviewer", "731")
+    rows = read_csv(reviewer.get(f"/caf/campagnes/{campaign_with_answers}/export.csv"))
+    codes = read_csv(reviewer.get(f"/caf/campagnes/{campaign_with_answers}/export.csv?entetes=codes"))[0]
+    wording = rows[0]
+    assert wording[:4] == ["Référence du projet", "Numéro de la Caf", "Caf", "Structure (fiche du projet)"]
+    assert "Statut de la structure – Si « Autre », précisez" in wording
+    assert len(wording) == len(codes) == len(rows[1]) and len(rows) == 1 + 3, "one header row, then the projects"
+    assert len(set(wording)) == len(wording) and len(set(codes)) == len(codes)
+    assert wording.count("Caf") == 1 and codes.count("caf_nom") == 1
+    # The codes stay in the codebook, in the same order as the wording.
+    codebook = read_csv(reviewer.get(f"/caf/campagnes/{campaign_with_answers}/dictionnaire.csv"))
+    assert [(row[0], row[2]) for row in codebook[1:]] == list(zip(codes, wording))
+    by_column = {row[0]: row for row in codebook[1:]}
+    assert by_column["caf_nom"][1:5] == ["caf_nom", "Caf", "", "fiche du projet"], "the question it stands for"
+    assert by_column["transmis_le"][5].startswith("date et heure (jj/mm/aaaa hh:mm), à l’heure de la Caf")
+    assert "correction_requested = correction demandée" in by_column["etat"][5]
+    assert by_column["structure"][1] == "" and by_column["caf"][1] == "caf_numero"
+    assert by_column["statut_structure"][4] == "choix unique"
+    assert by_column["tranches_age.primaire"][4] == "choix multiple"
+    assert by_column["situations_enfants.langue_parents"][4] == "grille"
+    assert by_column["siret"][4] == "numéro Siret" and by_column["document"][4] == "document joint"
+    assert not {row[4] for row in codebook[1:]} & {"single_choice", "multiple_choice", "matrix", "yes_no", "long_text"}
+
+
+def test_headers_stay_distinct_when_a_question_takes_a_fixed_code_or_two_share_a_wording(app):
+    from survey.engine.definition import build_definition
+    from survey.reports.export import columns
+    definition = build_definition({"code": "mini", "version": 1, "title": "Mini", "pages": [{
+        "code": "p", "title": "Page", "questions": [
+            {"code": "etat", "kind": "text", "label": "État du bilan"},
+            {"code": "precision_a", "kind": "text", "label": "Précisez"},
+            {"code": "precision_b", "kind": "text", "label": "Précisez"}]}]})
+    heads = columns(definition)
+    assert [(head.code, head.wording) for head in heads[-3:]] == [
+        ("etat_2", "État du bilan (etat_2)"), ("precision_a", "Précisez"), ("precision_b", "Précisez (precision_b)")]
+    assert len({head.code for head in heads}) == len({head.wording for head in heads}) == len(heads)
+
+
+def test_the_xlsx_holds_dates_as_dates_in_the_cafs_time_and_numbers_as_numbers(
+        factory, partner_for, caf_user, clock, db):
+    """Timestamps are Excel dates of the Caf's own clock (Cayenne is UTC-3), counts are numbers;
+    the validation, its author and the correction rounds are there, with readable widths and a bold header."""
+    from survey.models import Response
+    campaign = factory.campaign()
+    clock.set(datetime(2024, 7, 1, 2, 30, tzinfo=timezone.utc))
+    response_id, (token,) = factory.project(campaign, reference="GUY-1", caf_number="973", caf_name="Caf de la Guyane",
+                                            timezone="America/Cayenne")
+    partner = partner_for(token)
+    for number, data in complete_clas_answers().items():
+        partner.save_page(number, data)
+    clock.set(datetime(2024, 7, 2, 14, 0, tzinfo=timezone.utc))
+    assert partner.transmit().status_code == 302
+    reviewer = caf_user("reviewer", "973")
+    page = f"/caf/reponses/{response_id}"
+    assert reviewer.post(f"{page}/correction", {"questions": ["lieu_action"], "message-lieu_action": "Précisez.",
+                                                "until": "2024-07-31"}, from_page=page).status_code == 302
+    partner.get("/bilan/page/2")
+    clock.set(datetime(2024, 7, 3, 12, 0, tzinfo=timezone.utc))
+    assert partner.transmit().status_code == 302
+    clock.set(datetime(2024, 7, 5, 1, 15, tzinfo=timezone.utc))
+    assert reviewer.post(f"{page}/validation", from_page=page).status_code == 302
+    db.expire_all()
+    assert db.get(Response, response_id).validated_at is not None
+
+    book = openpyxl.load_workbook(io.BytesIO(reviewer.get(f"/caf/campagnes/{campaign}/export.xlsx").data))
+    sheet = book["Réponses"]
+    cells = {head.value: cell for head, cell in zip(sheet[1], sheet[2])}
+    assert cells["Commencé le"].value == datetime(2024, 6, 30, 23, 30) and cells["Commencé le"].is_date
+    assert cells["Commencé le"].number_format == "dd/mm/yyyy hh:mm"
+    assert cells["Transmis le"].value == datetime(2024, 7, 3, 9, 0), "the latest transmission, Cayenne time"
+    assert cells["Validé le"].value == datetime(2024, 7, 4, 22, 15) and cells["Validé le"].is_date
+    assert cells["Validé par"].value == "reviewer-973@caf.example"
+    assert cells["Demandes de correction"].value == 1 and cells["Demandes de correction"].data_type == "n"
+    assert cells["Numéro de la Caf"].value == "973" and cells["Numéro de la Caf"].data_type == "s"
+    assert sheet[1][0].font.b and sheet[1][0].alignment.wrap_text, "the header is bold and wrapped"
+    assert sheet[2][0].font.b is False
+    widths = {head.value: sheet.column_dimensions[head.column_letter].width for head in sheet[1]}
+    assert widths["Référence du projet"] == 16 and widths["Structure (fiche du projet)"] == 30
+    assert widths["Bilan qualitatif de l’action"] == 60, "a long text gets room"
+    assert widths["Numéro de Siret"] == 16
+    codebook = book["Dictionnaire"]
+    assert codebook["C1"].font.b and codebook.column_dimensions["C"].width == 60
 
 
 def test_libreoffice_calc_reads_the_xlsx_export_as_openpyxl_does(campaign_with_answers, caf_user, tmp_path):
     admin = caf_user("admin")
-    data = admin.get(f"/caf/campagnes/{campaign_with_answers}/export.xlsx?libelles=1").data
+    data = admin.get(f"/caf/campagnes/{campaign_with_answers}/export.xlsx?entetes=libelles_codes").data
     book = openpyxl.load_workbook(io.BytesIO(data))
     assert book["Réponses"].freeze_panes == "B3", "both header rows stay in view"
-    by_openpyxl = {name: [["" if value is None else str(value) for value in row]
+    # Calc writes a date cell as its (here American) locale shows dates: a text would come out as stored.
+    by_openpyxl = {name: [["" if value is None else f"{value:%m/%d/%Y %H:%M:%S}" if isinstance(value, datetime)
+                           else str(value) for value in row]
                           for row in book[name].iter_rows(values_only=True)] for name in book.sheetnames}
     by_calc = calc_sheets(data, tmp_path)
     assert by_calc == by_openpyxl
-    assert len(by_calc["Réponses"]) == 2 + 4, "two header rows (codes, wording) and the four projects"
+    assert "07/01/2024 10:00:00" in by_calc["Réponses"][2], "a moment is a date and time in Calc too"
+    assert len(by_calc["Réponses"]) == 2 + 4, "two header rows (wording, codes) and the four projects"
     assert any(cell.startswith("=HYPERLINK") for cell in sum(by_calc["Réponses"], [])), "kept as text, not run"
 
 
@@ -150,7 +243,7 @@ def test_an_xlsx_too_big_for_excel_sends_back_to_the_list_with_a_message(campaig
 def test_the_codebook_csv_lists_every_column(campaign_with_answers, caf_user):
     reviewer = caf_user()
     rows = read_csv(reviewer.get(f"/caf/campagnes/{campaign_with_answers}/dictionnaire.csv"))
-    csv_header = read_csv(reviewer.get(f"/caf/campagnes/{campaign_with_answers}/export.csv"))[0]
+    csv_header = read_csv(reviewer.get(f"/caf/campagnes/{campaign_with_answers}/export.csv?entetes=codes"))[0]
     assert [row[0] for row in rows[1:]] == csv_header
 
 
@@ -171,3 +264,10 @@ def test_the_attachments_zip_is_named_by_reference(campaign_with_answers, caf_us
 ])
 def test_formula_neutralisation(value, expected):
     assert neutralise(value) == expected
+
+
+@pytest.mark.parametrize("choice", ["", "inconnu", "<script>", "CODES", "codes%20"])
+def test_an_unknown_header_choice_gives_the_french_wording(campaign_with_answers, caf_user, choice):
+    reviewer = caf_user("reviewer", "731")
+    rows = read_csv(reviewer.get(f"/caf/campagnes/{campaign_with_answers}/export.csv?entetes={choice}"))
+    assert rows[0][0] == "Référence du projet" and rows[1][0] != "reference"

@@ -84,7 +84,7 @@ def test_a_file_with_errors_imports_nothing_and_names_each_line_and_column(app, 
     assert result.exit_code == 1
     assert "ligne 4, colonne structure" in result.output
     assert "ligne 4, colonne siret : SIRET invalide « 12345678901234 »" in result.output
-    assert "ligne 4, colonne emails : adresse email invalide « pas-une-adresse »" in result.output
+    assert "ligne 4, colonne emails : adresse électronique invalide « pas-une-adresse »" in result.output
     assert "ligne 5, colonne reference : référence déjà présente ligne 2" in result.output
     assert "Rien n'a été importé" in result.output
     assert db.scalar(select(Project).where(Project.reference == "CLAS-73-011")) is None

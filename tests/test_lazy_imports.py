@@ -1,10 +1,10 @@
 """What only some requests need is imported by the first of them, not by every process (bench/RESULTS.md, memory):
-reportlab (PDFs), zxcvbn (password checks), segno (second-factor QR codes), the CSV importer."""
+reportlab (PDFs), zxcvbn (password checks), segno (second-factor QR codes)."""
 import subprocess
 import sys
 import textwrap
 
-LAZY = ("reportlab", "zxcvbn", "segno", "survey.importer")
+LAZY = ("reportlab", "zxcvbn", "segno")
 
 FRESH_PROCESS = textwrap.dedent("""
     import json, sys
@@ -51,4 +51,4 @@ def test_a_fresh_process_serves_pages_without_the_heavy_libraries_then_loads_eac
     assert seen["html"] == 200 and seen["pdf"] == 200 and seen["pdf_start"] == "%PDF-"  # the first PDF works
     assert seen["weak"] and "trop facile" in seen["weak"] and seen["strong"] is None  # the first check judges
     assert seen["qr"] == "data:image/svg+xml"  # the first QR code draws
-    assert seen["after"] == ["reportlab", "segno", "zxcvbn"]  # each loaded by its first use; the importer not yet
+    assert seen["after"] == ["reportlab", "segno", "zxcvbn"]  # each loaded by its first use

@@ -1,4 +1,5 @@
 """Legal pages, the footer on every page, and the Caf's contact where a partner needs help."""
+import re
 import html
 from datetime import datetime, timezone
 
@@ -82,6 +83,9 @@ def test_the_legal_pages_are_public_and_say_what_the_law_asks(app):
     for part in ("partiellement conforme", "RGAA", "60 des 67 critères", "89,6 %", "Dérogations",
                  "Voies de recours", "Défenseur des droits", "Critère 10.11"):
         assert part in statement, part
+    # Each non-conformity of the audit says it was corrected: none is left promised and undone.
+    criteria = re.findall(r"Critère [\d.]+ :[^\n]*", statement)
+    assert len(criteria) == 7 and all("Corrigé depuis l’audit" in line for line in criteria), criteria
 
 
 def test_the_retention_periods_shown_are_the_configured_ones(app):

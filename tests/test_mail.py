@@ -1,7 +1,7 @@
 """Emails to partners, through a real SMTP server on localhost: planned, sent once, resumable."""
 import html
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -199,8 +199,8 @@ def test_a_refused_recipient_is_recorded_with_its_reason_and_the_others_still_go
     assert {log.status for log in logs(db)} == {EmailStatus.SENT}
 
 
-def test_a_crash_mid_run_then_a_rerun_sends_exactly_the_rest_and_never_the_interrupted(app, smtp, campaign, factory, db,
-                                                                                        monkeypatch):
+def test_a_crash_mid_run_then_a_rerun_sends_the_rest_and_the_interrupted_one_only_after_the_delay(
+        app, smtp, campaign, factory, db, monkeypatch):
     contacts = [f"c{number}@one.example" for number in range(5)]
     factory.project(campaign, contacts=contacts)
     handed_over = []
@@ -208,6 +208,7 @@ def test_a_crash_mid_run_then_a_rerun_sends_exactly_the_rest_and_never_the_inter
 
     def crash_on_the_third(postman, message):
         if len(handed_over) == 2:
+            handed_over.append(message["Message-ID"])
             raise KeyboardInterrupt  # the process dies while talking to the server
         handed_over.append(message["To"])
         deliver(postman, message)
@@ -218,16 +219,29 @@ def test_a_crash_mid_run_then_a_rerun_sends_exactly_the_rest_and_never_the_inter
     assert [m["To"] for m in smtp.messages] == contacts[:2]
     statuses = [log.status for log in logs(db)]
     assert statuses == [EmailStatus.SENT] * 2 + [EmailStatus.SENDING] + [EmailStatus.PENDING] * 2
+    interrupted = logs(db)[2]
+    assert interrupted.message_id == handed_over[2] and interrupted.attempts == 1
 
     monkeypatch.setattr(mail.Postman, "send", deliver)
     result = cli(app, "send-invitations", CODE)
     assert result.exit_code == 0, result.output
     assert [m["To"] for m in smtp.messages] == contacts[:2] + contacts[3:]
-    assert "1 message est resté « en cours d'envoi »" in result.output and "c2@one.example" in result.output
-    # Not even on request: a message that may have left is never sent again.
+    assert "1 message est « en cours d'envoi » par un autre envoi : s'il y reste 10 minutes" in result.output
+    assert "c2@one.example" in result.output and handed_over[2] in result.output
+    # Not even on request, while its sender may still be at work.
     assert cli(app, "send-invitations", CODE, "--retry-failed").exit_code == 0
     assert len(smtp.messages) == 4
-    assert [log.status for log in logs(db)].count(EmailStatus.SENDING) == 1
+    # Ten minutes on, it was a crash: the safety net sends it again, under the same Message-ID.
+    db.execute(update(EmailLog).where(EmailLog.id == interrupted.id)
+               .values(attempted_at=interrupted.attempted_at - timedelta(seconds=601)))
+    db.commit()
+    result = cli(app, "send-pending-emails")
+    assert result.exit_code == 0, result.output
+    assert "1 message laissé « en cours d'envoi » par un envoi interrompu a été renvoyé" in result.output
+    assert [m["To"] for m in smtp.messages][4:] == ["c2@one.example"]
+    assert smtp.messages[4]["Message-ID"] == handed_over[2]
+    (again,) = logs(db, id=interrupted.id)
+    assert (again.status, again.attempts, again.message_id) == (EmailStatus.SENT, 2, handed_over[2])
 
 
 def test_a_message_another_run_claimed_meanwhile_is_left_to_it(app, smtp, campaign, factory, clock):

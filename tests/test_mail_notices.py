@@ -1,6 +1,5 @@
 """Emails after an action: the receipt, the correction notice, pending ones, and sending from the Caf pages."""
 import asyncio
-import html
 import time
 from datetime import datetime
 
@@ -219,30 +218,3 @@ def test_transmitting_sends_the_receipt_and_a_correction_request_notifies(app, s
         (again,) = smtp.to(address)
         assert f"Il garde sa référence {receipt} : c’est cette dernière version" in text_of(again)
         assert "salle B" in text_of(again)
-
-
-def test_a_caf_sends_from_its_pages_only_to_its_own_projects(app, smtp, factory, caf_user, db, clock):
-    campaign = factory.campaign()
-    factory.project(campaign, contacts=("savoie@asso.example",))
-    factory.project(campaign, contacts=("haute-savoie@asso.example",), caf_number="741", caf_name="Caf de la Haute-Savoie")
-    reviewer = caf_user("reviewer", "731")
-    url = f"/caf/campagnes/{campaign}/courriels"
-    preview = reviewer.post(url, {"kind": "invitation", "mode": "apercu", "caf": "741"}, from_page=url)
-    text = html.unescape(preview.get_data(as_text=True))
-    assert "1 message partirait" in text and "savoie@asso.example" in text and "haute-savoie@" not in text
-    assert smtp.messages == []
-    sent = reviewer.post(url, {"kind": "invitation", "mode": "envoyer"}, from_page=url)
-    assert "1 message envoyé" in html.unescape(sent.get_data(as_text=True))
-    assert [m["To"] for m in smtp.messages] == ["savoie@asso.example"]
-    again = reviewer.post(url, {"kind": "invitation", "mode": "envoyer"}, from_page=url)
-    assert "0 message envoyé" in html.unescape(again.get_data(as_text=True)) and len(smtp.messages) == 1
-    bad = reviewer.post(url, {"kind": "relance", "days_before": "-3", "mode": "apercu"}, from_page=url)
-    assert bad.status_code == 400 and "nombre de jours" in html.unescape(bad.get_data(as_text=True))
-    clock.now = datetime(2024, 7, 16, 8, 0, tzinfo=UTC)  # the campaign has closed
-    late = reviewer.post(url, {"kind": "invitation", "mode": "envoyer"}, from_page=url)
-    assert late.status_code == 400 and "les invitations ne partent plus" in html.unescape(late.get_data(as_text=True))
-    assert len(smtp.messages) == 1
-    clock.now = datetime(2024, 7, 1, 8, 0, tzinfo=UTC)
-    admin = caf_user("admin", None)
-    everyone = admin.post(url, {"kind": "relance", "days_before": "7", "mode": "apercu"}, from_page=url)
-    assert "2 messages partiraient" in html.unescape(everyone.get_data(as_text=True))

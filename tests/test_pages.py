@@ -214,3 +214,16 @@ def test_behind_a_declared_proxy_each_client_has_its_own_limit_and_nobody_can_fo
     codes = [direct.get(f"/r/{'y' * 30}{n}", headers={"X-Forwarded-For": f"198.51.100.{n}"}).status_code
              for n in range(3)]
     assert codes == [404, 404, 429]
+
+
+def test_french_text_says_adresse_electronique_and_courriel_never_email():
+    """The French words for email (the project's wording): in every message, template and email of the package."""
+    import re
+    from pathlib import Path
+    package = Path(__file__).parent.parent / "survey"
+    english = re.compile(r"[Aa]dresses? e-?mail|\b(?:par|un|une|le|l’|l')\s?e-?mail\b")
+    found = [f"{path.relative_to(package)}:{number}: {line.strip()}"
+             for path in sorted(package.rglob("*")) if path.suffix in (".py", ".html", ".txt")
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if english.search(line) and not line.lstrip().startswith("#")]
+    assert not found, "\n".join(found)

@@ -1,13 +1,14 @@
 """The purge of personal data: a dry run by default; addresses become pseudonyms, answers and history stay."""
 import html
 import io
-from datetime import datetime, timezone
+import logging
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from survey.models import (
-    AccessLink, Contact, EmailKind, EmailLog, EmailStatus, EventKind, Response, ResponseEvent, User,
+    AccessLink, Contact, EmailKind, EmailLog, EmailStatus, EventKind, LoginAttempt, Response, ResponseEvent, User,
 )
 from tests.conftest import complete_clas_answers
 
@@ -30,6 +31,8 @@ def bilan(app, factory, partner_for, db, contacts=("direction@asso.example", "be
     contact = db.scalar(select(Contact).where(Contact.email == contacts[0]))
     db.add(ResponseEvent(response_id=response_id, kind=EventKind.LINK_SENT, new_value=", ".join(contacts),
                          at=datetime(2024, 7, 2, tzinfo=UTC)))
+    db.add(ResponseEvent(response_id=response_id, kind=EventKind.LINKS_WITHDRAWN, old_value=contacts[0],
+                         reason="a quitté la structure", at=datetime(2024, 7, 3, tzinfo=UTC)))
     db.add(EmailLog(kind=EmailKind.REMINDER, round="J-7", contact_id=contact.id, response_id=response_id,
                     status=EmailStatus.FAILED, error=f"550 <{contacts[0]}> mailbox unavailable"))
     db.commit()
@@ -83,7 +86,9 @@ def test_the_purge_removes_addresses_links_and_documents_and_keeps_the_bilan(app
     assert response.answers == answers_before and response.state.value == "submitted"
     events = db.scalars(select(ResponseEvent).where(ResponseEvent.response_id == response_id)).all()
     assert len(events) == events_before
-    assert not any("asso.example" in str(event.new_value) + event.actor for event in events)
+    assert not any("asso.example" in str(event.old_value) + str(event.new_value) + event.actor for event in events)
+    withdrawn = next(event for event in events if event.kind is EventKind.LINKS_WITHDRAWN)
+    assert withdrawn.old_value.endswith("@supprime.invalid") and withdrawn.reason == "a quitté la structure"
     assert any(event.actor.startswith("partenaire n° ") for event in events)
     assert app.test_client().get(f"/r/{tokens[0]}").status_code == 404
     # What the Caf reads still works, without the addresses.
@@ -131,3 +136,54 @@ def test_caf_accounts_unused_for_long_become_pseudonyms(app, factory, db, clock,
     assert not gone.check_password("correct horse battery staple")
     assert db.scalar(select(ResponseEvent).where(ResponseEvent.user_id == gone.id)).actor.startswith("compte supprimé n° ")
     assert db.scalar(select(User).where(User.email == admin.email)).active
+
+
+def sign_in_records(db):
+    db.expire_all()
+    return sorted((attempt.email, attempt.address) for attempt in db.scalars(select(LoginAttempt)))
+
+
+def test_sign_in_records_go_after_their_delay_and_with_their_account(app, factory, db, clock, caf_user):
+    """Who tried to sign in, from which IP address: kept 90 days by default (the sign-in guard's memory)."""
+    factory.project(factory.campaign(), caf_number="731")
+    caf_user("reviewer", "731", sign_in=False)
+    caf_user("admin", None, sign_in=False)
+    for user in db.scalars(select(User)):
+        user.last_sign_in_at = datetime(2024, 1, 1, tzinfo=UTC) if user.role.value == "reviewer" else AFTER_RETENTION
+        user.totp_secret, user.recovery_codes = "JBSWY3DPEHPK3PXP" * 2, ["0" * 64]
+    db.add_all([
+        LoginAttempt(email="admin-national@caf.example", address="192.0.2.10", succeeded=True,
+                     at=AFTER_RETENTION - timedelta(days=10)),
+        LoginAttempt(email="admin-national@caf.example", address="192.0.2.11", succeeded=True,
+                     at=AFTER_RETENTION - timedelta(days=91)),
+        LoginAttempt(email="inconnu@ailleurs.example", address="203.0.113.7", at=AFTER_RETENTION - timedelta(days=120)),
+        # a recent attempt on an account that goes: it goes with it
+        LoginAttempt(email="reviewer-731@caf.example", address="198.51.100.3", at=AFTER_RETENTION - timedelta(days=2)),
+    ])
+    db.commit()
+    before = sign_in_records(db)
+    dry = purge(app, clock)
+    assert "3 traces de connexion (adresse saisie, adresse IP, date)" in dry.output, dry.output
+    assert sign_in_records(db) == before
+    result = purge(app, clock, "--apply")
+    assert result.exit_code == 0 and "3 traces de connexion" in result.output, result.output
+    assert sign_in_records(db) == [("admin-national@caf.example", "192.0.2.10")]
+    gone = db.scalar(select(User).where(User.role == "reviewer"))
+    assert gone.purged_at is not None and gone.totp_secret is None and gone.recovery_codes is None
+    kept = db.scalar(select(User).where(User.email == "admin-national@caf.example"))
+    assert kept.totp_secret is not None  # an account in use keeps its second factor
+    # The delay is a setting, and the personal-data notice gives it.
+    app.config["RETENTION_SIGN_IN_DAYS"] = 7
+    assert "1 trace de connexion" in purge(app, clock, "--apply").output
+    assert sign_in_records(db) == []
+    assert "(adresse électronique saisie, adresse IP, date) : 7 jours" in text(app.test_client().get("/donnees-personnelles"))
+
+
+def test_the_server_log_names_no_contact_address(app, factory, partner_for, db, clock, caplog):
+    """A receipt that could not leave is logged by its row, not by the partner's address (logs outlive the purge)."""
+    caplog.set_level(logging.WARNING)
+    bilan(app, factory, partner_for, db)  # no SMTP server listens in the tests: the receipts fail
+    app.extensions["outbox"].drain(10)
+    failures = [record.getMessage() for record in caplog.records if "failed" in record.getMessage()]
+    assert failures and all("asso.example" not in message and "contact " in message for message in failures), failures
+    assert db.scalar(select(func.count()).select_from(EmailLog).where(EmailLog.status == EmailStatus.FAILED)) >= 2

@@ -88,7 +88,7 @@ def test_a_search_gives_the_same_ranking_page_after_page_as_on_one_page(monkeypa
     assert paged == whole
 
 
-# The search as it was before the stored vectors (migration 0009e): each bilan's vector computed at query time
+# The search as it was before the stored vectors (migration 0010): each bilan's vector computed at query time
 # from its answers. The stored vectors and the pages in SQL must give the same bilans, ranks and excerpts.
 STRAIGHTFORWARD = text("""
     WITH q AS (SELECT to_tsquery('french', array_to_string(ARRAY(
@@ -164,9 +164,9 @@ def straightforward_terms(texts: list[str], limit: int) -> list[tuple[str, int, 
     from collections import Counter
 
     counts, bilans_of, spellings = Counter(), Counter(), {}
-    for body in texts:
+    for written in texts:
         keys = set()
-        for word, number in Counter(reading._WORD.findall(body.lower())).items():
+        for word, number in Counter(reading._WORD.findall(written.lower())).items():
             bare = reading._ELISION.sub("", word)
             key = reading.fold(bare)
             if len(key) >= 3 and key not in reading.STOP_WORDS:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from survey.models import User
 from tests.conftest import PASSWORD, CafUser
+from survey.app import PUBLIC_BLUEPRINTS
 
 SETUP = "/compte/double-authentification"
 SECRET = re.compile(r"<code class=\"secret\">([A-Z2-7 ]+)</code>")
@@ -130,6 +131,21 @@ def test_administrators_must_enable_it_when_the_setting_asks(app, caf_user, cloc
     assert admin.get("/admin/").status_code == 200
     # A reviewer is not forced.
     assert caf_user().get("/caf/").status_code == 200
+
+
+def test_every_caf_page_waits_for_an_administrators_second_factor(app, caf_user):
+    app.config["ADMIN_SECOND_FACTOR"] = True
+    admin = caf_user("admin", None)
+    walked = set()
+    for rule in app.url_map.iter_rules():
+        blueprint = rule.endpoint.rpartition(".")[0] or None
+        if blueprint in PUBLIC_BLUEPRINTS or "GET" not in rule.methods:
+            continue
+        url = rule.build({name: 1 for name in rule.arguments})[1]
+        answer = admin.get(url)
+        assert answer.status_code == 302 and answer.location.endswith(SETUP), url
+        walked.add(blueprint)
+    assert {"review", "reports", "emails", "reading", "preview", "admin"} <= walked
 
 
 def test_the_command_turns_it_off_for_a_user_who_lost_everything(app, caf_user, clock, db):

@@ -123,11 +123,11 @@ def test_exports_write_numbers_as_numbers_and_dates_as_dates_and_the_dashboard_s
     browser.save_page(3, {"publics": ["enfants"], "recit": STORY})
     assert browser.transmit().status_code == 302
     reviewer = caf_user("reviewer", "731")
-    rows = list(csv.reader(io.StringIO(reviewer.get(f"/caf/campagnes/{sejours}/export.csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(reviewer.get(f"/caf/campagnes/{sejours}/export.csv?entetes=codes").get_data(as_text=True)
                                        .lstrip("\ufeff")), delimiter=";"))
     line = dict(zip(rows[0], rows[1]))
     assert (line["participants"], line["cout"], line["debut"]) == ("12", "1234,5", "14/07/2025")
-    book = openpyxl.load_workbook(io.BytesIO(reviewer.get(f"/caf/campagnes/{sejours}/export.xlsx").data))
+    book = openpyxl.load_workbook(io.BytesIO(reviewer.get(f"/caf/campagnes/{sejours}/export.xlsx?entetes=codes").data))
     sheet = book["Réponses"]
     heads = [cell.value for cell in sheet[1]]
     cells = {head: cell for head, cell in zip(heads, sheet[2])}

@@ -219,7 +219,7 @@ def test_the_export_says_who_validated_and_how_many_corrections_were_asked(facto
     partner.get("/bilan/page/2")
     assert partner.transmit().status_code == 302
     assert reviewer.post(f"{page}/validation", from_page=page).status_code == 302
-    exported = reviewer.get(f"/caf/campagnes/{campaign}/export.csv").get_data(as_text=True).lstrip("\ufeff")
+    exported = reviewer.get(f"/caf/campagnes/{campaign}/export.csv?entetes=codes").get_data(as_text=True).lstrip("\ufeff")
     rows = {row["reference"]: row for row in csv.DictReader(io.StringIO(exported), delimiter=";")}
     assert rows["SAV-001"]["valide_par"] == "reviewer-731@caf.example"
     assert rows["SAV-001"]["demandes_correction"] == "1" and rows["SAV-002"]["demandes_correction"] == "0"

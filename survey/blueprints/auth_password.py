@@ -25,8 +25,7 @@ def choose_password(token):
         else:
             try:
                 reset_password(db, user.email, password)
-            except DomainError as exc:
-                db.rollback()
+            except DomainError as exc:  # beside the password field
                 errors["password"] = exc.message
         if not errors:
             flash("Votre mot de passe est enregistré : connectez-vous.")

@@ -28,7 +28,7 @@ def _settings():
         "director": config["LEGAL_DIRECTOR"], "host": config["LEGAL_HOST"], "dpo": config["LEGAL_DPO"],
         "accessibility_contact": config["ACCESSIBILITY_CONTACT"],
         "retention": {"contacts": config["RETENTION_CONTACT_MONTHS"], "accounts": config["RETENTION_ACCOUNT_MONTHS"],
-                      "documents": config["PURGE_DOCUMENTS"]},
+                      "documents": config["PURGE_DOCUMENTS"], "sign_ins": config["RETENTION_SIGN_IN_DAYS"]},
     }
 
 

@@ -3,15 +3,16 @@ import io
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 
-from .. import clock, uploads
+from .. import clock
 from ..access import NoPartnerAccess, bind_browser, current_link
 from ..engine.answers import find_problems, is_visible, next_page, resume_page, steps, stored_errors
 from ..db import get_session, statement_by_statement
 from ..documents import bilan_filename, bilan_pdf
-from ..errors import DomainError, IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
+from ..errors import IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
 from ..engine.forms.builder import initial_data, page_form_class
 from ..history import display_value, partner_annotations
 from ..engine.timefmt import count_of
+from . import on_refusal
 from ..operations import (
     Actor,
     carry_over,
@@ -29,6 +30,13 @@ bp = Blueprint("partner", __name__)
 @bp.errorhandler(NoPartnerAccess)
 def no_access(_error):
     return render_template("partner/invalid_link.html"), 404
+
+
+@on_refusal(bp)
+def refused(error):
+    """A refused write (carrying answers over...): the start page says why."""
+    flash(error.message, "error")
+    return redirect(url_for("partner.show_start"))
 
 
 def _context():
@@ -93,12 +101,7 @@ def _steps(response, definition, changes=None):
 @bp.post("/bilan/reprise")
 def carry_over_answers():
     link, response, definition = _context()
-    try:
-        codes = carry_over(get_session(), response, posted_version(), clock.now(), Actor(contact=link.contact))
-    except DomainError as exc:
-        get_session().rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("partner.show_start"))
+    codes = carry_over(get_session(), response, posted_version(), clock.now(), Actor(contact=link.contact))
     labels = list(dict.fromkeys(_question_label(definition, code) for code in codes))
     flash(f"{count_of(len(codes), 'réponse')} de l’année précédente "
           f"{'a été reprise' if len(codes) < 2 else 'ont été reprises'}, pour les questions : "
@@ -148,10 +151,8 @@ def edit_page(number):
             return _render_page(response, definition, page, None, {}, 409, notice=closed, readonly=True,
                                 unsaved=posted_texts(page, request.form))
         try:
-            result = save_page(
-                get_session(), response, page, form, clock.now(),
-                current_app.config["UPLOAD_DIR"], current_app.config["UPLOAD_MAX_BYTES"], Actor(contact=link.contact),
-            )
+            result = save_page(get_session(), response, page, form.outcomes(page), form.expected_version(),
+                               clock.now(), current_app.extensions["uploads"], Actor(contact=link.contact))
         except StaleVersion as exc:
             get_session().refresh(response)
             form.version.data = str(response.version)
@@ -250,7 +251,7 @@ def download_document(code):
     _link, response, definition = _context()
     question = definition.questions.get(code)
     stored = response.answers.get(code) if question is not None and question.is_upload else None
-    path = uploads.stored_path(current_app.config["UPLOAD_DIR"], stored["key"]) if stored else None
+    path = current_app.extensions["uploads"].path(stored["key"]) if stored else None
     if path is None:
         abort(404)
     return send_file(path, mimetype=stored["mime"], as_attachment=True, download_name=stored["name"], max_age=0)

@@ -1,4 +1,4 @@
-"""Campaign-wide tools of the Caf pages: exports, the dashboard, invitations and reminders.
+"""Campaign-wide tools of the Caf pages: exports and the dashboard (invitations and reminders: emails.py).
 
 A reviewer always works on their own Caf; an administrator on every Caf, or one.
 """
@@ -11,12 +11,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from .. import clock
-from ..reports import dashboard, export, xlsx
+from ..reports import comparison, dashboard, export, xlsx
 from ..db import get_session
 from ..questionnaires import campaign_definition
-from ..errors import DomainError
 from ..models import Caf, Campaign, ResponseState
-from ..operations import send_invitations, send_reminders
 
 bp = Blueprint("reports", __name__, url_prefix="/caf")
 
@@ -47,7 +45,7 @@ def _export_options():
     return export.ExportOptions(
         separator="," if request.args.get("sep") == "virgule" else ";",
         labels=request.args.get("valeurs") != "codes",
-        wording_row=request.args.get("libelles") == "1",
+        headers=request.args.get("entetes") if request.args.get("entetes") in export.HEADERS else "libelles",
     )
 
 
@@ -120,33 +118,8 @@ def export_attachments(campaign_id):
 @bp.get("/campagnes/<int:campaign_id>/tableau-de-bord")
 def show_dashboard(campaign_id):
     campaign, caf_id, caf_label = _export_scope(campaign_id)
-    tz = current_user.caf.timezone if current_user.caf else "Europe/Paris"
-    figures = dashboard.campaign_figures(get_session(), campaign, caf_id, clock.now(), tz)
+    sort = request.args.get("tri", "retard")
+    sort = sort if sort in comparison.SORTS else "retard"
+    figures = dashboard.campaign_figures(get_session(), campaign, caf_id, clock.now(), sort)
     return render_template("review/dashboard.html", campaign=campaign, figures=figures, caf_label=caf_label,
-                           states=list(ResponseState), tz=tz)
-
-
-# -- emails ----------------------------------------------------------------------
-
-@bp.route("/campagnes/<int:campaign_id>/courriels", methods=["GET", "POST"])
-def send_emails(campaign_id):
-    """Invitations and reminders of a Caf (an administrator may pick one, or all)."""
-    db = get_session()
-    campaign = db.get(Campaign, campaign_id) or abort(404)
-    caf_number = current_user.caf.number if not current_user.is_admin else (request.form.get("caf", "").strip() or None)
-    report, error = None, None
-    if request.method == "POST":
-        dry_run = request.form.get("mode") != "envoyer"
-        try:
-            if request.form.get("kind") == "relance":
-                days = request.form.get("days_before", "")
-                if not days.isdigit() or int(days) > 365:
-                    raise DomainError("Indiquez le nombre de jours avant la date limite (par exemple 14, 7 ou 2).")
-                report = send_reminders(db, campaign, int(days), clock.now(), caf_number, dry_run=dry_run)
-            else:
-                report = send_invitations(db, campaign, clock.now(), caf_number, dry_run=dry_run)
-        except DomainError as exc:
-            db.rollback()
-            error = exc.message
-    return render_template("review/emails.html", campaign=campaign, report=report, error=error, form=request.form,
-                           caf_number=caf_number), 200 if not error else 400
+                           states=list(ResponseState), sort=sort)

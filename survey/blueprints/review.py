@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 from werkzeug.datastructures import MultiDict
 
-from .. import clock, uploads
+from .. import clock
 from ..access import caf_scope, reviewable_response_or_404
 from ..engine.answers import find_problems, is_visible, stored_errors
 from ..db import get_session
@@ -17,9 +17,9 @@ from ..errors import DomainError, FormRefused, StaleVersion
 from ..engine.forms.builder import initial_data, page_form_class
 from ..history import changed_values, compact_history, display_value, events_of, label_of
 from ..engine.timefmt import count_of, local, zone_name
+from . import on_refusal
 from .partner import pdf_download, posted_version
-from ..models import CafWindow, Campaign, Project, Response, ResponseState
-from ..operations.contacts import withdraw_contact
+from ..models import Caf, CafWindow, Campaign, Project, Response, ResponseState
 from ..operations import (
     Actor,
     add_note,
@@ -34,6 +34,7 @@ from ..operations import (
     send_correction_notice,
     send_new_link,
     validate_response,
+    withdraw_from_project,
 )
 
 bp = Blueprint("review", __name__, url_prefix="/caf")
@@ -52,6 +53,17 @@ SORTS = {
 @login_required
 def require_sign_in():
     """Every page of this blueprint needs a signed-in Caf user."""
+
+
+@on_refusal(bp)
+def refused(error):
+    """A refused decision or correction: the response's page says why (409), the correction request typed back."""
+    response_id = (request.view_args or {}).get("response_id")
+    if response_id is None:
+        flash(error.message, "error")
+        return redirect(url_for("review.index"))
+    typed = request.form if request.endpoint == "review.ask_correction" else None
+    return _render_response(reviewable_response_or_404(response_id), 409, error.message, correction_form=typed)
 
 
 _version = posted_version
@@ -88,6 +100,9 @@ def list_responses(campaign_id):
     db = get_session()
     campaign = db.get(Campaign, campaign_id) or abort(404)
     base = caf_scope(select(Response).join(Project).where(Response.campaign_id == campaign.id), current_user)
+    number = request.args.get("caf", "").strip() if current_user.is_admin else ""
+    if number:  # an administrator looks at one Caf (from the dashboard's table of the Cafs)
+        base = base.where(Project.caf_id == (db.scalar(select(Caf.id).where(Caf.number == number)) or abort(404)))
     counts = {state: 0 for state in ResponseState}
     for state, count in db.execute(base.with_only_columns(Response.state, func.count()).group_by(Response.state)):
         counts[state] = count
@@ -166,15 +181,13 @@ def correct_page(response_id, number):
     if request.method == "POST":
         form = form_class()
         try:
-            result = save_page(get_session(), response, page, form, clock.now(), current_app.config["UPLOAD_DIR"],
-                               current_app.config["UPLOAD_MAX_BYTES"], Actor(user=current_user),
+            result = save_page(get_session(), response, page, form.outcomes(page), form.expected_version(),
+                               clock.now(), current_app.extensions["uploads"], Actor(user=current_user),
                                request.form.get("reason", "").strip()[:1000])
-        except StaleVersion as exc:
+        except StaleVersion as exc:  # the page again, with what was typed
             get_session().refresh(response)
             form.version.data = str(response.version)
             notice, status = exc.message, 409
-        except DomainError as exc:
-            return _render_response(response, 409, exc.message)
         else:
             if result.saved:
                 flash("Correction enregistrée.")
@@ -195,7 +208,7 @@ def download_document(response_id, code):
     response = reviewable_response_or_404(response_id)
     question = response_definition(response).questions.get(code)
     stored = response.answers.get(code) if question is not None and question.is_upload else None
-    path = uploads.stored_path(current_app.config["UPLOAD_DIR"], stored["key"]) if stored else None
+    path = current_app.extensions["uploads"].path(stored["key"]) if stored else None
     if path is None:
         abort(404)
     return send_file(path, mimetype=stored["mime"], as_attachment=True, download_name=stored["name"], max_age=0)
@@ -220,24 +233,16 @@ def ask_correction(response_id):
         until = None
     try:
         correction = request_correction(get_session(), response, current_user, items, until, _version(), clock.now())
-    except FormRefused as exc:
-        get_session().rollback()
+    except FormRefused as exc:  # each error beside its field (refused before any write)
         return _render_response(response, 409, correction_form=request.form, correction_errors=exc.errors)
-    except DomainError as exc:
-        get_session().rollback()
-        return _render_response(response, 409, exc.message, correction_form=request.form)
     send_correction_notice(get_session(), correction, clock.now())  # after the commit
     flash("La demande de correction est enregistrée : le partenaire peut corriger son bilan.")
     return redirect(url_for("review.show_response", response_id=response.id))
 
 
 def _decide(response, operation, done_message):
-    """Run a Caf decision on the response; a refusal shows the response page with its reason."""
-    try:
-        operation()
-    except DomainError as exc:
-        get_session().rollback()
-        return _render_response(response, 409, exc.message)
+    """Run a Caf decision on the response (a refusal: see :func:`refused`)."""
+    operation()
     flash(done_message)
     return redirect(url_for("review.show_response", response_id=response.id))
 
@@ -310,8 +315,7 @@ def write_note(response_id):
     response = reviewable_response_or_404(response_id)
     try:
         add_note(get_session(), response, current_user, request.form.get("note", ""), clock.now())
-    except FormRefused as exc:
-        get_session().rollback()
+    except FormRefused as exc:  # beside the note's field
         return _render_response(response, 422, note_form=request.form, note_errors=exc.errors)
     flash("Note enregistrée. Seule la Caf la voit.")
     return redirect(url_for("review.show_response", response_id=response.id, _anchor="notes"))
@@ -332,11 +336,7 @@ def extend(response_id):
 @bp.post("/reponses/<int:response_id>/lien")
 def send_link(response_id):
     response = reviewable_response_or_404(response_id)
-    try:
-        report = send_new_link(get_session(), response, current_user, clock.now())
-    except DomainError as exc:
-        get_session().rollback()
-        return _render_response(response, 409, exc.message)
+    report = send_new_link(get_session(), response, current_user, clock.now())
     if report.unavailable:
         flash(f"Le serveur d'envoi des courriels ne répond pas ({report.unavailable}) : le lien n'est pas encore "
               "parti. Il partira avec les courriels en attente, ou quand vous cliquerez à nouveau sur "
@@ -359,10 +359,8 @@ def withdraw_contact_links(response_id):
     contact = next((c for c in response.project.current_contacts if c.id == contact_id), None)
     if contact is None:
         return _render_response(response, 400, "Choisissez le contact dont les liens sont à retirer.")
-    db = get_session()
-    withdraw_contact(db, contact, clock.now(), Actor(user=current_user), responses=[response],
-                     reason=" ".join(request.form.get("reason", "").split())[:1000] or None)
-    db.commit()
+    withdraw_from_project(get_session(), contact, response, clock.now(), Actor(user=current_user),
+                          reason=" ".join(request.form.get("reason", "").split())[:1000] or None)
     flash(f"Les liens personnels de {contact.email} sont retirés : ils ne s’ouvrent plus, et ce contact ne recevra "
           "plus de courriel pour ce projet.")
     return redirect(url_for("review.show_response", response_id=response.id))

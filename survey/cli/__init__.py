@@ -79,6 +79,9 @@ def demo(days):
     click.echo("Liens personnels des partenaires :")
     for project, contact, token in links:
         click.echo(f"  {project.reference} {project.structure_name} ({contact.email}):\n    {base}/r/{token}")
+    if current_app.config["MAIL_FOLDER"]:
+        click.echo(f"Courriels : aucun ne part ; chacun est écrit dans {current_app.config['MAIL_FOLDER']}\n"
+                   f"  et se lit sur {base}/admin/courriels (compte administrateur ci-dessus).")
 
 
 def _campaign_or_exit(code):
@@ -117,7 +120,6 @@ def create_campaign(code, definition, opens, closes, tz, title):
         click.echo("Erreur : l'ouverture doit précéder la fermeture.", err=True)
         sys.exit(1)
     campaign = _run(lambda db: create(db, code, content, opens_at, closes_at, title))
-    get_session().commit()
     click.echo(f"Campagne {campaign.code} créée : {campaign.title}, du {format_datetime(opens_at, tz)} "
                f"au {format_datetime(closes_at, tz)}.")
 
@@ -130,15 +132,16 @@ def create_campaign(code, definition, opens, closes, tz, title):
 @with_appcontext
 def import_projects(campaign_code, csv_file, valid_only, dry_run):
     """Import (or update) the campaign's projects and contacts from a CSV file."""
-    from ..importer import import_projects as run_import
+    from .. import clock
+    from ..operations import import_projects as run_import
     campaign = _campaign_or_exit(campaign_code)
 
     def progress(rows):
         with click.progressbar(rows, label="Import des projets") as bar:
             yield from bar
 
-    report = run_import(get_session(), campaign, csv_file.read(), valid_only=valid_only, dry_run=dry_run,
-                        progress=progress)
+    report = run_import(get_session(), campaign, csv_file.read(), clock.now(), valid_only=valid_only,
+                        dry_run=dry_run, progress=progress)
     for error in report.errors:
         click.echo(f"  {error}", err=True)
     click.echo(report.summary())
@@ -174,7 +177,6 @@ def set_caf(number, name, timezone, email, phone, address, hours, note):
         return update_caf(db, caf, CafSettings(name=caf.name if name is None else name, timezone=zone, **contact))
 
     caf = _run(change)
-    get_session().commit()
     click.echo(f"{caf.name} ({caf.number}) : {zone_name(caf.timezone)}"
                + (f", contact {caf.contact_email}" if caf.contact_email else "") + ".")
 
@@ -196,7 +198,6 @@ def set_caf_window(campaign_code, number, opens, closes, remove):
     caf = _run(lambda db: caf_by_number(db, number))
     if remove:
         removed = remove_caf_window(db, caf, campaign)
-        db.commit()
         click.echo(f"{caf.name} suit les dates de la campagne {campaign.code}." if removed
                    else f"{caf.name} n'avait pas de dates propres pour {campaign.code}.")
         return
@@ -207,7 +208,6 @@ def set_caf_window(campaign_code, number, opens, closes, remove):
         click.echo(f"Erreur : date invalide ({exc}).", err=True)
         sys.exit(1)
     window = _run(lambda db: set_window(db, caf, campaign, opens_at, closes_at))
-    db.commit()
     click.echo(f"{caf.name}, campagne {campaign.code} : du {format_datetime(window.opens_at, caf.timezone)} "
                f"au {format_datetime(window.closes_at, caf.timezone)}.")
 
@@ -222,7 +222,8 @@ def purge(apply):
     config = current_app.config
     report = purge_personal_data(get_session(), clock.now(), contact_months=config["RETENTION_CONTACT_MONTHS"],
                                  account_months=config["RETENTION_ACCOUNT_MONTHS"],
-                                 documents=config["PURGE_DOCUMENTS"], upload_dir=config["UPLOAD_DIR"], apply=apply)
+                                 documents=config["PURGE_DOCUMENTS"], upload_dir=config["UPLOAD_DIR"],
+                                 sign_in_days=config["RETENTION_SIGN_IN_DAYS"], apply=apply)
     if report.is_empty:
         click.echo("Aucune donnée personnelle à supprimer.")
         return
@@ -233,7 +234,9 @@ def purge(apply):
                f"{n(report.links, 'lien personnel', 'liens personnels')}, "
                f"{n(report.email_rows, 'ligne du journal des envois', 'lignes du journal des envois')}, "
                f"{n(report.documents, 'document joint', 'documents joints')}, "
-               f"{n(len(report.accounts), 'compte Caf inutilisé', 'comptes Caf inutilisés')}.")
+               f"{n(len(report.accounts), 'compte Caf inutilisé', 'comptes Caf inutilisés')}, "
+               f"{n(report.sign_in_records, 'trace de connexion', 'traces de connexion')} "
+               "(adresse saisie, adresse IP, date).")
     if report.campaigns:
         click.echo("Campagnes fermées depuis plus de " f"{config['RETENTION_CONTACT_MONTHS']} mois : " + ", ".join(report.campaigns))
     for email in report.accounts:
@@ -269,11 +272,18 @@ def _show_report(report, dry_run):
                + (f" Relances devenues inutiles : {report.skipped}." if report.skipped else ""))
     for log in report.failed:
         click.echo(f"  Échec : {log.contact.email} ({log.response.project.reference}) : {log.error}", err=True)
+    if report.resent:
+        click.echo(f"{count_of(report.resent, 'message')} laissé « en cours d'envoi » par un envoi interrompu "
+                   "a été renvoyé avec son Message-ID (les messageries éliminent le doublon)."
+                   if report.resent < 2 else
+                   f"{count_of(report.resent, 'message')} laissés « en cours d'envoi » par un envoi interrompu "
+                   "ont été renvoyés avec leur Message-ID (les messageries éliminent les doublons).")
     if report.interrupted:
         left = len(report.interrupted)
-        click.echo(f"{count_of(left, 'message')} {'est resté' if left < 2 else 'sont restés'} « en cours d'envoi » "
-                   "lors d'une exécution interrompue : ils ne sont jamais renvoyés automatiquement. Vérifiez dans le journal du serveur "
-                   "SMTP s'ils sont partis (Message-ID ci-dessous).", err=True)
+        minutes = round(current_app.config["MAIL_RESEND_AFTER_SECONDS"] / 60)
+        click.echo(f"{count_of(left, 'message')} {'est' if left < 2 else 'sont'} « en cours d'envoi » par un autre "
+                   f"envoi : s'{'il y reste' if left < 2 else 'ils y restent'} {count_of(minutes, 'minute')}, "
+                   f"{'il sera renvoyé' if left < 2 else 'ils seront renvoyés'} avec le même Message-ID.", err=True)
         for log in report.interrupted:
             click.echo(f"  {log.contact.email} ({log.response.project.reference}) {log.kind.label} {log.round} "
                        f"{log.message_id or ''}", err=True)
@@ -363,14 +373,14 @@ def send_due_reminders(campaign_code, schedule, caf_number, dry_run):
 
 
 @click.command("send-pending-emails")
-@click.argument("campaign_code")
+@click.argument("campaign_code", required=False)
 @DRY_RUN_OPTION
 @RETRY_OPTION
 @with_appcontext
 def send_pending_emails(campaign_code, dry_run, retry_failed):
-    """Send every email of the campaign still pending (of any kind: receipts, notices...)."""
+    """Safety net for cron: send every email still pending, or left sending by a crash (of one campaign, or all)."""
     from .. import clock
     from ..operations import send_pending as send
-    report = _run(lambda db: send(db, _campaign(db, campaign_code), clock.now(), dry_run=dry_run,
-                                  retry_failed=retry_failed, progress=_progress))
+    report = _run(lambda db: send(db, _campaign(db, campaign_code) if campaign_code else None, clock.now(),
+                                  dry_run=dry_run, retry_failed=retry_failed, progress=_progress))
     _show_report(report, dry_run)

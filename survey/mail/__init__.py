@@ -2,7 +2,9 @@
 
 - :mod:`.messages`: composing a message (French text and HTML) and the SMTP postman;
 - :mod:`.rounds`: planning one :class:`~survey.models.EmailLog` row per contact and
-  occasion, then sending each at most once (claimed, committed, then sent);
+  occasion; a round's progress; putting failed messages back in line;
+- :mod:`.delivery`: sending the planned rows, at least once under one Message-ID
+  (claimed, committed, then sent), shared between every sender;
 - :mod:`.occasions`: the occasions (invitations, reminders, receipts, notices);
 - :mod:`.outbox`: the background sender of each server process.
 

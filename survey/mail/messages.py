@@ -1,7 +1,7 @@
 """Composing emails (French, plain text with an HTML alternative) and sending them through SMTP.
 
-Nothing here writes to the database: :mod:`survey.operations.mailing` plans
-and logs every message, commits, and only then hands it to a :class:`Postman`.
+Nothing here writes to the database: :mod:`.rounds` plans every message and
+:mod:`.delivery` logs it, commits, and only then hands it to a :class:`Postman`.
 """
 import smtplib
 import ssl
@@ -20,6 +20,7 @@ from email.utils import formataddr, make_msgid, parseaddr
 from flask import current_app
 
 from .. import clock
+from .folder import write_message
 from ..engine.answers import is_visible
 from ..deadline import partner_window
 from ..engine.definition import Definition
@@ -221,11 +222,13 @@ class Postman:
     """One SMTP connection for a run of messages, opened on first use, reopened after a break.
 
     Settings: ``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_TIMEOUT``, ``SMTP_STARTTLS``,
-    ``SMTP_USER`` / ``SMTP_PASSWORD`` (login only when a user is set).
+    ``SMTP_USER`` / ``SMTP_PASSWORD`` (login only when a user is set). With
+    ``MAIL_FOLDER`` (the demo), messages go to that folder instead (:mod:`.folder`).
     """
 
     def __init__(self, config):
         self.config = config
+        self.folder = config.get("MAIL_FOLDER")
         self._smtp = None
 
     def __enter__(self):
@@ -236,6 +239,8 @@ class Postman:
 
     def connect(self):
         """Open the connection if needed (or if the server dropped it); raises :class:`SmtpUnavailable`."""
+        if self.folder:
+            return
         if self._smtp is not None:
             try:
                 if self._smtp.noop()[0] == 250:
@@ -260,6 +265,9 @@ class Postman:
 
     def send(self, message: Message):
         """Hand one message to the server; raises on failure (``smtplib.SMTPException``, ``OSError``...)."""
+        if self.folder:
+            write_message(self.folder, message)
+            return
         self.connect()
         try:
             self._smtp.send_message(message)
@@ -287,6 +295,7 @@ class Throttle:
     """At most ``per_second`` messages a second (0 or less: no limit)."""
 
     def __init__(self, per_second: float, sleep=time.sleep, clock=time.monotonic):
+        self.per_second = per_second
         self.interval = 1 / per_second if per_second and per_second > 0 else 0
         self.sleep = sleep
         self.clock = clock

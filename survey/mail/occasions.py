@@ -1,7 +1,7 @@
 """The occasions for emails: invitations and reminders of a campaign, receipts, correction notices.
 
-Each builds a :class:`Round` and hands it to the planning and sending of
-:mod:`.mailing`, which guarantee at most one message per contact and occasion.
+Each builds a :class:`Round` and hands it to the planning of :mod:`.rounds`
+(one message per contact and occasion) and the sending of :mod:`.delivery`.
 """
 import logging
 from dataclasses import dataclass, field, replace
@@ -18,15 +18,14 @@ from ..models import (
 )
 from ..models.types import utcnow
 from ..engine.timefmt import format_datetime, local
+from .delivery import SendReport, deliver_due
 from .rounds import (
     NATIONAL_TIMEZONE,
     Round,
-    SendReport,
-    round_logs,
-    deliver,
     invitation_round,
     plan,
     reminder_round,
+    round_scope,
     send_round,
     was_planned,
 )
@@ -42,14 +41,19 @@ def send_invitations(db: Session, campaign: Campaign, now: datetime, caf_number:
     Each invitation carries a fresh personal link; links sent before stay valid.
     Refused once the campaign (or the Caf's own calendar) has closed: nobody could answer any more.
     """
-    _check_caf(db, caf_number)
+    check_invitations_open(db, campaign, now, caf_number)
+    return send_round(db, invitation_round(campaign, caf_number), now, **options)
+
+
+def check_invitations_open(db: Session, campaign: Campaign, now: datetime, caf_number: str | None = None):
+    """Refuse (:class:`DomainError`) an unknown Caf, or invitations once the campaign (or the Caf's calendar) has closed."""
+    check_caf(db, caf_number)
     closes_at, tz_name = caf_calendar(db, campaign, caf_number)
     if now > closes_at:
         raise DomainError(
             f"La campagne {campaign.code} est close depuis le {format_datetime(closes_at, tz_name)} : "
             "les invitations ne partent plus (un projet dont le délai a été prolongé garde le lien qu'il a reçu)."
         )
-    return send_round(db, invitation_round(campaign, caf_number), now, **options)
 
 
 def caf_calendar(db: Session, campaign: Campaign, caf_number: str | None) -> tuple[datetime, str]:
@@ -80,11 +84,12 @@ def send_reminders(db: Session, campaign: Campaign, days_before: int, now: datet
     A Caf's round (``caf_number``) covers only its own projects. Projects whose
     time to answer is over are not reminded.
     """
-    _check_caf(db, caf_number)
+    check_caf(db, caf_number)
     return send_round(db, reminder_round(campaign, days_before, caf_number), now, **options)
 
 
-def _check_caf(db: Session, caf_number: str | None):
+def check_caf(db: Session, caf_number: str | None):
+    """Refuse (:class:`DomainError`) a Caf number that names no Caf."""
     if caf_number and db.scalar(select(Caf.id).where(Caf.number == caf_number)) is None:
         raise DomainError(f"Aucune Caf n'a le numéro {caf_number}.")
 
@@ -123,7 +128,7 @@ def send_due_reminders(db: Session, campaign: Campaign, schedule: list[int], now
     pending messages sent (the rest of a run that crashed). Nothing is sent
     after the deadline.
     """
-    _check_caf(db, caf_number)
+    check_caf(db, caf_number)
     if caf_number:
         return _due_round(db, campaign, schedule, now, caf_number, (), options)
     others = cafs_on_their_own_calendar(db, campaign)
@@ -155,7 +160,8 @@ def plan_receipt(db: Session, response: Response, now: datetime):
     """Inside the transmission's transaction: a pending receipt for every contact of the project.
 
     One statement, committed with the transmission itself: a receipt can be
-    late (``send-pending-emails`` sends what is left) but never forgotten.
+    late (any process's outbox, or ``send-pending-emails``, sends what is
+    left) but never forgotten.
     """
     plan_notice(db, response, EmailKind.RECEIPT, response.receipt_round, now)
 
@@ -183,10 +189,8 @@ def send_receipt(db: Session, response_id: int, now: datetime | None = None) -> 
     transmission. Logged like every email. Never raises: a failure is
     recorded and logged, and the transmission stands.
     """
-    pending = select(EmailLog).where(
-        EmailLog.response_id == response_id, EmailLog.kind.in_(NOTICE_KINDS),
-        EmailLog.status == EmailStatus.PENDING).order_by(EmailLog.id)
-    return _send_pending(db, lambda: db.scalars(pending), now or utcnow(), f"receipt of response {response_id}")
+    scope = (EmailLog.response_id == response_id, EmailLog.kind.in_(NOTICE_KINDS))
+    return _send_pending(db, lambda: scope, now or utcnow(), f"receipt of response {response_id}")
 
 
 def send_correction_notice(db: Session, request: CorrectionRequest, now: datetime | None = None) -> SendReport | None:
@@ -200,18 +204,20 @@ def send_correction_notice(db: Session, request: CorrectionRequest, now: datetim
 
     def planned_rows():
         plan(db, round_, now)
-        return db.scalars(round_logs(round_).where(EmailLog.status == EmailStatus.PENDING))
+        return round_scope(round_)
     return _send_pending(db, planned_rows, now, f"correction notice {request.id}")
 
 
-def _send_pending(db: Session, find_rows, now: datetime, what: str) -> SendReport | None:
-    """Send the rows ``find_rows()`` gives, now; a failure is recorded and logged, never raised."""
+def _send_pending(db: Session, find_scope, now: datetime, what: str) -> SendReport | None:
+    """Send the rows of the scope ``find_scope()`` gives, now; a failure is recorded and logged, never raised."""
     try:
-        report = deliver(db, list(find_rows()), now, stop_when_unavailable=False)
+        report = deliver_due(db, now, find_scope(), stop_when_unavailable=False)
     except Exception:
         db.rollback()
         logger.exception("%s: emails could not be sent", what)
         return None
     for log in report.failed:
-        logger.warning("%s email to %s failed: %s", log.kind.value, log.contact.email, log.error)
+        # The log names the row, not the address (server logs outlive the purge); email_log keeps the detail.
+        logger.warning("%s email (email_log %s, contact %s) failed: %s", log.kind.value, log.id, log.contact_id,
+                       (log.error or "").replace(log.contact.email, "[adresse du contact]"))
     return report

@@ -1,25 +1,24 @@
-"""Emails to partners: every message is planned as an :class:`EmailLog` row, then sent at most once.
+"""Emails to partners: every message is planned as an :class:`EmailLog` row, then sent by :mod:`.delivery`.
 
 Planning writes one ``pending`` row per contact and occasion (the unique
-constraint makes planning twice harmless). Sending claims a row (``sending``)
-and commits *before* talking to the SMTP server, then records ``sent`` or
-``failed``. A run that dies in between leaves the row ``sending``: later runs
-report it and never resend it, so nobody gets a message twice.
+constraint makes planning twice harmless). A command sends a round at once
+(:func:`send_round`); a page plans it, commits and wakes the process's
+outbox, which sends it in the background. A Caf's pages follow a round with
+:func:`round_progress` and put failed messages back in line with :func:`resend`.
 """
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import exists, insert, inspect, literal, or_, select, update
+from sqlalchemy import func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import messages
-from ..deadline import AWAITING_PARTNER, awaits_partner, caf_windows, partner_window
+from . import choosing, messages
+from ..deadline import awaits_partner, caf_windows
 from ..errors import DomainError
 from ..models import (
     Caf,
@@ -33,19 +32,23 @@ from ..models import (
     Response,
     ResponseState,
 )
-from ..models.types import utcnow
-from ..links import issue_link
+from .delivery import (  # noqa: F401 - also this module's names, for the views and commands
+    NEW_LINK_ROUND,
+    REMINDED_STATES,
+    Preview,
+    SendReport,
+    deliver,
+    deliver_due,
+    interrupted,
+    waits_on_partner,
+)
 
 logger = logging.getLogger(__name__)
 
 INVITATION_ROUND = "invitation"
-# A Caf's new link to one project: an invitation of its own, "lien-<user id>-<time>".
-NEW_LINK_ROUND = "lien-"
-REMINDED_STATES = tuple(AWAITING_PARTNER)
 # Reminder moments are counted in days before the deadline's day, in this zone
 # unless the round is one Caf's (then the Caf's own zone).
 NATIONAL_TIMEZONE = "Europe/Paris"
-_WITH_LINK = (EmailKind.INVITATION, EmailKind.REMINDER, EmailKind.CORRECTION)
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ class Round:
     response_id: int | None = None
     # Cafs left out of a national round: those on their own calendar get their own rounds.
     other_cafs: tuple[str, ...] = ()
+    # From the Caf's pages: a project already reminded today (any round) is not reminded again.
+    once_a_day: bool = False
 
 
 def invitation_round(campaign: Campaign, caf_number: str | None = None) -> Round:
@@ -80,49 +85,7 @@ def new_link_round(response: Response, user_id: int, now: datetime) -> Round:
                  response_id=response.id)
 
 
-def _waits_on_partner(log: EmailLog) -> bool:
-    """Reminders and a Caf's new links only make sense while the partner can still answer."""
-    return log.kind is EmailKind.REMINDER or (log.kind is EmailKind.INVITATION and log.round.startswith(NEW_LINK_ROUND))
-
-
-@dataclass(frozen=True)
-class Preview:
-    """One message a dry run would send."""
-
-    recipient: str
-    kind: EmailKind
-    round: str
-    subject: str
-    project_reference: str
-
-
-@dataclass
-class SendReport:
-    """What a run did. ``interrupted`` rows were left ``sending`` by an earlier run."""
-
-    planned: int = 0
-    sent: int = 0
-    skipped: int = 0
-    failed: list[EmailLog] = field(default_factory=list)
-    interrupted: list[EmailLog] = field(default_factory=list)
-    # Set when the SMTP server could not be reached: the rest of a batch stays pending.
-    unavailable: str | None = None
-    previews: list[Preview] = field(default_factory=list)
-
-
 # -- planning ---------------------------------------------------------------
-def _same_occasion(round_: Round):
-    """Rows that make a contact already served for this round.
-
-    A reminder ``J-14`` and a Caf's own ``J-14/731`` are the same occasion: a
-    contact gets one reminder per number of days, whoever asked for it.
-    """
-    if round_.kind is EmailKind.REMINDER:
-        base = f"J-{round_.days_before}"
-        return or_(EmailLog.round == base, EmailLog.round == literal(f"{base}/") + Caf.number)
-    return EmailLog.round == round_.label
-
-
 # Every row would otherwise carry the campaign's whole definition; the
 # campaign is in the session already, so loading it lazily costs no query.
 _ONE_CAMPAIGN = lazyload(Response.campaign)
@@ -166,31 +129,15 @@ _BATCH = 500
 
 
 def _candidates(db: Session, round_: Round, now: datetime) -> Iterator[tuple[Contact, Response]]:
-    """(contact, response) pairs the round concerns that have no row for it yet, in two statements."""
-    already = exists().where(EmailLog.kind == round_.kind, EmailLog.contact_id == Contact.id,
-                             EmailLog.response_id == Response.id, _same_occasion(round_))
-    query = (select(Contact, Response)
-             .options(_ONE_CAMPAIGN, *_NO_ANSWERS)
-             .join(Project, Contact.project_id == Project.id)
-             .join(Response, Response.project_id == Project.id)
-             .join(Caf, Project.caf_id == Caf.id)
-             .where(Response.campaign_id == round_.campaign.id, Contact.withdrawn_at.is_(None), ~already)
-             .order_by(Project.reference, Contact.id))
-    if round_.caf_number:
-        query = query.where(Caf.number == round_.caf_number)
-    if round_.other_cafs:
-        query = query.where(Caf.number.not_in(round_.other_cafs))
-    if round_.response_id:
-        query = query.where(Response.id == round_.response_id)
-    reminder = round_.kind is EmailKind.REMINDER
-    if reminder:
-        caf_windows(db, round_.campaign.id)  # every candidate's deadline reads them
-        query = query.where(Response.state.in_(REMINDED_STATES))
+    """(contact, response) pairs the round concerns that have no row for it yet (:func:`.choosing.candidates`)."""
+    query = choosing.candidates(db, round_, now).options(_ONE_CAMPAIGN, *_NO_ANSWERS)
+    corrections = {}
+    if round_.kind is EmailKind.REMINDER:  # a reminder's subject reads the deadline: Caf windows, correction delay
+        caf_windows(db, round_.campaign.id)
         corrections = _corrections_of(db, query.with_only_columns(Response.id, maintain_column_froms=True)
                                       .order_by(None).where(Response.state == ResponseState.CORRECTION_REQUESTED))
     for contact, response in db.execute(query.execution_options(yield_per=_BATCH)):
-        if not reminder or awaits_partner(_with_corrections(response, corrections), now):
-            yield contact, response
+        yield contact, _with_corrections(response, corrections)
 
 
 def plan(db: Session, round_: Round, now: datetime) -> int:
@@ -208,6 +155,9 @@ def plan(db: Session, round_: Round, now: datetime) -> int:
 
 
 def _plan_once(db, round_, now):
+    if round_.once_a_day:
+        # Two reviewers launching reminders at once must not both find a project not yet reminded today.
+        db.execute(select(Campaign.id).where(Campaign.id == round_.campaign.id).with_for_update())
     pairs = [(contact.id, response.id) for contact, response in _candidates(db, round_, now)]
     if pairs:  # one bulk statement (the ORM would insert row by row where it must read back each new id)
         db.execute(insert(EmailLog), [
@@ -217,12 +167,11 @@ def _plan_once(db, round_, now):
     return len(pairs)
 
 
-def round_logs(round_: Round):
-    query = (_logs()
-             .join(Response, EmailLog.response_id == Response.id)
+def _in_round(query, round_: Round):
+    """``query`` (over :class:`EmailLog`) narrowed to the round's rows."""
+    query = (query.join(Response, EmailLog.response_id == Response.id)
              .where(Response.campaign_id == round_.campaign.id, EmailLog.kind == round_.kind,
-                    EmailLog.round == round_.label)
-             .order_by(EmailLog.id))
+                    EmailLog.round == round_.label))
     if round_.caf_number:
         query = (query.join(Project, Response.project_id == Project.id).join(Caf, Project.caf_id == Caf.id)
                  .where(Caf.number == round_.caf_number))
@@ -231,139 +180,25 @@ def round_logs(round_: Round):
     return query
 
 
+def round_logs(round_: Round):
+    """The rows of the round, in order of planning."""
+    return _in_round(_logs(), round_).order_by(EmailLog.id)
+
+
+def round_scope(round_: Round) -> tuple:
+    """The round as a scope of :func:`~.delivery.deliver_due`."""
+    return (EmailLog.id.in_(_in_round(select(EmailLog.id), round_)),)
+
+
 def was_planned(db: Session, round_: Round) -> bool:
     """Whether any message of the round was ever planned (whatever became of it)."""
     return db.scalar(round_logs(round_).limit(1)) is not None
 
 
 # -- sending ----------------------------------------------------------------
-def _no_longer_due(db: Session, log: EmailLog, now: datetime) -> str | None:
-    """Why a planned message should not leave any more, if it should not."""
-    if not _waits_on_partner(log):
-        return None
-    response = log.response
-    db.refresh(response)
-    what = "relance" if log.kind is EmailKind.REMINDER else "nouveau lien"
-    if response.state not in REMINDED_STATES:
-        return f"plus de {what} : bilan {response.state.label} entre-temps"
-    if partner_window(response).has_closed(now):
-        return f"plus de {what} : le délai de réponse est passé"
-    correction = response.open_correction
-    if log.kind is EmailKind.INVITATION and correction is not None and log.planned_at < correction.requested_at:
-        return "plus de nouveau lien : la demande de correction, arrivée depuis, en portait un"
-    return None
-
-
-def _settle(db: Session, log: EmailLog, from_statuses, **values) -> bool:
-    """Move ``log`` to new values if it is still in one of ``from_statuses``; commit."""
-    result = db.execute(update(EmailLog).where(EmailLog.id == log.id, EmailLog.status.in_(from_statuses))
-                        .values(**values))
-    db.commit()
-    return result.rowcount == 1
-
-
-def _claim(db: Session, log: EmailLog, claimable, message_id: str) -> bool:
-    """Mark the row ``sending``, with the Message-ID it will carry, if nobody else did; the caller commits."""
-    result = db.execute(update(EmailLog).where(EmailLog.id == log.id, EmailLog.status.in_(claimable))
-                        .values(status=EmailStatus.SENDING, attempted_at=utcnow(), error=None, message_id=message_id))
-    if result.rowcount != 1:
-        db.rollback()
-        return False
-    return True
-
-
-def _compose(db: Session, log: EmailLog, link: str | None):
-    request = None
-    if log.kind is EmailKind.CORRECTION:
-        request = db.get(CorrectionRequest, int(log.round.removeprefix("correction-")))
-    return messages.compose(log.kind, log.response, log.contact.email, link, request, log.message_id)
-
-
-def _personal_link(db: Session, log: EmailLog) -> str:
-    token = issue_link(db, log.contact, log.response)
-    return f"{current_app.config['BASE_URL'].rstrip('/')}/r/{token}"
-
-
-def deliver(db: Session, logs: list[EmailLog], now: datetime, report: SendReport | None = None, *,
-            retry_failed: bool = False, throttle: messages.Throttle | None = None, stop_when_unavailable: bool = True,
-            progress: Callable | None = None) -> SendReport:
-    """Send each row still ``pending`` (or ``failed`` with ``retry_failed``), at most once.
-
-    For each row: mark it ``sending``, create its personal link, commit; then
-    talk to the SMTP server; then mark it ``sent`` or ``failed`` (with the
-    server's reason) and commit. A reminder no longer due is ``skipped``.
-    When the server cannot be reached, a batch (``stop_when_unavailable``)
-    stops and leaves its rows as they were (the first one notes the reason);
-    otherwise every remaining row is ``failed`` with that reason.
-    ``progress(total)`` may return a click progress bar.
-    """
-    report = report if report is not None else SendReport()
-    claimable = [EmailStatus.PENDING] + ([EmailStatus.FAILED] if retry_failed else [])
-    bar = progress(len(logs)) if progress is not None and logs else None
-    with messages.Postman(current_app.config) as postman, (bar if bar is not None else nullcontext()):
-        for log in logs:
-            keep_going = _deliver_one(db, postman, log, now, claimable, throttle, report, stop_when_unavailable)
-            if bar is not None:
-                bar.update(1)
-            if not keep_going:
-                break
-    return report
-
-
-def _deliver_one(db, postman, log, now, claimable, throttle, report, stop_when_unavailable) -> bool:
-    if report.unavailable:
-        if _settle(db, log, claimable, status=EmailStatus.FAILED, error=report.unavailable):
-            report.failed.append(log)
-        return True
-    reason = _no_longer_due(db, log, now)
-    if reason:
-        if _settle(db, log, claimable, status=EmailStatus.SKIPPED, error=reason):
-            report.skipped += 1
-        return True
-    if throttle is not None:
-        throttle.wait()
-    try:
-        postman.connect()
-    except messages.SmtpUnavailable as exc:
-        report.unavailable = str(exc)
-        if stop_when_unavailable:
-            # Nothing was attempted: the row keeps its status, with the reason, for the next run.
-            _settle(db, log, claimable, error=report.unavailable)
-            return False
-        if _settle(db, log, claimable, status=EmailStatus.FAILED, error=report.unavailable):
-            report.failed.append(log)
-        return True
-    if not _claim(db, log, claimable, messages.new_message_id()):
-        return True
-    try:
-        link = _personal_link(db, log) if log.kind in _WITH_LINK else None
-        message = _compose(db, log, link)
-        db.commit()
-    except Exception as exc:  # a broken template or row must not stop the other messages
-        db.rollback()
-        logger.exception("email %s could not be composed", log.id)
-        if _settle(db, log, claimable, status=EmailStatus.FAILED, error=f"message impossible à composer : {exc}"):
-            report.failed.append(log)
-        return True
-    try:
-        postman.send(message)
-    except Exception as exc:  # noqa: BLE001 - whatever stopped it, the server did not accept this message
-        # (smtplib turns the message into bytes before its first command, and a
-        # refusal or a broken connection leaves it unsent): a failure to retry,
-        # never a row left "sending".
-        log.status, log.error = EmailStatus.FAILED, messages.describe_error(exc)
-        db.commit()
-        report.failed.append(log)
-        return True
-    log.status, log.sent_at = EmailStatus.SENT, utcnow()
-    db.commit()
-    report.sent += 1
-    return True
-
-
 def send_round(db: Session, round_: Round, now: datetime, *, dry_run: bool = False, retry_failed: bool = False,
                plan_new: bool = True, progress: Callable | None = None) -> SendReport:
-    """Plan the round (unless ``plan_new`` is false), then send its pending messages, throttled.
+    """Plan the round (unless ``plan_new`` is false), then send its due messages now, throttled.
 
     A dry run sends nothing and writes nothing: its report lists the messages
     (recipient, kind, subject) a real run would send now.
@@ -372,10 +207,10 @@ def send_round(db: Session, round_: Round, now: datetime, *, dry_run: bool = Fal
     if dry_run:
         return SendReport(previews=_previews(db, round_, now, statuses, plan_new))
     report = SendReport(planned=plan(db, round_, now) if plan_new else 0)
-    report.interrupted = list(db.scalars(round_logs(round_).where(EmailLog.status == EmailStatus.SENDING)))
-    logs = list(db.scalars(round_logs(round_).where(EmailLog.status.in_(statuses))))
+    scope = round_scope(round_)
+    report.interrupted = interrupted(db, scope)
     throttle = messages.Throttle(current_app.config["MAIL_PER_SECOND"])
-    return deliver(db, logs, now, report, retry_failed=retry_failed, throttle=throttle, progress=progress)
+    return deliver_due(db, now, scope, report, retry_failed=retry_failed, throttle=throttle, progress=progress)
 
 
 def _preview(contact: Contact, response: Response, kind: EmailKind, label: str) -> Preview:
@@ -407,18 +242,130 @@ def _planned_previews(db: Session, query, now: datetime) -> list[Preview]:
 
 def _due_in_preview(log: EmailLog, now: datetime) -> bool:
     """As :func:`_no_longer_due`, without refreshing anything."""
-    return not _waits_on_partner(log) or awaits_partner(log.response, now)
+    return not waits_on_partner(log) or awaits_partner(log.response, now)
 
 
-def send_pending(db: Session, campaign: Campaign, now: datetime, *, dry_run: bool = False, retry_failed: bool = False,
-                 progress: Callable | None = None) -> SendReport:
-    """Send whatever is left ``pending`` in the campaign, of any kind (e.g. receipts the server refused)."""
+def send_pending(db: Session, campaign: Campaign | None, now: datetime, *, dry_run: bool = False,
+                 retry_failed: bool = False, progress: Callable | None = None) -> SendReport:
+    """The safety net: send whatever is due in the campaign (every campaign without one), of any kind.
+
+    Due: pending, or left ``sending`` by a sender that died more than
+    ``MAIL_RESEND_AFTER_SECONDS`` ago (sent again with the same Message-ID);
+    with ``retry_failed``, failed too. The outboxes of the server processes
+    do the same on their own; this is for cron, in case none runs.
+    """
     statuses = [EmailStatus.PENDING] + ([EmailStatus.FAILED] if retry_failed else [])
-    query = (_logs().join(Response, EmailLog.response_id == Response.id)
-             .where(Response.campaign_id == campaign.id).order_by(EmailLog.id))
+    scope = () if campaign is None else (
+        EmailLog.response_id.in_(select(Response.id).where(Response.campaign_id == campaign.id)),)
     if dry_run:
-        return SendReport(previews=_planned_previews(db, query.where(EmailLog.status.in_(statuses)), now))
-    logs = list(db.scalars(query.where(EmailLog.status.in_(statuses))))
-    report = SendReport(interrupted=list(db.scalars(query.where(EmailLog.status == EmailStatus.SENDING))))
+        query = _logs().where(EmailLog.status.in_(statuses), *scope).order_by(EmailLog.id)
+        return SendReport(previews=_planned_previews(db, query, now))
+    report = SendReport(interrupted=interrupted(db, scope))
     throttle = messages.Throttle(current_app.config["MAIL_PER_SECOND"])
-    return deliver(db, logs, now, report, retry_failed=retry_failed, throttle=throttle, progress=progress)
+    return deliver_due(db, now, scope, report, retry_failed=retry_failed, throttle=throttle, progress=progress)
+
+
+# -- following a round, sending again ---------------------------------------------
+@dataclass(frozen=True)
+class RoundProgress:
+    """How many of a round's messages are at each status."""
+
+    pending: int = 0
+    sending: int = 0
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0  # planned, then no longer due (e.g. a relance to a bilan transmitted since)
+
+    @property
+    def total(self) -> int:
+        return self.pending + self.sending + self.sent + self.failed + self.skipped
+
+    @property
+    def finished(self) -> bool:
+        """Nothing of the round is waiting or being sent any more."""
+        return self.pending + self.sending == 0
+
+
+def round_progress(db: Session, round_: Round) -> RoundProgress:
+    """Counts of the round's messages by status, in one query."""
+    query = _in_round(select(EmailLog.status, func.count()), round_).group_by(EmailLog.status)
+    return RoundProgress(**{status.value: number for status, number in db.execute(query)})
+
+
+def failed_logs(db: Session, caf_id: int | None, campaign_id: int | None = None, limit: int = 500) -> list[EmailLog]:
+    """The failed messages of a Caf's projects (every Caf's with ``None``), the latest attempt first, with their reason."""
+    query = (select(EmailLog).join(Response, EmailLog.response_id == Response.id)
+             .join(Project, Response.project_id == Project.id)
+             .options(joinedload(EmailLog.response).options(_ONE_CAMPAIGN, *_NO_ANSWERS)
+                      .joinedload(Response.project))
+             .where(EmailLog.status == EmailStatus.FAILED)
+             .order_by(EmailLog.attempted_at.desc(), EmailLog.id.desc()).limit(limit))
+    if caf_id is not None:
+        query = query.where(Project.caf_id == caf_id)
+    if campaign_id is not None:
+        query = query.where(Response.campaign_id == campaign_id)
+    return list(db.scalars(query))
+
+
+def resend(db: Session, caf_id: int | None, log_ids, now: datetime, *, skip_refused: bool = False) -> int:
+    """Put failed messages of a Caf's projects back in line (``pending``); the caller commits, then wakes the outbox.
+
+    ``caf_id`` is the Caf of the person asking (``None``: an administrator,
+    every Caf). All or nothing: a message of another Caf, one already sent
+    or no longer due (a relance, an invitation or a correction notice to a
+    bilan that no longer awaits its partner, a notice the bilan's state has
+    made untrue, a withdrawn contact) is refused with a French reason, and
+    nothing changes; with ``skip_refused`` (« tout renvoyer »), those are left
+    as they are and the others go. A message already back in line is left as
+    it is. Returns how many messages were put back.
+    """
+    try:
+        ids = sorted({int(log_id) for log_id in log_ids})
+    except (TypeError, ValueError):
+        raise DomainError("Les courriels choisis ne sont pas reconnus : choisissez-les dans la liste.") from None
+    if not ids:
+        raise DomainError("Choisissez au moins un courriel à renvoyer.")
+    if not 0 < ids[-1] < 2**31 or ids[0] < 1:  # beyond what the database can hold: names nothing
+        raise DomainError("Les courriels choisis ne sont pas reconnus : choisissez-les dans la liste.")
+    query = (select(EmailLog).join(Response, EmailLog.response_id == Response.id)
+             .join(Project, Response.project_id == Project.id).where(EmailLog.id.in_(ids)))
+    if caf_id is not None:
+        query = query.where(Project.caf_id == caf_id)
+    logs = {log.id: log for log in db.scalars(query)}
+    missing = [log_id for log_id in ids if log_id not in logs]
+    if missing:
+        raise DomainError(f"Le courriel n° {missing[0]} n’existe pas ou ne concerne pas votre Caf.")
+    refusals = {log.id: reason for log in logs.values() if (reason := _not_to_resend(log, now))}
+    if refusals and not skip_refused:
+        raise DomainError(" ".join(refusals.values()))
+    failed = [log_id for log_id, log in logs.items() if log.status is EmailStatus.FAILED and log_id not in refusals]
+    if failed:
+        db.execute(update(EmailLog).where(EmailLog.id.in_(failed), EmailLog.status == EmailStatus.FAILED)
+                   .values(status=EmailStatus.PENDING))
+    return len(failed)
+
+
+def _not_to_resend(log: EmailLog, now: datetime) -> str | None:
+    """Why ``log`` cannot be sent again (in French), if it cannot."""
+    response = log.response
+    which = f"Le courriel à {log.contact.email} ({log.kind.label}, {response.project.reference})"
+    if log.status in (EmailStatus.PENDING, EmailStatus.SENDING):
+        return None if log.status is EmailStatus.PENDING else f"{which} est en cours d’envoi."
+    if log.status is EmailStatus.SENT:
+        return f"{which} est déjà parti : il n’est pas renvoyé."
+    if log.status is EmailStatus.SKIPPED:
+        return f"{which} n’a plus lieu d’être ({log.error})."
+    if log.contact.withdrawn_at is not None:
+        return f"{which} n’est pas renvoyé : ce contact a été retiré du projet."
+    state = response.state
+    if log.kind in (EmailKind.INVITATION, EmailKind.REMINDER, EmailKind.CORRECTION) and not awaits_partner(response, now):
+        if state in REMINDED_STATES:
+            return f"{which} n’est pas renvoyé : le délai de réponse du partenaire est passé."
+        return f"{which} n’est pas renvoyé : le bilan n’attend plus de réponse du partenaire (bilan {state.label})."
+    if log.kind is EmailKind.CORRECTION:
+        correction = response.open_correction
+        if correction is None or log.round != f"correction-{correction.id}":
+            return f"{which} n’est pas renvoyé : cette demande de correction n’est plus en cours."
+    if log.kind is EmailKind.VALIDATED and state is not ResponseState.VALIDATED:
+        return f"{which} n’est pas renvoyé : le bilan n’est plus validé (bilan {state.label})."
+    return None

@@ -102,7 +102,7 @@ class Response(Base):
     # thousands of bilans from this, never reading a long bilan.
     short_answers: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     # The free texts of ``answers`` (:func:`joined_free_texts`), set with them by :meth:`record_edit`: what the
-    # reading view searches. On PostgreSQL, a generated ``search_vector`` column (migration 0009e, not mapped
+    # reading view searches. On PostgreSQL, a generated ``search_vector`` column (migration 0010, not mapped
     # here) holds their French text search vector once the bilan is transmitted, under a GIN index.
     free_text: Mapped[str | None] = mapped_column(Text)
 

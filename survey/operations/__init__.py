@@ -1,4 +1,26 @@
-"""Every write of the domain. Views and commands call these; nothing else writes."""
+"""Every write of the domain. Views and commands call these; nothing else writes.
+
+One rule for where a write ends:
+
+* An **operation** is what a view, a command or the demo calls to write
+  (``save_page``, ``submit_response``, ``create_campaign``, ``import_projects``,
+  ``update_caf``, ``withdraw_from_project``..., and
+  :func:`survey.links.open_link`). It checks, writes, and commits its unit of
+  work once; emails planned in that transaction leave after the commit. A
+  refusal raises a :class:`~survey.errors.DomainError` with a French message
+  and leaves nothing half-written: the check comes before the write, or the
+  operation rolls back (and a view's ``blueprints.on_refusal`` rolls back too).
+* A **building block** is what operations compose into a larger unit of work
+  (the import enrols hundreds of projects in one transaction): it adds to the
+  session and flushes (to get ids), never commits; the caller commits. They
+  are :func:`.setup.get_or_create_caf`, :func:`.setup.enrol_project`,
+  :func:`survey.links.issue_link` and :func:`survey.links.revoke_link`,
+  :func:`.contacts.withdraw_contact`, :func:`.contacts.reinstate_contact`,
+  :func:`.answering.record_changes` and the mail package's ``plan_*`` functions.
+
+Reads and checks exported beside them (``carry_over_plan``, ``notes_of``,
+``ensure_can_edit``, ``response_definition``...) write nothing.
+"""
 from .answering import (
     Actor,
     PageSave,
@@ -29,6 +51,8 @@ from .review import (
     validate_response,
     validate_responses,
 )
+from .contacts import withdraw_from_project
+from .importing import ImportReport, import_projects
 from .setup import (
     create_campaign,
     enrol_project,
@@ -57,5 +81,5 @@ __all__ = [
     "reopen_response", "request_correction", "reset_password", "response_definition",
     "revoke_link", "save_page", "send_correction_notice", "send_new_link", "send_due_reminders", "send_invitations", "send_pending",
     "send_receipt", "send_reminders", "set_role", "sign_in_blocked", "submit_response", "validate_response",
-    "add_note", "notes_of", "validate_responses",
+    "add_note", "notes_of", "validate_responses", "withdraw_from_project", "ImportReport", "import_projects",
 ]

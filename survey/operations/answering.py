@@ -1,5 +1,6 @@
 """Answering: save a page (partner or reviewer), transmit to the Caf."""
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -7,10 +8,11 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import uploads
 from ..engine.answers import find_problems, is_visible, prune_hidden, rule_errors
 from ..deadline import partner_window
 from ..engine.definition import Page
+from ..engine.questions.base import Outcome
+from ..uploads import UploadRefused, UploadStore
 from ..questionnaires import response_definition
 from ..errors import IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
 from ..models import Contact, EventKind, Response, ResponseEvent, ResponseState, User
@@ -116,31 +118,35 @@ def record_changes(db: Session, response: Response, before: dict, after: dict, a
         db.execute(insert(ResponseEvent.__table__), rows)  # the table: a plain INSERT, no ORM bulk machinery
 
 
-def save_page(db: Session, response: Response, page: Page, form, now: datetime, upload_dir: str, max_upload: int,
-              actor: Actor = Actor(), reason: str | None = None) -> PageSave:
-    """Save what a page's form holds and commit, recording each change in the history.
+def save_page(db: Session, response: Response, page: Page, outcomes: Mapping[str, Outcome], expected_version: int | None,
+              now: datetime, store: UploadStore, actor: Actor = Actor(), reason: str | None = None) -> PageSave:
+    """Save a page's answers and commit, recording each change in the history.
 
-    For a partner, a free-text value that fails a check is kept in ``invalid``
-    with its message, so nothing typed is lost. A Caf user's correction is
-    all-or-nothing: with any error nothing is stored (``saved`` is False).
-    Raises :class:`StaleVersion` if the form was opened on an older version.
+    ``outcomes`` maps the page's question codes to what was answered (a view
+    reads them from its form: ``PageForm.outcomes``); a question left out
+    keeps its answer. A document to attach is an outcome whose ``raw`` has a
+    ``filename`` and a ``stream`` (:class:`~survey.uploads.Upload`), or
+    ``"remove"``; ``store`` keeps it. For a partner, a free-text value that
+    fails a check is kept in ``invalid`` with its message, so nothing typed is
+    lost. A Caf user's correction is all-or-nothing: with any error nothing
+    is stored (``saved`` is False). Raises :class:`StaleVersion` if the page
+    was opened on another version than ``expected_version``.
     """
     ensure_can_edit(response, actor, now)
-    if form.expected_version() != response.version:
+    if expected_version != response.version:
         raise StaleVersion(STALE_MESSAGE)
     definition = response_definition(response)
     before = snapshot(response.answers, response.invalid)
     answers, invalid = dict(response.answers), dict(response.invalid)
     result = PageSave()
-    form.validate()
     stored, discarded = [], []
     try:
         for question in page.questions:
-            if not is_visible(question, answers):
+            outcome = outcomes.get(question.code)
+            if outcome is None or not is_visible(question, answers):
                 continue
-            outcome = question.read(form)
             if question.is_upload:
-                _apply_upload(question, outcome, answers, result, stored, discarded, upload_dir, max_upload)
+                _apply_upload(question, outcome, answers, result, stored, discarded, store)
                 continue
             _apply(answers, invalid, result.errors, question.code, outcome, question.keeps_invalid)
             for code, sub in outcome.extra.items():
@@ -151,7 +157,7 @@ def save_page(db: Session, response: Response, page: Page, form, now: datetime, 
                 result.errors.setdefault(code, []).append(message)
         if result.errors and not actor.is_partner:
             db.rollback()
-            _delete_files(upload_dir, stored)
+            _delete_files(store, stored)
             result.saved = False
             return result
         after = snapshot(answers, invalid)
@@ -163,19 +169,19 @@ def save_page(db: Session, response: Response, page: Page, form, now: datetime, 
         db.commit()
     except StaleDataError:
         db.rollback()
-        _delete_files(upload_dir, stored)
+        _delete_files(store, stored)
         raise StaleVersion(STALE_MESSAGE) from None
     except BaseException:
         db.rollback()
-        _delete_files(upload_dir, stored)
+        _delete_files(store, stored)
         raise
     # Only once the new answers are committed may the replaced files go. The
     # history keeps their names; the bytes of replaced documents are not kept.
-    _delete_files(upload_dir, discarded)
+    _delete_files(store, discarded)
     return result
 
 
-def _apply_upload(question, outcome, answers, result, stored, discarded, upload_dir, max_upload):
+def _apply_upload(question, outcome, answers, result, stored, discarded, store):
     previous = answers.get(question.code)
     if outcome.raw is None:
         return
@@ -183,8 +189,8 @@ def _apply_upload(question, outcome, answers, result, stored, discarded, upload_
         answers.pop(question.code, None)
     else:
         try:
-            new_file = uploads.store_upload(outcome.raw, upload_dir, max_upload)
-        except uploads.UploadRefused as refused:
+            new_file = store.store(outcome.raw)
+        except UploadRefused as refused:
             result.errors[question.code] = [refused.message]
             return
         stored.append(new_file.key)
@@ -193,9 +199,9 @@ def _apply_upload(question, outcome, answers, result, stored, discarded, upload_
         discarded.append(previous["key"])
 
 
-def _delete_files(upload_dir, keys):
+def _delete_files(store, keys):
     for key in keys:
-        uploads.delete_stored(upload_dir, key)
+        store.delete(key)
 
 
 def flush_then_commit(db: Session, *events: ResponseEvent, also=None):

@@ -1,21 +1,16 @@
-"""A Caf’s settings: time zone, contact, and its own window per campaign."""
-from dataclasses import dataclass
+"""A Caf’s settings (checked by :mod:`survey.caf_settings`) and its own window per campaign."""
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..caf_settings import CONTACT_LIMITS, CafSettings, read_timezone, settings_problems
 from ..deadline import forget_caf_windows
 from ..errors import DomainError
-from ..engine.forms.validators import Email
 from ..models import Caf, CafWindow, Campaign
-from ..models.caf import TIMEZONES
 
-CONTACT_LIMITS = {"contact_email": 254, "contact_phone": 40, "contact_address": 500, "contact_hours": 200,
-                  "contact_note": 1000}
-CONTACT_LABELS = {"contact_email": "L’adresse email", "contact_phone": "Le téléphone",
-                  "contact_address": "L’adresse postale", "contact_hours": "Les horaires",
-                  "contact_note": "Le texte libre"}
+__all__ = ["CafSettings", "CafSettingsRefused", "caf_by_number", "read_timezone", "remove_caf_window", "set_caf_window",
+           "update_caf"]
 
 
 class CafSettingsRefused(DomainError):
@@ -26,44 +21,8 @@ class CafSettingsRefused(DomainError):
         self.problems = problems
 
 
-@dataclass
-class CafSettings:
-    name: str
-    timezone: str
-    contact_email: str = ""
-    contact_phone: str = ""
-    contact_address: str = ""
-    contact_hours: str = ""
-    contact_note: str = ""
-
-
-def read_timezone(text: str) -> str | None:
-    """A zone given by its name (``Indian/Reunion``) or its French label (``La Réunion``); None if unknown."""
-    wanted = (text or "").strip().casefold()
-    for zone, label in TIMEZONES.items():
-        if wanted in (zone.casefold(), label.casefold()):
-            return zone
-    return None
-
-
-def settings_problems(settings: CafSettings) -> dict[str, str]:
-    """Every refusal of ``settings``, by field, in French (empty when they may be saved)."""
-    problems = {}
-    if not settings.name.strip() or len(settings.name.strip()) > 200:
-        problems["name"] = "Indiquez le nom de la Caf (200 caractères au plus)."
-    if settings.timezone not in TIMEZONES:
-        problems["timezone"] = "Choisissez un fuseau horaire de la liste."
-    for field, limit in CONTACT_LIMITS.items():
-        if len(getattr(settings, field).strip()) > limit:
-            problems[field] = f"{CONTACT_LABELS[field]} compte {limit} caractères au plus."
-    email = settings.contact_email.strip()
-    if email and "contact_email" not in problems and not Email().regex.fullmatch(email):
-        problems["contact_email"] = "Indiquez une adresse email valide, par exemple clas@caf73.example."
-    return problems
-
-
 def update_caf(db: Session, caf: Caf, settings: CafSettings) -> Caf:
-    """Save a Caf’s name, zone and contact; refuses (changing nothing) with every problem at once."""
+    """Save a Caf’s name, zone and contact and commit; refuses (changing nothing) with every problem at once."""
     problems = settings_problems(settings)
     if problems:
         raise CafSettingsRefused(problems)
@@ -71,7 +30,7 @@ def update_caf(db: Session, caf: Caf, settings: CafSettings) -> Caf:
     caf.timezone = settings.timezone
     for field in CONTACT_LIMITS:
         setattr(caf, field, getattr(settings, field).replace("\r\n", "\n").strip() or None)
-    db.flush()
+    db.commit()
     return caf
 
 
@@ -87,7 +46,7 @@ def get_caf_window(db: Session, caf_id: int, campaign_id: int) -> CafWindow | No
 
 
 def set_caf_window(db: Session, caf: Caf, campaign: Campaign, opens_at: datetime, closes_at: datetime) -> CafWindow:
-    """Give a Caf its own opening and closing for a campaign (replacing any earlier one)."""
+    """Give a Caf its own opening and closing for a campaign (replacing any earlier one); commits."""
     if opens_at >= closes_at:
         raise DomainError("L’ouverture doit précéder la fermeture.")
     window = get_caf_window(db, caf.id, campaign.id)
@@ -96,17 +55,17 @@ def set_caf_window(db: Session, caf: Caf, campaign: Campaign, opens_at: datetime
         db.add(window)
     else:
         window.opens_at, window.closes_at = opens_at, closes_at
-    db.flush()
+    db.commit()
     forget_caf_windows(db)
     return window
 
 
 def remove_caf_window(db: Session, caf: Caf, campaign: Campaign) -> bool:
-    """The Caf’s projects follow the campaign’s dates again; False if it had no window of its own."""
+    """The Caf’s projects follow the campaign’s dates again (commits); False if it had no window of its own."""
     window = get_caf_window(db, caf.id, campaign.id)
     if window is None:
         return False
     db.delete(window)
-    db.flush()
+    db.commit()
     forget_caf_windows(db)
     return True

@@ -33,6 +33,20 @@ def withdraw_contact(db: Session, contact: Contact, now: datetime, actor: Actor 
     return True
 
 
+def withdraw_from_project(db: Session, contact: Contact, response: Response, now: datetime, actor: Actor,
+                          reason: str | None = None) -> bool:
+    """A Caf user withdraws one contact of a project (a person who left the structure); commits.
+
+    False when the contact was already withdrawn (nothing is done).
+    """
+    withdrawn = withdraw_contact(db, contact, now, actor, responses=[response], reason=reason)
+    db.commit()
+    return withdrawn
+
+
 def reinstate_contact(contact: Contact):
-    """A contact listed again by an import receives emails again (with new links: the old ones stay revoked)."""
+    """A contact listed again by an import receives emails again (with new links: the old ones stay revoked).
+
+    The caller commits.
+    """
     contact.withdrawn_at = None

@@ -1,10 +1,13 @@
 """Removing personal data that is no longer needed, a configurable time after a campaign closes.
 
 What goes: the contacts' email addresses (replaced by a pseudonym), their
-personal links, the addresses quoted in the email log, the attached
-documents (if configured) and the Caf accounts unused for long (pseudonym
-too). What stays: the bilans' answers, about structures and actions, and the
+personal links, the addresses quoted in the email log and the history, the
+attached documents (if configured), the Caf accounts unused for long
+(pseudonym too, their second factor and sign-in records with them), and the
+sign-in records (address typed, IP address, time) older than their own delay.
+What stays: the bilans' answers, about structures and actions, and the
 append-only history, which then names a pseudonym instead of an address.
+The rate limits' counters need no purge: they expire with their window.
 """
 import secrets
 from dataclasses import dataclass, field
@@ -15,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from .. import uploads
 from ..models import (
-    AccessLink, CafWindow, Campaign, Contact, EmailLog, EmailStatus, EventKind, Response, ResponseEvent, User,
+    AccessLink, CafWindow, Campaign, Contact, EmailLog, EmailStatus, EventKind, LoginAttempt, Response, ResponseEvent,
+    User,
 )
 
 
@@ -40,11 +44,13 @@ class PurgeReport:
     email_rows: int = 0
     documents: int = 0
     accounts: list[str] = field(default_factory=list)
+    sign_in_records: int = 0
     applied: bool = False
 
     @property
     def is_empty(self) -> bool:
-        return not (self.campaigns or self.contacts or self.links or self.email_rows or self.documents or self.accounts)
+        return not (self.campaigns or self.contacts or self.links or self.email_rows or self.documents or self.accounts
+                    or self.sign_in_records)
 
 
 def _last_closing(db: Session):
@@ -55,13 +61,14 @@ def _last_closing(db: Session):
 
 
 def purge_personal_data(db: Session, now: datetime, *, contact_months: int, account_months: int,
-                        documents: bool, upload_dir: str, apply: bool = False) -> PurgeReport:
+                        documents: bool, upload_dir: str, sign_in_days: int = 90, apply: bool = False) -> PurgeReport:
     """Find (and with ``apply``, remove) the personal data past its retention; commits when applied.
 
     A contact is purged once every campaign of its project closed more than
     ``contact_months`` ago (a project still answering another campaign keeps
     its contacts); an account once it has not signed in for ``account_months``
-    (counting from its creation if it never did).
+    (counting from its creation if it never did); a sign-in record after
+    ``sign_in_days``, or with its account.
     """
     report = PurgeReport()
     limit = months_before(now, contact_months)
@@ -90,8 +97,13 @@ def purge_personal_data(db: Session, now: datetime, *, contact_months: int, acco
     accounts = db.scalars(select(User).where(User.purged_at.is_(None), or_(
         User.last_sign_in_at < unused, (User.last_sign_in_at.is_(None) & (User.created_at < unused))))).all()
     report.accounts = [user.email for user in accounts]
+    old_sign_ins = or_(LoginAttempt.at < now - timedelta(days=sign_in_days),
+                       LoginAttempt.email.in_([user.email for user in accounts]))
+    report.sign_in_records = db.scalar(select(func.count()).select_from(LoginAttempt).where(old_sign_ins))
     if not apply:
         return report
+
+    db.execute(delete(LoginAttempt).where(old_sign_ins))  # before the accounts' addresses change
 
     addresses = {contact.id: contact.email for contact in contacts}
     for contact in contacts:
@@ -108,6 +120,7 @@ def purge_personal_data(db: Session, now: datetime, *, contact_months: int, acco
         user.name = f"compte supprimé n° {user.id}"
         user.password_hash = "purged:" + secrets.token_hex(16)  # matches no password
         user.active = False
+        user.totp_secret = user.totp_last_step = user.recovery_codes = None
         user.purged_at = now
     _pseudonymise_history(db, addresses, {contact.project_id for contact in contacts})
     for campaign in expired:
@@ -121,19 +134,21 @@ def purge_personal_data(db: Session, now: datetime, *, contact_months: int, acco
 
 
 def _pseudonymise_history(db: Session, addresses: dict[int, str], project_ids: set[int]):
-    """Replace the addresses quoted in the history ("new link sent to ...") by their pseudonyms.
+    """Replace the addresses quoted in the history by their pseudonyms: "new link sent to ..." (new value),
+    "links of a contact withdrawn" (old value).
 
     The one change ever made to history rows, and only to their addresses: a
     Core UPDATE, since the ORM refuses any update of a history row.
     """
     events = ResponseEvent.__table__
-    rows = db.execute(select(events.c.id, events.c.new_value).join(Response, Response.id == events.c.response_id)
-                      .where(events.c.kind == EventKind.LINK_SENT, Response.project_id.in_(project_ids))).all()
-    for event_id, value in rows:
-        if not isinstance(value, str):
-            continue
-        changed = value
-        for contact_id, address in addresses.items():
-            changed = changed.replace(address, contact_pseudonym(contact_id))
-        if changed != value:
-            db.execute(update(events).where(events.c.id == event_id).values(new_value=changed))
+    for kind, column in ((EventKind.LINK_SENT, events.c.new_value), (EventKind.LINKS_WITHDRAWN, events.c.old_value)):
+        rows = db.execute(select(events.c.id, column).join(Response, Response.id == events.c.response_id)
+                          .where(events.c.kind == kind, Response.project_id.in_(project_ids))).all()
+        for event_id, value in rows:
+            if not isinstance(value, str):
+                continue
+            changed = value
+            for contact_id, address in addresses.items():
+                changed = changed.replace(address, contact_pseudonym(contact_id))
+            if changed != value:
+                db.execute(update(events).where(events.c.id == event_id).values({column.name: changed}))

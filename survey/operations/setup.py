@@ -9,12 +9,13 @@ from ..engine.answers import prefilled_answers
 from ..engine.definition import definition_for
 from ..questionnaires import campaign_definition
 from ..errors import DomainError
-from ..models import Caf, Campaign, Project, Response
+from ..links import issue_link, revoke_link
+from ..models import AccessLink, Caf, Campaign, Contact, Project, Response
 from ..models.caf import timezone_for_number
 
 
 def create_campaign(db: Session, code: str, content: dict, opens_at: datetime, closes_at: datetime, title=None) -> Campaign:
-    """Create a campaign that keeps its own copy of the definition's JSON."""
+    """Create a campaign that keeps its own copy of the definition's JSON; commits."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{2,59}", code or ""):
         raise DomainError("Le code de campagne compte 3 à 60 caractères : minuscules, chiffres et tirets.")
     if db.scalar(select(Campaign).where(Campaign.code == code)) is not None:
@@ -35,12 +36,15 @@ def create_campaign(db: Session, code: str, content: dict, opens_at: datetime, c
         opens_at=opens_at, closes_at=closes_at,
     )
     db.add(campaign)
-    db.flush()
+    db.commit()
     return campaign
 
 
 def get_or_create_caf(db: Session, number: str, name: str, timezone: str | None = None) -> Caf:
-    """The Caf of this number; a new one takes ``timezone``, or its department's (971 ... 976; Paris otherwise)."""
+    """The Caf of this number; a new one takes ``timezone``, or its department's (971 ... 976; Paris otherwise).
+
+    The caller commits.
+    """
     caf = db.scalar(select(Caf).where(Caf.number == number))
     if caf is None:
         caf = Caf(number=number, name=name, timezone=timezone or timezone_for_number(number))
@@ -61,8 +65,22 @@ def project_context(project: Project) -> dict:
     }
 
 
+def renew_links(db: Session, responses: list[Response], now: datetime) -> list[tuple[Contact, str]]:
+    """A fresh personal link for each current contact of the responses' projects, their older links revoked;
+    returns (contact, token) pairs, tokens being never stored. Commits."""
+    links = []
+    for response in responses:
+        for contact in response.project.current_contacts:
+            for old in db.scalars(select(AccessLink).where(AccessLink.contact_id == contact.id,
+                                                            AccessLink.revoked_at.is_(None))):
+                revoke_link(old, now)
+            links.append((contact, issue_link(db, contact, response)))
+    db.commit()
+    return links
+
+
 def enrol_project(db: Session, campaign: Campaign, project: Project) -> Response:
-    """The project's response for the campaign, created (prefilled) if absent."""
+    """The project's response for the campaign, created (prefilled) if absent. The caller commits."""
     response = db.scalar(select(Response).where(Response.campaign_id == campaign.id, Response.project_id == project.id))
     if response is None:
         definition = campaign_definition(campaign)

@@ -48,7 +48,7 @@ def _caf_or_error(db: Session, caf_number: str | None) -> Caf:
 def create_user(db: Session, email: str, password: str, role: Role, caf_number: str | None = None, name="") -> User:
     email = normalize_email(email)
     if "@" not in email:
-        raise DomainError("Adresse email invalide.")
+        raise DomainError("Adresse électronique invalide.")
     if db.scalar(select(User).where(User.email == email)):
         raise DomainError(f"Un utilisateur a déjà l'adresse {email}.")
     user = User(email=email, name=name, role=role)
@@ -61,8 +61,8 @@ def create_user(db: Session, email: str, password: str, role: Role, caf_number: 
 
 def set_role(db: Session, email: str, role: Role, caf_number: str | None = None) -> User:
     user = user_or_error(db, email)
-    user.role = role
-    user.caf = _caf_or_error(db, caf_number) if role is Role.REVIEWER else None
+    caf = _caf_or_error(db, caf_number) if role is Role.REVIEWER else None  # refused before anything changes
+    user.role, user.caf = role, caf
     db.commit()
     return user
 
@@ -120,7 +120,8 @@ def _is_usual_address(db: Session, email: str, address: str, now: datetime) -> b
 
 
 def authenticate(db: Session, email: str, password: str, address: str, now: datetime) -> User | None:
-    """The active user with this email and password, else None. Records the attempt; commits.
+    """The active user with this email and password, else None. Records the attempt (and a success as
+    the user's last sign-in, which the purge reads); commits.
 
     One password hash is checked whether the account exists or not, so the
     answer takes the same time either way.
@@ -131,6 +132,8 @@ def authenticate(db: Session, email: str, password: str, address: str, now: date
     succeeded = matches and user is not None and user.is_active
     address = (address or "?")[:64]
     db.add(LoginAttempt(email=email, address=address, at=now, succeeded=succeeded))
+    if succeeded:
+        user.last_sign_in_at = now
     # Forget what no rule looks at any more (each delete follows one of the table's indexes).
     db.execute(delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.at < now - USUAL_ADDRESS_KEPT))
     db.execute(delete(LoginAttempt).where(LoginAttempt.address == address, LoginAttempt.at < now - USUAL_ADDRESS_KEPT))

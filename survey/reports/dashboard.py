@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from ..questionnaires import campaign_definition
 from ..models import Caf, Campaign, EventKind, Project, Response, ResponseEvent, ResponseState
 from ..engine.timefmt import local
-
-TRANSMITTED = (ResponseState.SUBMITTED, ResponseState.CORRECTION_REQUESTED, ResponseState.VALIDATED)
+from ..deadline import CAMPAIGN_TIMEZONE, caf_windows, campaign_window_of_caf
+from .comparison import TRANSMITTED, CafRow, LastYear, caf_rows, last_year
 
 
 @dataclass
@@ -32,19 +32,48 @@ class Figures:
     transmitted: int
     timeline: list          # (day, cumulative transmitted)
     distributions: list
-    by_caf: list            # (caf, total, transmitted) for administrators
+    by_caf: list[CafRow]    # every Caf side by side, for administrators (national view)
+    calendar: "Calendar"
+    last_year: LastYear | None = None
 
     @property
     def rate(self) -> float:
         return self.transmitted / self.total if self.total else 0.0
 
 
+@dataclass(frozen=True)
+class Calendar:
+    """The window the timeline covers: the campaign's, or the one Caf's (its own window, in its zone)."""
+
+    opens_at: datetime
+    closes_at: datetime
+    timezone: str
+    is_caf_own: bool = False
+
+
+def campaign_calendar(db: Session, campaign: Campaign, caf_id: int | None) -> Calendar:
+    """The campaign's opening and closing for the dashboard: a Caf's own when it is scoped to one Caf that has one."""
+    if caf_id is None:
+        return Calendar(campaign.opens_at, campaign.closes_at, CAMPAIGN_TIMEZONE)
+    caf = db.get(Caf, caf_id)
+    opens_at, closes_at, own = campaign_window_of_caf(campaign, caf, caf_windows(db, campaign.id).get(caf_id))
+    return Calendar(opens_at, closes_at, caf.timezone, own)
+
+
 def _scoped(query, caf_id):
     return query.where(Project.caf_id == caf_id) if caf_id is not None else query
 
 
-def campaign_figures(db: Session, campaign: Campaign, caf_id: int | None, today: datetime, tz="Europe/Paris") -> Figures:
-    """Every figure of the dashboard, for one Caf (``caf_id``) or all of them."""
+def campaign_figures(db: Session, campaign: Campaign, caf_id: int | None, today: datetime,
+                     sort: str = "retard") -> Figures:
+    """Every figure of the dashboard, for one Caf (``caf_id``) or all of them, beside the previous campaign's;
+    nationally, the Cafs side by side (in ``sort`` order).
+
+    The timeline runs from the opening to the closing (or today, if sooner) of
+    that Caf when it has its own window, in its zone; of the campaign otherwise.
+    """
+    calendar = campaign_calendar(db, campaign, caf_id)
+    tz = calendar.timezone
     definition = campaign_definition(campaign)
     base = _scoped(select(Response).join(Project).where(Response.campaign_id == campaign.id), caf_id)
     by_state = {state: 0 for state in ResponseState}
@@ -57,8 +86,12 @@ def campaign_figures(db: Session, campaign: Campaign, caf_id: int | None, today:
         .where(Response.campaign_id == campaign.id, ResponseEvent.kind == EventKind.SUBMITTED)
         .group_by(ResponseEvent.response_id), caf_id)
     days = Counter(local(moment, tz).date() for moment in db.scalars(first_sent))
-    timeline = _timeline(days, local(campaign.opens_at, tz).date(), min(local(today, tz).date(), local(campaign.closes_at, tz).date()))
-    return Figures(total, by_state, transmitted, timeline, _distributions(db, definition, campaign.id, caf_id), _by_caf(db, campaign, caf_id))
+    timeline = _timeline(days, local(calendar.opens_at, tz).date(), min(local(today, tz).date(), local(calendar.closes_at, tz).date()))
+    closed = [q for q in definition.questions.values() if q.chart]
+    before = last_year(db, campaign, caf_id, count_answers)
+    by_caf = caf_rows(db, campaign, before and before.campaign, sort) if caf_id is None else []
+    return Figures(total, by_state, transmitted, timeline, count_answers(db, closed, campaign.id, caf_id), by_caf,
+                   calendar, before)
 
 
 def _timeline(days: Counter, first: date, last: date) -> list[tuple[date, int]]:
@@ -71,8 +104,10 @@ def _timeline(days: Counter, first: date, last: date) -> list[tuple[date, int]]:
     return points
 
 
-def _distributions(db, definition, campaign_id, caf_id) -> list[Distribution]:
-    closed = [q for q in definition.questions.values() if q.chart]
+def count_answers(db, closed, campaign_id, caf_id) -> list[Distribution]:
+    """The distribution of each of the ``closed`` questions among a campaign's transmitted bilans (one statement)."""
+    if not closed:
+        return []
     if db.get_bind().dialect.name == "postgresql":
         counts, answered = _counts_in_sql(db, closed, campaign_id, caf_id)
     else:
@@ -139,13 +174,3 @@ def _counts_in_sql(db, closed, campaign_id, caf_id) -> tuple[dict[str, Counter],
     for code, value, times in rows:
         _tally(questions[code], json.loads(value), times, counts[code], answered)
     return counts, answered
-
-
-def _by_caf(db, campaign, caf_id) -> list[tuple[Caf, int, int]]:
-    if caf_id is not None:
-        return []
-    rows = db.execute(
-        select(Caf, func.count(Response.id), func.count(Response.id).filter(Response.state.in_(TRANSMITTED)))
-        .join(Project, Project.caf_id == Caf.id).join(Response, Response.project_id == Project.id)
-        .where(Response.campaign_id == campaign.id).group_by(Caf.id).order_by(Caf.number))
-    return [tuple(row) for row in rows]

@@ -171,7 +171,7 @@ def search(db: Session, selection: Selection, query: str, page: int, size: int) 
     On PostgreSQL: the ``french`` text search configuration, each word of the
     query stemmed and matched as a prefix of the texts' stems (« familles »
     finds « famille », « parents » finds « parentalité »), over the stored
-    vectors and their GIN index (migration 0009e), ranked by ``ts_rank``; only
+    vectors and their GIN index (migration 0010), ranked by ``ts_rank``; only
     the page's excerpts are made, by ``ts_headline``: two statements whatever
     the number of bilans. Elsewhere: every word of the query, plural and
     accents aside, at the start of a word of the texts, in Python over the

@@ -11,12 +11,13 @@ import math
 import re
 import time
 import zipfile
-from collections.abc import Iterable
-from datetime import date, datetime
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 # Day 0 of Excel's date serials (1900 system, with its phantom 29 February 1900).
 EXCEL_EPOCH = date(1899, 12, 30)
+EXCEL_EPOCH_TIME = datetime(1899, 12, 30)
 EXCEL_MAX_TEXT = 32_767  # counted in UTF-16 units, as Excel does: an emoji counts twice
 CUT_MARK = " […] (texte coupé : Excel limite une cellule à 32 767 caractères, l'export CSV le donne en entier)"
 _KEPT_BYTES = 2 * EXCEL_MAX_TEXT - len(CUT_MARK.encode("utf-16-le"))  # of a text cut, in UTF-16
@@ -31,11 +32,14 @@ SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 
 class Sheet(NamedTuple):
-    """A sheet to write: its name, its rows, and the first rows and columns that stay in view when scrolling."""
+    """A sheet to write: its name, its rows, the first rows and columns that stay in view when scrolling,
+    its columns' widths (in characters, from the first column) and how many first rows are headers (bold, wrapped)."""
     name: str
     rows: Iterable[Iterable]
     frozen_rows: int = 0
     frozen_columns: int = 0
+    widths: Sequence[float] = ()
+    header_rows: int = 0
 
 
 class TooLargeForExcel(Exception):
@@ -49,14 +53,21 @@ CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 HEADER = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 STYLES = (HEADER + f'<styleSheet xmlns="{MAIN}">'
-          '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+          '<numFmts count="1"><numFmt numFmtId="164" formatCode="dd/mm/yyyy hh:mm"/></numFmts>'
+          '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+          '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
           '<fills count="2"><fill><patternFill patternType="none"/></fill>'
           '<fill><patternFill patternType="gray125"/></fill></fills>'
           '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
           '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-          # style 1: a date, in the reader's own short-date format (jj/mm/aaaa in French)
-          '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-          '<xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+          '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+          # 1: a date, in the reader's own short-date format (jj/mm/aaaa in French)
+          '<xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+          # 2: a date and time of day (already in the Caf's local time)
+          '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+          # 3: a header: bold, wrapped, at the top of its cell
+          '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" applyAlignment="1">'
+          '<alignment vertical="top" wrapText="1"/></xf></cellXfs>'
           '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
           '</styleSheet>')
 
@@ -65,7 +76,8 @@ def write_workbook(target, sheets: Iterable[Sheet | tuple]):
     """Write ``sheets`` (:class:`Sheet`, or (name, rows) pairs) as an XLSX file into ``target`` (a binary file).
 
     A cell is a ``str`` (always text, even "=1+1"), an ``int`` or ``float`` (a
-    number), a ``bool``, a ``date`` (a date cell), or ``None`` / ``""`` (left empty). Rows are read once,
+    number), a ``bool``, a ``date`` (a date cell), a naive ``datetime`` (a date and
+    time, written as given: local time), or ``None`` / ``""`` (left empty). Rows are read once,
     in order. Raises :class:`TooLargeForExcel` past ``SHEET_MAX_BYTES`` of XML
     in one sheet, and ``ValueError`` for sheet names Excel refuses (before
     writing anything).
@@ -123,22 +135,32 @@ def _package_parts(names: list[str]):
 
 
 def _write_sheet(part, sheet: Sheet):
-    written = part.write(f'{HEADER}<worksheet xmlns="{MAIN}">{_frozen_pane(sheet)}<sheetData>'.encode())
+    written = part.write(f'{HEADER}<worksheet xmlns="{MAIN}">{_frozen_pane(sheet)}{_widths(sheet.widths)}'
+                         '<sheetData>'.encode())
     letters: list[str] = []
     for number, row in enumerate(sheet.rows, 1):
         cells = [f'<row r="{number}">']
+        header = number <= sheet.header_rows
         for column, value in enumerate(row):
             if value is None or value == "":
                 continue
             if column >= len(letters):
                 letters.extend(column_letter(n) for n in range(len(letters), column + 1))
-            cells.append(_cell(f"{letters[column]}{number}", value))
+            cell = _cell(f"{letters[column]}{number}", value)
+            cells.append(cell.replace("<c ", '<c s="3" ', 1) if header and cell else cell)
         cells.append("</row>")
         data = "".join(cells).encode()
         if written + len(data) > SHEET_MAX_BYTES:
             raise TooLargeForExcel()
         written += part.write(data)
     part.write(b"</sheetData></worksheet>")
+
+
+def _widths(widths: Sequence[float]) -> str:
+    if not widths:
+        return ""
+    return "<cols>" + "".join(f'<col min="{n}" max="{n}" width="{width}" customWidth="1"/>'
+                              for n, width in enumerate(widths, 1)) + "</cols>"
 
 
 def _frozen_pane(sheet: Sheet) -> str:
@@ -159,7 +181,11 @@ def _cell(reference: str, value) -> str:
         if isinstance(value, (int, float)) and math.isfinite(value):
             number = int(value) if isinstance(value, int) else float(value)
             return f'<c r="{reference}"><v>{number!r}</v></c>'
-        if isinstance(value, date) and not isinstance(value, datetime):
+        if isinstance(value, datetime):
+            if value.tzinfo is not None:
+                raise ValueError("an XLSX cell takes a local time: convert the moment to the reader's zone first")
+            return f'<c r="{reference}" s="2"><v>{(value - EXCEL_EPOCH_TIME) / timedelta(days=1)!r}</v></c>'
+        if isinstance(value, date):
             return f'<c r="{reference}" s="1"><v>{(value - EXCEL_EPOCH).days}</v></c>'
         value = str(value)
     value = NOT_XML.sub("", value)

@@ -82,6 +82,7 @@ class Site:
     closing_link: str
     closes_at: datetime
     mailbox: SmtpServer
+    env: dict  # the application's settings, for further `flask` commands (flask(site, ...))
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -115,6 +116,21 @@ def _parse_demo(output: str):
              re.findall(r"^\s+(\S+) .*\((\S+@\S+)\):\n\s+(http\S+/r/\S+)$", output, re.M)}
     assert set(accounts) == {"reviewer", "admin"} and links, f"unexpected output of `flask demo`:\n{output}"
     return accounts, links
+
+
+def flask(site, *args) -> str:
+    """Run a ``flask`` command on the running site's database (set-up of a test module's own campaign)."""
+    return _flask(site.env, *args)
+
+
+def write_csv(path: Path, rows) -> Path:
+    """An import file: (reference, structure, SIRET, Caf, commune, contact) rows."""
+    return _write_csv(path, rows)
+
+
+def mailed_links(site) -> dict[tuple[str, str], str]:
+    """(reference, recipient) -> the personal link of each invitation received so far."""
+    return _mailed_links(site.mailbox)
 
 
 def _mailed_links(mailbox: SmtpServer) -> dict[tuple[str, str], str]:
@@ -212,7 +228,7 @@ def site(tmp_path_factory):
         _wait_for(base_url + "/connexion", process, log)
         _ON_FAILURE["log"] = log
         yield Site(base_url, accounts["reviewer"], accounts["admin"], links, closing_link,
-                   closes.astimezone(timezone.utc), mailbox)
+                   closes.astimezone(timezone.utc), mailbox, env)
     finally:
         _ON_FAILURE["log"] = None
         if process is not None:
@@ -269,7 +285,7 @@ def page(context):
 def sign_in(page, site, account: Account):
     """Sign in through the form, as a person would."""
     page.goto(site.url("/connexion"))
-    page.get_by_label("Adresse email").fill(account.email)
+    page.get_by_label("Adresse électronique").fill(account.email)
     page.get_by_label("Mot de passe").fill(account.password)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url("**/caf/")

@@ -75,7 +75,7 @@ def with_errors(page, visitors):
 
 def failed_sign_in(page, visitors):
     page.goto(visitors.site.url("/connexion"))
-    page.get_by_label("Adresse email").fill("personne@caf.example")
+    page.get_by_label("Adresse électronique").fill("personne@caf.example")
     page.get_by_label("Mot de passe").fill("pas le bon mot de passe")
     with page.expect_navigation():
         page.get_by_role("button", name="Se connecter").click()
@@ -90,7 +90,7 @@ def first_caf(page, visitors):
 
 def refused_caf_settings(page, visitors):
     first_caf(page, visitors)
-    page.get_by_label("Adresse email de contact").fill("pas-une-adresse")
+    page.get_by_label("Adresse électronique de contact").fill("pas-une-adresse")
     page.get_by_label("Nom de la Caf").fill("")
     with page.expect_navigation():
         page.get_by_role("button", name="Enregistrer les réglages").click()
@@ -165,9 +165,15 @@ PAGES = [
     ("reviewer: correction of a grid (step 4)", "reviewer", go(lambda v: v.response() + "/pages/4")),
     ("reviewer: dashboard", "reviewer", go(lambda v: v.campaign() + "/tableau-de-bord")),
     ("reviewer: invitations and reminders", "reviewer", go(lambda v: v.campaign() + "/courriels")),
+    ("reviewer: preview of a reminder", "reviewer", go(lambda v: v.campaign() + "/courriels/apercu?envoi=relance&jours=12")),
+    ("reviewer: progress of a round", "reviewer", go(lambda v: v.campaign() + "/courriels/envoi?envoi=relance&jours=12")),
+    ("reviewer: failed sends", "reviewer", go(lambda v: v.campaign() + "/courriels/echecs")),
+    ("administrator: failed sends of every Caf", "admin", go(lambda v: v.campaign() + "/courriels/echecs")),
     ("reviewer: second factor set-up", "reviewer", go("/compte/double-authentification")),
     ("administrator: dashboard of every Caf", "admin", go(lambda v: v.campaign() + "/tableau-de-bord")),
+    ("administrator: dashboard, Cafs by number", "admin", go(lambda v: v.campaign() + "/tableau-de-bord?tri=caf")),
     ("administrator: list of projects", "admin", go(Visitors.campaign)),
+    ("administrator: projects of one Caf", "admin", go(lambda v: v.campaign() + "?caf=741")),
     ("administrator: administration", "admin", go("/admin/")),
     ("administrator: preview of a bundled questionnaire", "admin", go("/admin/apercu/clas-2023-2024/page/3")),
     ("administrator: preview of numbers, dates and conditions", "admin", preview_upload(None)),

@@ -13,6 +13,7 @@ def test_a_reviewer_downloads_the_csv_export_for_french_excel(site, transmitted,
     sign_in(page, site, site.reviewer)
     page.get_by_role("link", name="Clas 2023-2024 : bilan qualitatif", exact=True).click()
     page.get_by_text("Exporter les réponses de votre Caf").click()
+    page.get_by_label("Intitulés en français, puis une deuxième ligne avec les codes").check()
     with page.expect_download() as started:
         page.get_by_role("button", name="Télécharger le CSV").click()
     download = started.value
@@ -23,10 +24,11 @@ def test_a_reviewer_downloads_the_csv_export_for_french_excel(site, transmitted,
     assert data.startswith(b"\xef\xbb\xbf"), "no UTF-8 byte order mark: Excel would misread the accents"
     text = data.decode("utf-8-sig")
     assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")
-    header = text.split("\r\n", 1)[0]
-    assert header.startswith("reference;") and header.count(";") > 30
+    wording, codes, rest = text.split("\r\n", 2)
+    assert wording.startswith("Référence du projet;Numéro de la Caf;Caf;")
+    assert codes.startswith("reference;") and codes.count(";") == wording.count(";") > 30
 
-    rows = {row["reference"]: row for row in csv.DictReader(io.StringIO(text, newline=""), delimiter=";")}
+    rows = {row["reference"]: row for row in csv.DictReader(io.StringIO(codes + "\r\n" + rest, newline=""), delimiter=";")}
     assert "CLAS-74-001" not in rows, "the export holds a project of another Caf"
     row = rows[transmitted.reference]
     assert row["structure"] == "Amicale laïque de Bissy"

@@ -324,3 +324,11 @@ def test_registry_is_read_only():
     with pytest.raises(TypeError):
         KINDS["slider"] = TextQuestion
     assert "slider" not in KINDS
+
+
+def test_every_kind_has_a_french_name_for_the_codebook_and_an_export_width():
+    labels = {name: kind.kind_label for name, kind in KINDS.items()}
+    assert labels["single_choice"] == "choix unique" and labels["matrix"] == "grille"
+    assert len(set(labels.values())) == len(labels), "two kinds would read alike in the codebook"
+    assert not any("_" in label for label in labels.values()), "a code, not French"
+    assert all(8 <= kind.export_width <= 60 for kind in KINDS.values())

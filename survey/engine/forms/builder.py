@@ -18,6 +18,15 @@ class PageForm(FlaskForm):
         except (TypeError, ValueError):
             return None
 
+    def outcomes(self, page) -> dict:
+        """What the posted page holds, question code -> :class:`~survey.engine.questions.base.Outcome`.
+
+        The form is validated first: each outcome carries its field's French
+        errors. This is all a saving operation needs of the form.
+        """
+        self.validate()
+        return {question.code: question.read(self) for question in page.questions}
+
 
 # A question code becomes a form attribute: it must not shadow the form's own.
 RESERVED_NAMES = frozenset(dir(PageForm)) | {"version", "action", "csrf_token"}

@@ -78,6 +78,10 @@ class Question:
     """
 
     name: ClassVar[str]
+    # What the codebook calls the kind, in French ("choix unique").
+    kind_label: ClassVar[str]
+    # A sensible width of its export columns, in Excel's character units.
+    export_width: ClassVar[int] = 20
     options_schema: ClassVar[type[Schema]] = NoOptions
     macro: ClassVar[str]
     # Free-text kinds keep what was typed even when it is invalid.

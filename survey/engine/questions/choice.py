@@ -42,6 +42,7 @@ FOLLOWUP_MAX = 500
 
 class SingleChoiceQuestion(Question):
     name = "single_choice"
+    kind_label = "choix unique"
     options_schema = ChoiceOptions
     macro = "choices"
     field_class = CodeChoiceField
@@ -134,6 +135,8 @@ class SingleChoiceQuestion(Question):
 
 class MultipleChoiceQuestion(SingleChoiceQuestion):
     name = "multiple_choice"
+    kind_label = "choix multiple"
+    export_width = 12
     options_schema = MultipleChoiceOptions
     field_class = CodeMultiChoiceField
     is_multiple = True
@@ -182,6 +185,8 @@ class MultipleChoiceQuestion(SingleChoiceQuestion):
 
 class YesNoQuestion(SingleChoiceQuestion):
     name = "yes_no"
+    kind_label = "oui ou non"
+    export_width = 10
     options_schema = NoOptions
     CHOICES = ({"code": "oui", "label": "Oui"}, {"code": "non", "label": "Non"})
 

@@ -29,6 +29,8 @@ class DateOptions(InputOptions):
 
 class DateQuestion(Question):
     name = "date"
+    kind_label = "date"
+    export_width = 12
     options_schema = DateOptions
     macro = "formatted"
     keeps_invalid = True

@@ -7,6 +7,7 @@ from .base import Outcome, Question
 
 class FileQuestion(Question):
     name = "file"
+    kind_label = "document joint"
     macro = "file"
     is_upload = True
 

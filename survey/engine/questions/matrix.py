@@ -17,6 +17,8 @@ class MatrixOptions(Schema):
 
 class MatrixQuestion(Question):
     name = "matrix"
+    kind_label = "grille"
+    export_width = 24
     options_schema = MatrixOptions
     macro = "matrix"
     chart = "stacked"

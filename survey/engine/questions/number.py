@@ -42,6 +42,8 @@ def as_json_number(number: Decimal) -> int | float:
 
 class NumberQuestion(Question):
     name = "number"
+    kind_label = "nombre"
+    export_width = 12
     options_schema = NumberOptions
     macro = "formatted"
     keeps_invalid = True

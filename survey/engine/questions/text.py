@@ -22,6 +22,7 @@ class LongTextOptions(Schema):
 
 class TextQuestion(Question):
     name = "text"
+    kind_label = "texte court"
     options_schema = TextOptions
     macro = "text"
     keeps_invalid = True
@@ -49,6 +50,8 @@ class TextQuestion(Question):
 
 class LongTextQuestion(TextQuestion):
     name = "long_text"
+    kind_label = "texte long"
+    export_width = 60
     options_schema = LongTextOptions
     macro = "long_text"
     field_class = CleanTextAreaField
@@ -62,6 +65,8 @@ class LongTextQuestion(TextQuestion):
 
 class EmailQuestion(TextQuestion):
     name = "email"
+    kind_label = "adresse électronique"
+    export_width = 28
     options_schema = InputOptions
     input_type = "email"
     autocomplete = "email"
@@ -86,6 +91,8 @@ class _IdentifierQuestion(TextQuestion):
 
 class SiretQuestion(_IdentifierQuestion):
     name = "siret"
+    kind_label = "numéro Siret"
+    export_width = 16
     inputmode = "numeric"
 
     def checks(self):
@@ -94,6 +101,8 @@ class SiretQuestion(_IdentifierQuestion):
 
 class SirenQuestion(_IdentifierQuestion):
     name = "siren"
+    kind_label = "numéro Siren"
+    export_width = 12
     inputmode = "numeric"
 
     def checks(self):
@@ -102,6 +111,8 @@ class SirenQuestion(_IdentifierQuestion):
 
 class PostalCodeQuestion(_IdentifierQuestion):
     name = "postal_code"
+    kind_label = "code postal"
+    export_width = 10
     inputmode = "numeric"
     autocomplete = "postal-code"
 
@@ -111,6 +122,8 @@ class PostalCodeQuestion(_IdentifierQuestion):
 
 class InseeCodeQuestion(_IdentifierQuestion):
     name = "insee_code"
+    kind_label = "code commune Insee"
+    export_width = 10
 
     def normalize(self, value):
         return compact_digits(value).upper()

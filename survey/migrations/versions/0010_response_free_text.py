@@ -2,8 +2,8 @@
 vector stored beside them (once transmitted) under a GIN index, so that a search reads the index and the
 stored vectors instead of parsing every bilan
 
-Revision ID: 0009e
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-04
 """
 import json
@@ -12,8 +12,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0009e'
-down_revision = '0008'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
