@@ -52,8 +52,12 @@ ACCESS_LOG_FORMAT = "%(m)s %(U)s %(D)s"
 
 
 @contextmanager
-def gunicorn(app: str, env: dict, workers: int = 2, threads: int = 1, access_log: str | None = None, root=ROOT):
+def gunicorn(app: str, env: dict, workers: int = 2, threads: int = 1, access_log: str | None = None, root=ROOT,
+             config: str | None = None):
     """Serve ``app`` with gunicorn on 127.0.0.1, from the project folder ``root``; yields the port; always stops it.
+
+    With ``config`` (e.g. ``deploy/gunicorn.conf.py``), gunicorn reads that file first (its hooks included);
+    the options given here override it, and its access log is left out unless ``access_log`` is given.
 
     The server runs in its own process group: ``port.group`` names it in :func:`cpu_seconds`.
     With ``access_log``, gunicorn writes each request's own time there (:data:`ACCESS_LOG_FORMAT`).
@@ -63,6 +67,10 @@ def gunicorn(app: str, env: dict, workers: int = 2, threads: int = 1, access_log
                "--threads", str(threads), "--log-level", "warning", app]
     if access_log:
         command[-1:-1] = ["--access-logfile", access_log, "--access-logformat", ACCESS_LOG_FORMAT]
+    elif config:
+        command[-1:-1] = ["--access-logfile", os.devnull]
+    if config:
+        command[-1:-1] = ["--config", config]
     process = subprocess.Popen(command, cwd=root, env={**os.environ, **env}, start_new_session=True)
     try:
         deadline = time.monotonic() + 60

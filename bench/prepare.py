@@ -10,7 +10,7 @@ from survey.db import Base, build_engine
 from survey.engine.definition import build_definition
 from survey.migrate import upgrade
 from survey.models import AccessLink, Caf, Campaign, Contact, Project, Response
-from survey.models.response import without_long_texts
+from survey.models.response import joined_free_texts, without_long_texts
 from survey.engine.answers import prefilled_answers
 
 from .common import CLAS
@@ -78,7 +78,8 @@ def campaign_with_projects(url: str, count: int, answers_for=None, state="not_st
                            "caf_name": "Caf", "caf_number": "731", "commune": "Chambéry"}
                 answers = answers_for(i) if answers_for else prefilled_answers(definition, context)
                 row = {"campaign_id": campaign_id, "project_id": pid, "state": state, "definition_version": 1,
-                       "answers": answers, "short_answers": without_long_texts(answers), "invalid": {}, "version": 1}
+                       "answers": answers, "short_answers": without_long_texts(answers), "invalid": {}, "version": 1,
+                       "free_text": joined_free_texts(answers, definition.free_text_codes)}
                 if state != "not_started":
                     row.update(started_at=now, updated_at=now)
                 if state == "submitted":

@@ -200,6 +200,8 @@ def main(argv=None):
     parser.add_argument("--against-workers", type=int, help="gunicorn workers of that second server (default: --workers)")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread above 1)")
     parser.add_argument("--against-threads", type=int, help="threads per worker of the second server (default: --threads)")
+    parser.add_argument("--config", help="a gunicorn configuration file for the engine's server (its hooks apply; "
+                                         "--workers and --threads still decide), e.g. deploy/gunicorn.conf.py")
     args = parser.parse_args(argv)
     other = "baseline" if args.against == "baseline" else "engine-b"
     apps = {"engine": APPS["engine"], other: APPS[args.against]}
@@ -217,7 +219,7 @@ def main(argv=None):
     threads = {"engine": args.threads, other: args.against_threads or args.threads}
     with ReceiptSink() as sink, \
             gunicorn(apps["engine"], {**env, "SURVEY_SMTP_PORT": str(sink.port)}, workers=workers["engine"],
-                     threads=threads["engine"], access_log=logs["engine"].path) as engine, \
+                     threads=threads["engine"], access_log=logs["engine"].path, config=args.config) as engine, \
             gunicorn(apps[other], {**env, "SURVEY_SMTP_PORT": str(sink.port)}, workers=workers[other],
                      threads=threads[other], access_log=logs[other].path) as second:
         servers = {"engine": engine, other: second}

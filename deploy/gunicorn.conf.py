@@ -4,7 +4,11 @@ Command-line options override these (``--workers 4``, ``--bind 10.0.0.5:8000``).
 The access log masks personal-link tokens (``/r/[jeton]``): a log line must
 never be a working link to a partner's bilan.
 """
+import ctypes
+import ctypes.util
+import gc
 import os
+import time
 
 from gunicorn.glogging import Logger
 
@@ -18,6 +22,9 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", os.cpu_count() or 2))
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 timeout = 60
+# The application is imported once, by the master, before the workers are forked: they share its pages
+# for as long as nothing writes to them, and gc.freeze() keeps the collector from writing to them.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "1") == "1"
 graceful_timeout = 30
 # A worker restarts after this many requests (and a few more, spread), so a slow leak never grows.
 max_requests = 2000
@@ -37,6 +44,52 @@ class TokenMaskingLogger(Logger):
 
 
 logger_class = TokenMaskingLogger
+
+
+# After a slow request (a national reminder preview, an export, the frequent terms of every bilan), the C
+# allocator keeps the memory that request freed, per thread: give it back to the system. The trim costs
+# 3 to 25 ms, so only requests slower than TRIM_AFTER_SECONDS pay it, and otherwise at most one request every
+# TRIM_EVERY_SECONDS (bench/RESULTS.md, memory).
+TRIM_AFTER_SECONDS = 0.1
+TRIM_EVERY_SECONDS = 10
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
+_malloc_trim = getattr(_libc, "malloc_trim", None)  # glibc only
+# Two allocation arenas per process rather than one per thread (glibc's default allows 8 per core):
+# less memory kept aside by each of the 4 threads; set in the master, inherited by the workers.
+M_ARENA_MAX = -8
+if hasattr(_libc, "mallopt"):
+    _libc.mallopt(M_ARENA_MAX, int(os.environ.get("CLAS_MALLOC_ARENAS", 2)))
+
+
+def pre_request(worker, req):
+    req.clas_started = time.monotonic()
+
+
+_last_trim = [0.0]
+
+
+def post_request(worker, req, environ, resp):
+    now = time.monotonic()
+    slow = now - getattr(req, "clas_started", now) > TRIM_AFTER_SECONDS
+    if _malloc_trim is not None and (slow or now - _last_trim[0] > TRIM_EVERY_SECONDS):
+        _last_trim[0] = now
+        gc.collect()  # the cycles that request left, first (the frozen start-up objects are not walked)
+        _malloc_trim(0)
+
+
+def when_ready(server):
+    """Before the first fork, with the application preloaded: do once, in the master, what each worker would
+    do on its first requests (configure the ORM's mappers, compile every template), so that the workers share
+    it; then freeze the collector's view of all that, so that it never writes to those shared pages."""
+    if not preload_app:
+        return
+    from sqlalchemy.orm import configure_mappers
+
+    app = server.app.wsgi()
+    configure_mappers()
+    for name in app.jinja_env.list_templates():
+        app.jinja_env.get_template(name)
+    gc.freeze()
 
 
 def post_worker_init(worker):

@@ -3,10 +3,10 @@
 zxcvbn (Dropbox's estimator) knows the common passwords, keyboard walks,
 repeats, sequences and dates; we accept what it rates "safely unguessable"
 (score 3 of 4 or more) and explain in French what made a password weak.
+zxcvbn (12 MiB with its word lists) is imported on the first password judged:
+most processes never judge one (bench/RESULTS.md, memory).
 """
 import re
-
-from zxcvbn import zxcvbn
 
 MIN_LENGTH = 12
 MIN_SCORE = 3
@@ -30,6 +30,8 @@ def password_problem(password: str, personal=()) -> str | None:
         return f"Le mot de passe doit compter au moins {MIN_LENGTH} caractères."
     texts = [text.lower() for text in personal if text]
     words = texts + [part for text in texts for part in [text.split("@")[0], *re.split(r"[^\w]+", text)] if len(part) > 2]
+    from zxcvbn import zxcvbn
+
     result = zxcvbn(password[:JUDGED_LENGTH], user_inputs=words)
     if result["score"] >= MIN_SCORE:
         return None

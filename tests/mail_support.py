@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from survey.db import get_session
 from survey.models import EmailLog, Response
+from survey.questionnaires import response_definition
 from tests.smtp import SmtpServer
 
 UTC = timezone.utc
@@ -73,5 +74,6 @@ def set_state(db, response_id, state, now):
     if state == "submitted":
         response.mark_submitted(now, f"BQ-T{response_id:05d}")
     else:
-        response.record_edit({**response.answers, "lieu_action": "Salle des fêtes"}, {}, now)
+        response.record_edit({**response.answers, "lieu_action": "Salle des fêtes"}, {}, now,
+                             response_definition(response).free_text_codes)
     db.commit()

@@ -148,3 +148,26 @@ def test_nginx_with_the_reference_configuration_masks_tokens(node, tmp_path):
         assert "GET /r/[jeton] HTTP/1.1" in logged and TOKEN not in logged
     finally:
         stop(process)
+
+
+def test_the_gunicorn_configuration_trims_memory_after_slow_requests_and_at_most_every_few_seconds_otherwise():
+    import runpy
+    import time
+    from types import SimpleNamespace
+
+    config = runpy.run_path("deploy/gunicorn.conf.py")
+    assert config["preload_app"] and config["threads"] == 4
+    trims = []
+    config["post_request"].__globals__["_malloc_trim"] = lambda pad: trims.append(pad)
+    config["post_request"].__globals__["_last_trim"][0] = time.monotonic()  # just trimmed
+    request = SimpleNamespace()
+    config["pre_request"](None, request)
+    config["post_request"](None, request, {}, None)
+    assert trims == []  # a fast request, a recent trim: nothing to pay
+    request.clas_started -= 1  # a request that took a second
+    config["post_request"](None, request, {}, None)
+    assert trims == [0]
+    config["post_request"].__globals__["_last_trim"][0] -= config["TRIM_EVERY_SECONDS"] + 1
+    config["pre_request"](None, request)
+    config["post_request"](None, request, {}, None)
+    assert trims == [0, 0]  # a fast one, long after the last trim

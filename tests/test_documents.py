@@ -9,6 +9,7 @@ import pytest
 
 from survey.documents.pdf import drawable
 from survey.models import Response
+from survey.questionnaires import response_definition
 from tests.conftest import CLAS, CLAS_OPENS, complete_clas_answers
 from tests.mail_support import CODE, cli, html_of, text_of
 
@@ -67,7 +68,7 @@ def notebook(factory, db):
         "nom": ACCENTS, "statut": "autre", "statut_autre": "Fondation", "public": ["enfants"],
         "frequence": {"lecture": "souvent", "jeux": "jamais"}, "recit": f"{FIRST}\n\n{SECOND}\nSuite du second.",
         "piece": {"key": "x", "name": "compte-rendu été.pdf", "size": 2048, "mime": "application/pdf"},
-    }, {}, CLAS_OPENS)
+    }, {}, CLAS_OPENS, response_definition(response).free_text_codes)
     db.commit()
     return response_id, token
 

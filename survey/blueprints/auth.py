@@ -1,7 +1,6 @@
 """Sign-in and sign-out of Caf users (reviewers and administrators), and their second factor."""
 from urllib.parse import urlsplit
 
-import segno
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
@@ -136,6 +135,8 @@ def sign_out():
 
 
 def _qr_code(uri: str) -> str:
+    import segno  # 4 MiB, for the few who set up a second factor: not in every process
+
     return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
 
 

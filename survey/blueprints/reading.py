@@ -19,8 +19,8 @@ def require_sign_in():
 
 
 def _selection(campaign_id):
-    """The campaign, its definition, the Caf read (the reviewer's own, or the one an administrator picked),
-    the closed answers chosen, and the bilans they select."""
+    """The campaign, the Caf read (the reviewer's own, or the one an administrator picked), the filters,
+    and the selection of bilans the closed answers chosen make."""
     db = get_session()
     campaign = db.get(Campaign, campaign_id) or abort(404)
     definition = campaign_definition(campaign)
@@ -32,8 +32,7 @@ def _selection(campaign_id):
     known = {f.key: {code for code, _ in f.options} for f in filters}
     chosen = {key.removeprefix("r."): value for key, value in request.args.items()
               if key.startswith("r.") and value in known.get(key.removeprefix("r."), ())}
-    bilans = reading.select_bilans(db, campaign.id, definition, caf.id if caf else None, chosen)
-    return campaign, definition, caf, filters, chosen, bilans
+    return campaign, caf, filters, reading.Selection(campaign.id, definition, caf.id if caf else None, chosen)
 
 
 def _cafs():
@@ -43,23 +42,25 @@ def _cafs():
 
 @bp.get("/campagnes/<int:campaign_id>/textes")
 def read_texts(campaign_id):
-    campaign, definition, caf, filters, chosen, bilans = _selection(campaign_id)
+    campaign, caf, filters, selection = _selection(campaign_id)
     query = request.args.get("q", "").strip()[:200]
+    page = request.args.get("page", 1, type=int)
     if query:
-        bilans = reading.search(get_session(), bilans, query, definition)
-    pages = max(1, -(-len(bilans) // PAGE_SIZE))
-    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+        total, page, pages, bilans = reading.search(get_session(), selection, query, page, PAGE_SIZE)
+    else:
+        total, page, pages, bilans = reading.page_of_bilans(get_session(), selection, page, PAGE_SIZE)
     return render_template(
-        "review/texts.html", campaign=campaign, caf=caf, cafs=_cafs(), filter_groups=reading.grouped(filters), chosen=chosen, query=query,
-        searchable=bool(reading.words_of(query)), total=len(bilans), page=page, pages=pages,
-        bilans=bilans[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], args=request.args,
+        "review/texts.html", campaign=campaign, caf=caf, cafs=_cafs(), filter_groups=reading.grouped(filters),
+        chosen=selection.chosen, query=query, searchable=bool(reading.words_of(query)), total=total, page=page,
+        pages=pages, bilans=bilans, args=request.args,
     )
 
 
 @bp.get("/campagnes/<int:campaign_id>/termes")
 def frequent_terms(campaign_id):
-    campaign, definition, caf, filters, chosen, bilans = _selection(campaign_id)
+    campaign, caf, filters, selection = _selection(campaign_id)
+    total, terms = reading.frequent_terms(get_session(), selection)
     return render_template(
-        "review/terms.html", campaign=campaign, caf=caf, cafs=_cafs(), filter_groups=reading.grouped(filters), chosen=chosen, total=len(bilans),
-        terms=reading.frequent_terms(bilans), args=request.args,
+        "review/terms.html", campaign=campaign, caf=caf, cafs=_cafs(), filter_groups=reading.grouped(filters),
+        chosen=selection.chosen, total=total, terms=terms, args=request.args,
     )

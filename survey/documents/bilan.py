@@ -6,7 +6,7 @@ from ..engine.answers import is_visible
 from ..questionnaires import campaign_definition
 from ..models import Response
 from ..engine.timefmt import format_datetime
-from .pdf import fact, gap, grid, para, render, text_blocks
+# The drawing functions import .pdf (reportlab, about 10 MiB) themselves: a process loads it with its first PDF.
 
 NO_ANSWER = "Sans réponse"
 
@@ -36,6 +36,8 @@ def bilan_facts(response: Response, now: datetime) -> list[tuple[str, str]]:
 
 def bilan_pdf(response: Response, now: datetime) -> bytes:
     """The bilan as a PDF: every visible question, page by page, with its answer as stored now."""
+    from .pdf import fact, para, render, text_blocks
+
     definition = campaign_definition(response.campaign)
     answers, invalid = response.answers, response.invalid
     story = [para(response.campaign.title, "title")]
@@ -56,6 +58,8 @@ def bilan_pdf(response: Response, now: datetime) -> bytes:
 
 def _lines(question, answers) -> list:
     """Each displayed line as paragraphs (a long text keeps its own), then the follow-ups."""
+    from .pdf import para, text_blocks
+
     blocks = [block for line in question.display(answers.get(question.code)) for block in text_blocks(line)]
     blocks += [para(f"{label} : {value}", "answer") for label, value in question.display_followups(answers)]
     return blocks or [para(NO_ANSWER, "none")]
@@ -63,6 +67,8 @@ def _lines(question, answers) -> list:
 
 def _grid(question, answers) -> list:
     """Rows x columns, the chosen column's label written in its cell."""
+    from .pdf import gap, grid, para
+
     stored = answers.get(question.code) or {}
     if not stored:
         return [para(NO_ANSWER, "none")]

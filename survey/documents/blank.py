@@ -4,7 +4,7 @@ from functools import lru_cache
 from ..engine.definition import Definition
 from ..engine.questions import Question
 from ..uploads import ACCEPTED_TEXT
-from .pdf import box, gap, grid, para, render
+# The drawing functions import .pdf (reportlab, about 10 MiB) themselves: a process loads it with its first PDF.
 
 PREPARE = ("Ce questionnaire vierge présente toutes les questions du bilan, comme lors du webinaire de présentation : "
            "votre équipe peut préparer ses réponses hors ligne avant de les saisir en ligne.")
@@ -43,6 +43,8 @@ def upload_limits(max_bytes: int) -> str:
 @lru_cache(maxsize=16)
 def blank_pdf(definition: Definition, title: str, max_upload_bytes: int) -> bytes:
     """Every page's questions with empty boxes to fill in by hand."""
+    from .pdf import para, render
+
     story = [para(title, "title"), para(PREPARE, "answer"), para(ONLINE_ONLY, "answer")]
     for page in definition.pages:
         story.append(para(f"{page.number}. {page.title}", "page"))
@@ -60,15 +62,21 @@ def blank_pdf(definition: Definition, title: str, max_upload_bytes: int) -> byte
 
 
 def _text(question, _max_bytes):
+    from .pdf import box, gap, para
+
     hint = question.format_hint()
     return [*([para(hint, "hint")] if hint else []), box(0.9), gap(4)]
 
 
 def _long_text(question, _max_bytes):
+    from .pdf import box, gap, para
+
     return [para(length_limits(question), "hint"), box(7), gap(4)]
 
 
 def _choices(question, _max_bytes):
+    from .pdf import box, gap, para
+
     mark = MULTIPLE if question.is_multiple else SINGLE
     blocks = [para(question.count_hint() if question.is_multiple else "Une seule réponse.", "hint")]
     for choice in question.choices:
@@ -80,12 +88,16 @@ def _choices(question, _max_bytes):
 
 
 def _matrix(question, _max_bytes):
+    from .pdf import gap, grid, para
+
     columns = [c["label"] for c in question.columns]
     rows = [(row["label"], [SINGLE] * len(columns)) for row in question.rows]
     return [para("Une réponse par ligne.", "hint"), grid(columns, rows), gap(6)]
 
 
 def _file(question, max_bytes):
+    from .pdf import para
+
     return [para(upload_limits(max_bytes), "answer")]
 
 

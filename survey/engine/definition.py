@@ -73,6 +73,11 @@ class Definition:
         return MappingProxyType({q.code: q for p in self.pages for q in p.questions})
 
     @cached_property
+    def free_text_codes(self) -> tuple[str, ...]:
+        """The codes of the free-text questions, in the order of the questionnaire."""
+        return tuple(q.code for q in self.questions.values() if q.is_free_text)
+
+    @cached_property
     def owner_of(self) -> MappingProxyType:
         """Each answer code (follow-ups included) -> the code of its question."""
         return MappingProxyType({code: q.code for q in self.questions.values() for code in q.owned_codes()})

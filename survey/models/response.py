@@ -1,7 +1,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Enum, ForeignKey, Integer, String, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, CheckConstraint, Enum, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..db import Base
@@ -19,6 +19,13 @@ LONG_TEXT = 200
 def without_long_texts(answers: dict) -> dict:
     """The answers minus their long free texts: every choice, in a fraction of the size."""
     return {code: value for code, value in answers.items() if not (isinstance(value, str) and len(value) > LONG_TEXT)}
+
+
+def joined_free_texts(answers: dict, codes) -> str | None:
+    """The free texts among ``answers`` (``codes``: the definition's free-text questions, in order), one after
+    another with a blank line between them; None when there is none."""
+    texts = [answers[code] for code in codes if isinstance(answers.get(code), str)]
+    return "\n\n".join(texts) if texts else None
 
 
 class ResponseState(enum.Enum):
@@ -94,6 +101,10 @@ class Response(Base):
     # step whenever ``answers`` is set: the dashboard counts choices over
     # thousands of bilans from this, never reading a long bilan.
     short_answers: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    # The free texts of ``answers`` (:func:`joined_free_texts`), set with them by :meth:`record_edit`: what the
+    # reading view searches. On PostgreSQL, a generated ``search_vector`` column (migration 0010, not mapped
+    # here) holds their French text search vector once the bilan is transmitted, under a GIN index.
+    free_text: Mapped[str | None] = mapped_column(Text)
 
     campaign: Mapped[Campaign] = relationship(lazy="joined")
     project: Mapped[Project] = relationship(lazy="joined")
@@ -120,11 +131,13 @@ class Response(Base):
             return None
         return next((r for r in reversed(self.correction_requests) if r.closed_at is None), None)
 
-    def record_edit(self, answers: dict, invalid: dict, now: datetime):
-        """Store a new set of answers; refused once the response is validated."""
+    def record_edit(self, answers: dict, invalid: dict, now: datetime, free_text_codes: tuple[str, ...]):
+        """Store a new set of answers (``free_text_codes``: the definition's free-text questions); refused once
+        the response is validated."""
         if self.is_validated:
             raise IllegalTransition("Ce bilan a été validé par la Caf : il ne peut plus être modifié.")
         self.answers = answers
+        self.free_text = joined_free_texts(answers, free_text_codes)
         self.invalid = invalid
         self.updated_at = now
         if self.state is ResponseState.NOT_STARTED:

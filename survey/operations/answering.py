@@ -163,7 +163,7 @@ def save_page(db: Session, response: Response, page: Page, outcomes: Mapping[str
         after = snapshot(answers, invalid)
         if not actor.is_partner and after != before:
             response.annotated = True  # the partner will see the Caf's change beside the question
-        response.record_edit(answers, invalid, now)
+        response.record_edit(answers, invalid, now, definition.free_text_codes)
         db.flush()
         record_changes(db, response, before, after, actor, now, reason)
         db.commit()

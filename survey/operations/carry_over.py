@@ -64,9 +64,10 @@ def carry_over(db: Session, response: Response, expected_version, now: datetime,
         raise DomainError("Aucune réponse de l'année précédente ne peut être reprise.")
     answers, invalid = dict(response.answers), dict(response.invalid)
     answers.update(plan)
-    prune_hidden(response_definition(response), answers, invalid)
+    definition = response_definition(response)
+    prune_hidden(definition, answers, invalid)
     response.annotated = True  # the partner will see which answers were carried over
-    response.record_edit(answers, invalid, now)
+    response.record_edit(answers, invalid, now, definition.free_text_codes)
     source = previous.campaign.title
     try:
         flush_then_commit(db, *(actor.event(response, EventKind.CARRIED_OVER, now, code=code, new_value=answers[code],

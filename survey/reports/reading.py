@@ -1,16 +1,20 @@
 """Reading the free texts of a campaign: the selection, its filters, full-text search, frequent terms.
 
-Read-only. A selection costs a fixed number of statements whatever the number
-of bilans: one for the bilans (their answers included), one more for the
-ranked search on PostgreSQL.
+Read-only. A page costs a fixed number of statements whatever the number of
+bilans, and is cut in SQL: the filters on closed answers, the count, the page
+(LIMIT / OFFSET) and, on PostgreSQL, the ranked search over stored vectors run
+in the database; only the page's bilans are read.
 """
+import json
 import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, cast, func, literal, literal_column, select
+from sqlalchemy import text as text_sql
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from ..engine.definition import Definition
@@ -82,39 +86,73 @@ def grouped(filters: list[Filter]) -> list[tuple[str, list[Filter]]]:
     return groups
 
 
-def matches(answers: dict, chosen: dict[str, str]) -> bool:
-    """Whether the answers hold every chosen closed answer (a multiple choice: among those ticked)."""
-    for key, wanted in chosen.items():
-        code, _, row = key.partition(".")
-        value = answers.get(code)
-        if row:
-            value = value.get(row) if isinstance(value, dict) else None
-        if not (value == wanted or (isinstance(value, list) and wanted in value)):
-            return False
-    return True
+@dataclass(frozen=True)
+class Selection:
+    """What a reader picked: the transmitted bilans of a campaign (of one Caf with ``caf_id``) that hold the
+    ``chosen`` closed answers (``code`` or ``code.row`` -> choice code)."""
+
+    campaign_id: int
+    definition: Definition
+    caf_id: int | None
+    chosen: dict[str, str]
+
+    def select(self, *columns, dialect: str):
+        """A SELECT of ``columns`` over the selected bilans, with their project."""
+        query = (select(*columns).join(Project, Response.project_id == Project.id)
+                 .where(Response.campaign_id == self.campaign_id, Response.submitted_at.is_not(None)))
+        if self.caf_id is not None:
+            query = query.where(Project.caf_id == self.caf_id)
+        return query.where(*(_holds(key, wanted, dialect) for key, wanted in self.chosen.items()))
 
 
-def select_bilans(db: Session, campaign_id: int, definition: Definition, caf_id: int | None,
-                  chosen: dict[str, str]) -> list[Bilan]:
-    """The transmitted bilans of the campaign (one Caf's with ``caf_id``) that hold the chosen answers,
-    by project reference, with their non-empty free texts. One statement."""
-    questions = free_text_questions(definition)
-    query = (select(Response.id, Response.answers, Project.reference, Project.structure_name, Project.commune,
-                    Caf.name)
-             .join(Project, Response.project_id == Project.id).join(Caf, Project.caf_id == Caf.id)
-             .where(Response.campaign_id == campaign_id, Response.submitted_at.is_not(None))
-             .order_by(Project.reference))
-    if caf_id is not None:
-        query = query.where(Project.caf_id == caf_id)
+def _holds(key: str, wanted: str, dialect: str):
+    """SQL for: the answer at ``key`` (``code`` or ``code.row``) is ``wanted``, or a list that holds it.
+    Read from the short answers: a choice is never a long text."""
+    path = key.split(".")
+    if dialect == "postgresql":  # a JSON array "contains" each of its elements, a string only itself
+        document = cast(Response.short_answers, JSONB)
+        value = document[path[0]] if len(path) == 1 else document[tuple(path)]
+        return value.contains(cast(literal(json.dumps(wanted)), JSONB))
+    found = text_sql(  # json_each gives a scalar itself, an array's elements by index, an object's by name
+        "EXISTS (SELECT 1 FROM json_each(responses.short_answers, :path) AS e "
+        "WHERE e.type = 'text' AND e.value = :wanted AND typeof(e.key) != 'text')")
+    return found.bindparams(bindparam("path", "$" + "".join(f'."{part}"' for part in path), unique=True),
+                            bindparam("wanted", wanted, unique=True))
+
+
+def _dialect(db: Session) -> str:
+    return db.get_bind().dialect.name
+
+
+def _bilans_of(rows, definition: Definition) -> list[Bilan]:
+    codes = [(q.code, q.label) for q in free_text_questions(definition)]
     bilans = []
-    for row in db.execute(query):
+    for row in rows:
         answers = row.answers or {}
-        if not matches(answers, chosen):
-            continue
-        texts = [(q.label, answers[q.code]) for q in questions if isinstance(answers.get(q.code), str)
-                 and answers[q.code].strip()]
+        texts = [(label, answers[code]) for code, label in codes if isinstance(answers.get(code), str)
+                 and answers[code].strip()]
         bilans.append(Bilan(row.id, row.reference, row.structure_name, row.commune, row.name, texts))
     return bilans
+
+
+_BILAN_COLUMNS = (Response.id, Response.answers, Project.reference, Project.structure_name, Project.commune, Caf.name)
+
+
+def _page_bounds(total: int, page: int, size: int) -> tuple[int, int]:
+    """(page, pages): the page asked for, within 1 and the last page."""
+    pages = max(1, -(-total // size))
+    return min(max(page, 1), pages), pages
+
+
+def page_of_bilans(db: Session, selection: Selection, page: int, size: int) -> tuple[int, int, int, list[Bilan]]:
+    """(total, page, pages, bilans of that page): the selected bilans by project reference, with their
+    non-empty free texts. Two statements: the count, then the page."""
+    dialect = _dialect(db)
+    total = db.scalar(selection.select(func.count(Response.id), dialect=dialect))
+    page, pages = _page_bounds(total, page, size)
+    rows = db.execute(selection.select(*_BILAN_COLUMNS, dialect=dialect).join(Caf, Project.caf_id == Caf.id)
+                      .order_by(Project.reference, Response.id).offset((page - 1) * size).limit(size))
+    return total, page, pages, _bilans_of(rows, selection.definition)
 
 
 def fold(text: str) -> str:
@@ -126,20 +164,28 @@ def words_of(query: str) -> list[str]:
     return [w for w in (fold(m) for m in _WORD.findall(query or "")) if w not in STOP_WORDS][:10]
 
 
-def search(db: Session, bilans: list[Bilan], query: str, definition: Definition) -> list[Bilan]:
-    """The bilans whose free texts match ``query``, best first, each with highlighted excerpts.
+def search(db: Session, selection: Selection, query: str, page: int, size: int) -> tuple[int, int, int, list[Bilan]]:
+    """(total, page, pages, bilans of that page): the selected bilans whose free texts match ``query``,
+    best first, each with highlighted excerpts.
 
     On PostgreSQL: the ``french`` text search configuration, each word of the
     query stemmed and matched as a prefix of the texts' stems (« familles »
-    finds « famille », « parents » finds « parentalité »), ranked by ``ts_rank``,
-    excerpts by ``ts_headline``, in one statement. Elsewhere: every word of the
-    query, plural and accents aside, at the start of a word of the texts.
+    finds « famille », « parents » finds « parentalité »), over the stored
+    vectors and their GIN index (migration 0010), ranked by ``ts_rank``; only
+    the page's excerpts are made, by ``ts_headline``: two statements whatever
+    the number of bilans. Elsewhere: every word of the query, plural and
+    accents aside, at the start of a word of the texts, in Python over the
+    selection (one statement).
     """
-    if not words_of(query) or not bilans:
-        return []
-    if db.get_bind().dialect.name == "postgresql":
-        return _search_postgresql(db, bilans, query, [q.code for q in free_text_questions(definition)])
-    return _search_plainly(bilans, query)
+    if not words_of(query):
+        return 0, 1, 1, []
+    if _dialect(db) == "postgresql":
+        return _search_postgresql(db, selection, query, page, size)
+    rows = db.execute(selection.select(*_BILAN_COLUMNS, dialect="sqlite").join(Caf, Project.caf_id == Caf.id)
+                      .order_by(Project.reference, Response.id))
+    found = _search_plainly(_bilans_of(rows, selection.definition), query)
+    page, pages = _page_bounds(len(found), page, size)
+    return len(found), page, pages, found[(page - 1) * size:page * size]
 
 
 def _light_stem(word: str) -> str:
@@ -182,31 +228,38 @@ def _excerpt(text: str, folded: str, patterns) -> Markup:
     return Markup("").join(out)
 
 
-_POSTGRESQL_SEARCH = text("""
-    WITH q AS (SELECT to_tsquery('french', array_to_string(ARRAY(
-                   SELECT quote_literal(lexeme) || ':*' FROM unnest(to_tsvector('french', :words))), ' & ')) AS query),
-         doc AS (SELECT r.id, array_to_string(ARRAY(
-                     SELECT r.answers ->> c FROM unnest(CAST(:codes AS text[])) AS c), E'\\n\\n') AS body
-                 FROM responses r WHERE r.id = ANY(:ids)),
-         vec AS (SELECT doc.id, doc.body, to_tsvector('french', doc.body) AS vector FROM doc)
-    SELECT vec.id, ts_rank(vec.vector, q.query) AS rank,
-           ts_headline('french', vec.body, q.query, 'StartSel=' || chr(2) || ', StopSel=' || chr(3)
-                       || ', MaxFragments=3, MaxWords=35, MinWords=15, FragmentDelimiter=' || chr(1)) AS headline
-    FROM vec, q WHERE vec.vector @@ q.query
-    ORDER BY rank DESC, vec.id
-""")
+_VECTOR = literal_column("responses.search_vector")  # PostgreSQL's generated column, not mapped (see Response)
+_HEADLINE_OPTIONS = ("StartSel=\x02, StopSel=\x03, MaxFragments=3, MaxWords=35, MinWords=15, "
+                     "FragmentDelimiter=\x01")
 
 
-def _search_postgresql(db: Session, bilans: list[Bilan], query: str, codes: list[str]) -> list[Bilan]:
-    by_id = {b.response_id: b for b in bilans}
-    found = []
-    rows = db.execute(_POSTGRESQL_SEARCH, {"words": " ".join(_WORD.findall(query))[:500], "codes": codes, "ids": list(by_id)})
-    for row in rows:
-        bilan = by_id[row.id]
+def _tsquery(query: str):
+    """Each word of ``query`` stemmed by the ``french`` configuration, as a prefix, all of them required."""
+    words = " ".join(_WORD.findall(query))[:500]
+    lexeme = func.unnest(func.to_tsvector(literal_column("'french'"), words)).table_valued("lexeme")
+    prefixes = select(func.string_agg(func.quote_literal(lexeme.c.lexeme) + ":*", " & ")).scalar_subquery()
+    return func.to_tsquery(literal_column("'french'"), prefixes)
+
+
+def _search_postgresql(db: Session, selection: Selection, query: str, page: int, size: int):
+    tsquery = _tsquery(query)
+    matching = selection.select(Response.id, dialect="postgresql").where(_VECTOR.op("@@")(tsquery))
+    total = db.scalar(select(func.count()).select_from(matching.subquery()))
+    page, pages = _page_bounds(total, page, size)
+    rank = func.ts_rank(_VECTOR, tsquery)
+    ranked = (selection.select(Response.id.label("id"), rank.label("rank"), dialect="postgresql")
+              .where(_VECTOR.op("@@")(tsquery)).order_by(rank.desc(), Response.id)
+              .offset((page - 1) * size).limit(size).subquery())
+    headline = func.ts_headline(literal_column("'french'"), func.coalesce(Response.free_text, ""), tsquery,
+                                _HEADLINE_OPTIONS)
+    rows = db.execute(select(*_BILAN_COLUMNS, ranked.c.rank, headline.label("headline"))
+                      .join(ranked, ranked.c.id == Response.id).join(Project, Response.project_id == Project.id)
+                      .join(Caf, Project.caf_id == Caf.id).order_by(ranked.c.rank.desc(), Response.id)).all()
+    bilans = _bilans_of(rows, selection.definition)
+    for bilan, row in zip(bilans, rows):
         bilan.rank = row.rank
         bilan.excerpts = [_marked(part) for part in row.headline.split("\x01") if part.strip()]
-        found.append(bilan)
-    return found
+    return total, page, pages, bilans
 
 
 def _marked(headline: str) -> Markup:
@@ -216,26 +269,39 @@ def _marked(headline: str) -> Markup:
     return Markup("… ") + Markup("").join(parts) + Markup(" …")
 
 
-def frequent_terms(bilans: list[Bilan], limit: int = 50) -> list[tuple[str, int, int]]:
-    """The most frequent words of the selection's free texts, stop words and words under 3 letters left out:
-    (word as most often written, occurrences, number of bilans using it).
+def frequent_terms(db: Session, selection: Selection, limit: int = 50) -> tuple[int, list[tuple[str, int, int]]]:
+    """(number of bilans, terms): the most frequent words of the selection's free texts, stop words and words
+    under 3 letters left out: (word as most often written, occurrences, number of bilans using it).
 
-    Spellings that differ only by case, accents or an elision (« l’enfant ») count as one word.
+    Spellings that differ only by case, accents or an elision (« l’enfant ») count as one word. One
+    statement, read in batches: only the free texts, never every bilan's answers at once. Each text is cut
+    at white space first (in C) and each distinct piece read by the word pattern once for all the bilans: a
+    word never spans white space, so the words are those of the pattern over the whole text.
     """
-    counts, bilans_of, spellings, key_of = Counter(), Counter(), {}, {}
-    for bilan in bilans:
-        words = Counter(_WORD.findall("\n".join(body for _, body in bilan.texts).lower()))
+    counts, bilans_of, spellings, terms_in = Counter(), Counter(), {}, {}
+    rows = db.execute(selection.select(Response.free_text, dialect=_dialect(db)).execution_options(yield_per=500))
+    total = 0
+    for (body,) in rows:
+        total += 1
         keys = set()
-        for word, number in words.items():
-            if word not in key_of:
-                bare = _ELISION.sub("", word)
-                key = fold(bare)
-                key_of[word] = (key, bare) if len(key) >= 3 and key not in STOP_WORDS else None
-            if key_of[word] is None:
-                continue
-            key, bare = key_of[word]
-            counts[key] += number
-            spellings.setdefault(key, Counter())[bare] += number
-            keys.add(key)
+        for piece, number in Counter((body or "").lower().split()).items():
+            terms = terms_in.get(piece)
+            if terms is None:
+                terms = terms_in[piece] = _terms(piece)
+            for key, bare in terms:
+                counts[key] += number
+                spellings.setdefault(key, Counter())[bare] += number
+                keys.add(key)
         bilans_of.update(keys)
-    return [(spellings[key].most_common(1)[0][0], n, bilans_of[key]) for key, n in counts.most_common(limit)]
+    return total, [(spellings[key].most_common(1)[0][0], n, bilans_of[key]) for key, n in counts.most_common(limit)]
+
+
+def _terms(text: str) -> list[tuple[str, str]]:
+    """The words of ``text`` (lower case) that count as terms: (key without accents, word without elision)."""
+    terms = []
+    for word in _WORD.findall(text):
+        bare = _ELISION.sub("", word)
+        key = fold(bare)
+        if len(key) >= 3 and key not in STOP_WORDS:
+            terms.append((key, bare))
+    return terms
