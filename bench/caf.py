@@ -26,7 +26,6 @@ from .caf_data import ADMIN, PASSWORD, REVIEWER, Data, load
 from .common import Client, gunicorn, machine, new_secret, percentile
 from .prepare import ensure_pg_database, fresh_schema
 
-
 # -- the pages ----------------------------------------------------------------------------------------------------
 
 def pages(data: Data, only: str = "") -> list[tuple[str, str, str, str, dict | None]]:

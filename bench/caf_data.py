@@ -6,7 +6,7 @@ and mostly validated; the last one open, with every state), long bilans, about
 20 history events per started response (150 on one of them), correction
 requests open and closed, and the invitations already sent.
 """
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, text
 
@@ -54,7 +54,7 @@ def load(url: str, size: int, campaigns: int) -> Data:
     from survey.models import Caf, Campaign, Contact, Project, User
 
     engine = build_engine(url)
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     projects_count = max(3, -(-size // campaigns))
     sizes = caf_sizes(projects_count, CAFS)
     answers = []
@@ -76,7 +76,7 @@ def load(url: str, size: int, campaigns: int) -> Data:
             {"email": REVIEWER, "name": "Relecteur", "password_hash": hashed, "role": "reviewer",
              "caf_id": caf_ids[0], "active": True, "created_at": now},
         ]).scalars().all()
-        caf_of = [caf_id for caf_id, count in zip(caf_ids, sizes) for _ in range(count)]
+        caf_of = [caf_id for caf_id, count in zip(caf_ids, sizes, strict=True) for _ in range(count)]
         projects = db.execute(insert(Project).returning(Project.id, sort_by_parameter_order=True), [
             {"reference": f"P-{i:06d}", "caf_id": caf_of[i], "structure_name": f"Structure {i}",
              "siret": "77567227200017", "commune": f"Commune {i % 400}"} for i in range(projects_count)]).scalars().all()
@@ -108,8 +108,8 @@ def load(url: str, size: int, campaigns: int) -> Data:
 
 def _load_campaign(db, data, campaign_id, number, current, projects, contacts_of, answers, opens, now, admin_id,
                    reviewer_id, count):
-    from survey.models import CorrectionRequest, EmailLog, Response, ResponseEvent
     from survey.engine.definition import build_definition
+    from survey.models import CorrectionRequest, EmailLog, Response, ResponseEvent
     from survey.models.response import joined_free_texts, without_long_texts
 
     count = max(1, min(count, len(projects)))
@@ -136,7 +136,7 @@ def _load_campaign(db, data, campaign_id, number, current, projects, contacts_of
     data.responses += len(ids)
     events, corrections, emails = [], [], []
     codes = [code for code in answers[0] if code != "bilan_qualitatif"]
-    for i, (response_id, row) in enumerate(zip(ids, rows)):
+    for i, (response_id, row) in enumerate(zip(ids, rows, strict=True)):
         if row["state"] == "not_started":
             continue
         contact = contacts_of[row["project_id"]][0]
@@ -168,7 +168,7 @@ def _load_campaign(db, data, campaign_id, number, current, projects, contacts_of
     if corrections:
         db.execute(insert(CorrectionRequest), corrections)
     if current:
-        for i, (response_id, row) in enumerate(zip(ids, rows)):
+        for i, (response_id, row) in enumerate(zip(ids, rows, strict=True)):
             for contact in contacts_of[row["project_id"]]:
                 emails.append({"kind": "invitation", "round": "invitation", "contact_id": contact,
                                "response_id": response_id, "status": "sent", "planned_at": opens,

@@ -78,9 +78,9 @@ def gunicorn(app: str, env: dict, workers: int = 2, threads: int = 1, access_log
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
-            except OSError:
+            except OSError as refused:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn {app} did not start")
+                    raise RuntimeError(f"gunicorn {app} did not start") from refused
                 time.sleep(0.1)
         yield Port(port, str(process.pid))
     finally:

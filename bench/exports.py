@@ -36,11 +36,11 @@ def stored_answers(seed: int) -> dict:
 def run_one(url: str, kind: str, target: str) -> dict:
     """In this (fresh) process: one export to ``target``; returns seconds and peak RSS."""
     from sqlalchemy import select, text
+    from sqlalchemy.orm import Session
 
-    from survey.reports import export
     from survey.db import build_engine
     from survey.models import Campaign
-    from sqlalchemy.orm import Session
+    from survey.reports import export
 
     engine = build_engine(url)
     started = time.perf_counter()

@@ -13,7 +13,7 @@ import argparse
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, select, text
 
@@ -46,7 +46,7 @@ def main(argv=None):
     url = empty_database(args.database, tempfile.mkdtemp(prefix="bench-mail-"), "clas_bench_mail")
     campaign_with_projects(url, args.projects)
     sink = SmtpServer().start()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     app = create_app({"DATABASE_URL": url, "ENV": "development", "SECRET_KEY": "bench", "SMTP_HOST": "127.0.0.1",
                       "SMTP_PORT": sink.port, "MAIL_PER_SECOND": 0, "BASE_URL": "http://bench.test"})
     print(f"Email senders on {machine()}, {args.database}")

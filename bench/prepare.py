@@ -1,17 +1,17 @@
 """Fast set-up of benchmark databases: schema by migrations, projects with links, bulk responses."""
 import secrets
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, text
 
 from survey.access import hash_token
 from survey.db import Base, build_engine
+from survey.engine.answers import prefilled_answers
 from survey.engine.definition import build_definition
 from survey.migrate import upgrade
 from survey.models import AccessLink, Caf, Campaign, Contact, Project, Response
 from survey.models.response import joined_free_texts, without_long_texts
-from survey.engine.answers import prefilled_answers
 
 from .common import CLAS
 
@@ -53,7 +53,7 @@ def campaign_with_projects(url: str, count: int, answers_for=None, state="not_st
     """
     engine = build_engine(url)
     definition = build_definition(CLAS)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     tokens = [secrets.token_urlsafe(24) for _ in range(count)]
     with engine.begin() as db:
         caf_ids = []
@@ -73,7 +73,7 @@ def campaign_with_projects(url: str, count: int, answers_for=None, state="not_st
             contacts = db.execute(insert(Contact).returning(Contact.id, sort_by_parameter_order=True),
                                   [{"project_id": pid, "email": f"c{pid}@bench.example"} for pid in project_ids]).scalars().all()
             rows = []
-            for i, pid in zip(chunk, project_ids):
+            for i, pid in zip(chunk, project_ids, strict=True):
                 context = {"structure_name": f"Structure {i}", "siret": "77567227200017", "siren": "775672272",
                            "caf_name": "Caf", "caf_number": "731", "commune": "Chambéry"}
                 answers = answers_for(i) if answers_for else prefilled_answers(definition, context)
@@ -87,6 +87,6 @@ def campaign_with_projects(url: str, count: int, answers_for=None, state="not_st
                 rows.append(row)
             response_ids = db.execute(insert(Response).returning(Response.id, sort_by_parameter_order=True), rows).scalars().all()
             db.execute(insert(AccessLink), [{"token_hash": hash_token(tokens[i]), "contact_id": cid, "response_id": rid,
-                                             "created_at": now} for i, cid, rid in zip(chunk, contacts, response_ids)])
+                                             "created_at": now} for i, cid, rid in zip(chunk, contacts, response_ids, strict=True)])
     engine.dispose()
     return tokens

@@ -41,7 +41,7 @@ def measure(url: str) -> dict:
         client.post("/connexion", data={"email": f"{who}@bench.example", "password": password})
         for name, path in PAGES.items():
             statements = []
-            record = lambda *_: statements.append(1)  # noqa: E731
+            record = statements.append  # one item per statement (the listener's arguments)
             event.listen(Engine, "before_cursor_execute", record)
             started = time.perf_counter()
             answer = client.get(path.format(id=campaign_id))

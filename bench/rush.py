@@ -235,7 +235,7 @@ def main(argv=None):
             measured = {app: {"timings": Timings(), "completed": [], "elapsed": 0.0, "cpu": 0.0, "pg": 0.0, "driver": 0.0}
                         for app in apps}
             bounds = [round(args.partners * k / args.slices) for k in range(args.slices + 1)]
-            for slice_number, (low, high) in enumerate(zip(bounds, bounds[1:])):
+            for slice_number, (low, high) in enumerate(zip(bounds, bounds[1:], strict=False)):
                 # Alternate which app goes first, so that neither always follows the other.
                 for app in (list(apps) if slice_number % 2 == 0 else list(reversed(list(apps)))):
                     offset = first[app] + index * args.partners + low

@@ -9,15 +9,15 @@ from werkzeug.routing import IntegerConverter
 from . import db
 from .config import build_config
 from .deadline import partner_window
-from .questionnaires import check_bundled_definitions
-from .logmask import MaskTokens
 from .engine.questions.file import human_size
-from .markup import paragraphs
+from .engine.timefmt import count_of, format_date, format_datetime, format_decimal, format_input, format_number
+from .logmask import MaskTokens
 from .mail.outbox import Outbox
+from .markup import paragraphs
+from .questionnaires import check_bundled_definitions
 from .ratelimit import GuessingGuard
 from .requests import SurveyRequest
 from .uploads import UploadStore
-from .engine.timefmt import count_of, format_date, format_datetime, format_decimal, format_input, format_number
 
 # No inline script or style anywhere: pages work without JavaScript and the
 # personal link never leaves in a Referer header.

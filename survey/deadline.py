@@ -7,7 +7,7 @@ the deadline here; nothing else computes it.
 """
 import enum
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, event, exists, func, literal, or_, select
@@ -87,7 +87,7 @@ def same_wall_clock(moment: datetime, zone: str) -> datetime:
     if zone == CAMPAIGN_TIMEZONE:
         return moment
     wall = moment.astimezone(ZoneInfo(CAMPAIGN_TIMEZONE)).replace(tzinfo=None)
-    return wall.replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc)
+    return wall.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def _caf_own_window(response: Response):

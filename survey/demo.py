@@ -4,17 +4,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from .caf_settings import CafSettings
 from .engine.definition import read_definition_file
-from .questionnaires import DEFINITIONS_DIR
 from .importer import Row
 from .models import Campaign, Contact, Project, Response, Role, User
 from .models.caf import timezone_for_number
 from .models.types import utcnow
-from .caf_settings import CafSettings
 from .operations import create_campaign, create_user
 from .operations.cafs import caf_by_number, update_caf
 from .operations.importing import import_rows
 from .operations.setup import renew_links
+from .questionnaires import DEFINITIONS_DIR
 
 DEMO_CAMPAIGN = "clas-2023-2024-demo"
 DEMO_PROJECTS = [
@@ -67,7 +67,7 @@ def seed_demo(db, days_open=30) -> list[tuple[Project, Contact, str]]:
     savoie = caf_by_number(db, "731")
     if not savoie.has_contact:  # an administrator's later changes stay
         update_caf(db, savoie, CafSettings(name=savoie.name, timezone=savoie.timezone, **DEMO_CONTACT))
-    for (email, password, _label), role, caf_number in zip(DEMO_USERS, (Role.REVIEWER, Role.ADMIN), ("731", None)):
+    for (email, password, _label), role, caf_number in zip(DEMO_USERS, (Role.REVIEWER, Role.ADMIN), ("731", None), strict=True):
         if db.scalar(select(User).where(User.email == email)) is None:
             create_user(db, email, password, role, caf_number)
     return links

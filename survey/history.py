@@ -6,8 +6,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from .engine.definition import Definition
-from .questionnaires import response_definition
 from .models import EventKind, Response, ResponseEvent
+from .questionnaires import response_definition
 
 
 def events_of(db: Session, response: Response) -> list[ResponseEvent]:

@@ -6,7 +6,7 @@ The suite runs on SQLite by default and on PostgreSQL when
 import json
 import os
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,18 +14,18 @@ from sqlalchemy import text
 
 from survey import create_app
 from survey.db import Base, build_engine, get_session
-from survey.questionnaires import DEFINITIONS_DIR, forget_campaign_definitions
 from survey.mail.messages import forget_receipt_pdfs
-from survey.reports.comparison import forget_counted
 from survey.migrate import upgrade
 from survey.models import Contact, Project
 from survey.operations import create_campaign, enrol_project, get_or_create_caf, issue_link
+from survey.questionnaires import DEFINITIONS_DIR, forget_campaign_definitions
+from survey.reports.comparison import forget_counted
 from tests.smtp import free_port
 
 # The email tests' SMTP server and campaign fixtures.
 pytest_plugins = ["tests.mail_support"]
 
-UTC = timezone.utc
+UTC = UTC
 TESTS = Path(__file__).parent
 CLAS = json.loads((DEFINITIONS_DIR / "clas-2023-2024.json").read_text(encoding="utf-8"))
 ATELIER = json.loads((TESTS / "definitions" / "atelier-2025.json").read_text(encoding="utf-8"))

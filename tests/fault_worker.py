@@ -6,7 +6,7 @@ WHEN is "before-commit" (killed mid-save) or "after-commit" (killed once saved).
 import re
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import event
@@ -17,7 +17,7 @@ from survey import create_app
 
 def main(url, token, signal_file, when):
     app = create_app({"ENV": "testing", "SECRET_KEY": "fault", "DATABASE_URL": url, "SESSION_COOKIE_SECURE": False,
-                      "FROZEN_NOW": datetime(2024, 7, 1, 8, 0, tzinfo=timezone.utc)})
+                      "FROZEN_NOW": datetime(2024, 7, 1, 8, 0, tzinfo=UTC)})
     client = app.test_client()
     client.get(f"/r/{token}")
     page = client.get("/bilan/page/2").get_data(as_text=True)

@@ -1,6 +1,6 @@
 """Shared by the email tests: a real SMTP server fixture, a campaign, helpers."""
 import re
-from datetime import timezone
+from datetime import UTC
 
 import pytest
 from sqlalchemy import func, select
@@ -10,7 +10,7 @@ from survey.models import EmailLog, Response
 from survey.questionnaires import response_definition
 from tests.smtp import SmtpServer
 
-UTC = timezone.utc
+UTC = UTC
 CODE = "clas-2023-2024"
 DEADLINE = "lundi 15 juillet 2024 à 23 h 59, heure de Paris"
 LINK = re.compile(r"http://bilan\.test/r/([A-Za-z0-9_-]+)")

@@ -6,14 +6,14 @@ it waits to be killed.
 """
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from survey import create_app
 
 
 def main(url, smtp_port):
     app = create_app({"ENV": "testing", "SECRET_KEY": "fault", "DATABASE_URL": url, "SESSION_COOKIE_SECURE": False,
-                      "FROZEN_NOW": datetime(2024, 7, 1, 8, 0, tzinfo=timezone.utc),
+                      "FROZEN_NOW": datetime(2024, 7, 1, 8, 0, tzinfo=UTC),
                       "SMTP_HOST": "127.0.0.1", "SMTP_PORT": int(smtp_port), "SMTP_TIMEOUT": 120,
                       "BASE_URL": "http://bilan.test", "MAIL_FROM": "bilan-clas@caf.example",
                       "OUTBOX_POLL_SECONDS": 0.1})

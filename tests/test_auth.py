@@ -61,7 +61,7 @@ def test_sign_in_is_throttled_per_address(app, caf_user):
 def test_the_throttle_forgets_after_a_quarter_of_an_hour(app, caf_user, clock):
     from datetime import timedelta
     caf_user(sign_in=False)
-    for attempt in range(5):
+    for _attempt in range(5):
         sign_in(app, "reviewer-731@caf.example", "faux")
     assert sign_in(app, "reviewer-731@caf.example", PASSWORD)[1].status_code == 429
     clock.set(clock.now + timedelta(minutes=16))

@@ -21,6 +21,7 @@ def test_benchmark_runs_on_tiny_inputs(bench, args, capsys):
 def test_the_profiler_runs_a_journey_in_its_own_process():
     import subprocess
     import sys
+
     # Its own process: it configures the application through the environment.
     from bench.common import ROOT
     result = subprocess.run([sys.executable, "-m", "bench.profile", "--partners", "1", "--database", "sqlite", "--no-profile"],

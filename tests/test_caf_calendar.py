@@ -1,6 +1,6 @@
 """Each Caf's own calendar in the one deadline rule: its zone, its own closing, its reminders' days."""
 import html
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +11,7 @@ from survey.operations import issue_link
 from tests.mail_support import CODE, cli, logs
 from tests.test_import import run
 
-UTC = timezone.utc
+UTC = UTC
 # 15 July 2024 at 23:59:59 in La Réunion (UTC+4), and in Paris (UTC+2).
 REUNION_CLOSES = datetime(2024, 7, 15, 19, 59, 59, tzinfo=UTC)
 PARIS_CLOSES = datetime(2024, 7, 15, 21, 59, 59, tzinfo=UTC)

@@ -1,13 +1,13 @@
 """Each Caf's settings: time zone, contact and its own window per campaign, from the admin pages and the CLI."""
 import html
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from survey.models import Caf, CafWindow
 from tests.test_import import campaign_code, run
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def body(response):

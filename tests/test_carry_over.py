@@ -2,20 +2,20 @@
 import copy
 import csv
 import html
-import re
 import io
 import json
-from datetime import datetime, timezone
+import re
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from survey.db import get_session
-from survey.questionnaires import DEFINITIONS_DIR
 from survey.models import Campaign, Contact, EventKind, Response, ResponseEvent
 from survey.operations import enrol_project, issue_link
+from survey.questionnaires import DEFINITIONS_DIR
 from tests.conftest import complete_clas_answers
 
-UTC = timezone.utc
+UTC = UTC
 CLAS_2025 = json.loads((DEFINITIONS_DIR / "clas-2024-2025.json").read_text(encoding="utf-8"))
 
 
@@ -111,9 +111,9 @@ def test_both_years_display_and_export_with_their_own_definition(app, factory, p
     old_csv = list(csv.reader(io.StringIO(reviewer.get(f"/caf/campagnes/{old_campaign}/export.csv?entetes=codes").data.decode("utf-8-sig")), delimiter=";"))
     new_csv = list(csv.reader(io.StringIO(reviewer.get(f"/caf/campagnes/{new_campaign}/export.csv?entetes=codes").data.decode("utf-8-sig")), delimiter=";"))
     assert "bonus_enfant_demande" not in old_csv[0] and "bonus_enfant_demande" in new_csv[0]
-    row = dict(zip(new_csv[0], new_csv[1]))
+    row = dict(zip(new_csv[0], new_csv[1], strict=True))
     assert row["bonus_enfant_demande"] == "Oui" and row["bonus_enfant_criteres.sorties_culturelles"] == "Oui"
-    assert dict(zip(old_csv[0], old_csv[1]))["lieu_action"] == "Maison de quartier"
+    assert dict(zip(old_csv[0], old_csv[1], strict=True))["lieu_action"] == "Maison de quartier"
 
 
 def test_no_bonus_criterion_ticked_with_another_is_kept_and_listed_to_correct_before_transmission(factory, partner_for, clock, db):

@@ -1,13 +1,13 @@
 """The dashboard: figures per state, the response rate over time, distributions, scoped by Caf."""
 import html
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from tests.conftest import complete_clas_answers
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def body(response):
@@ -128,8 +128,8 @@ def test_an_administrator_sees_every_caf_and_each_one(campaign, caf_user):
     admin = caf_user("admin", None)
     page = body(admin.get(f"/caf/campagnes/{campaign}/tableau-de-bord"))
     assert "<strong>3</strong> bilans transmis sur <strong>4</strong> projets" in page
-    haute_savoie = re.search(r'<a href="/caf/campagnes/%d/tableau-de-bord\?caf=741">741 – Caf de la Haute-Savoie</a>.*?</th>(.*?)</tr>'
-                             % campaign, page, re.S)
+    haute_savoie = re.search(rf'<a href="/caf/campagnes/{campaign}/tableau-de-bord\?caf=741">741 – Caf de la Haute-Savoie</a>.*?</th>(.*?)</tr>',
+                             page, re.S)
     assert "Caf par Caf" in page and re.sub(r"[ \n]+", " ", re.sub(r"<[^>]+>", " ", haute_savoie.group(1))).startswith(" 100\u00a0% 1 1 ")
     one = body(admin.get(f"/caf/campagnes/{campaign}/tableau-de-bord?caf=741"))
     assert "<strong>1</strong> bilan transmis sur <strong>1</strong> projet" in one
@@ -179,10 +179,10 @@ def test_the_figures_computed_in_the_database_are_the_straightforward_ones(app, 
 
     from bench.common import CLAS
     from bench.prepare import campaign_with_projects
-    from survey.reports import dashboard
     from survey.db import get_session
     from survey.engine.definition import build_definition
     from survey.models import Caf, Campaign, Response
+    from survey.reports import dashboard
 
     rng = random.Random(seed)
     with app.app_context():

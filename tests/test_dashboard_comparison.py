@@ -2,7 +2,7 @@
 import copy
 import html
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event, select
@@ -13,7 +13,7 @@ from survey.operations import enrol_project, issue_link
 from survey.reports.comparison import forget_counted
 from tests.conftest import CLAS, complete_clas_answers
 
-UTC = timezone.utc
+UTC = UTC
 NEXT_OPENS, NEXT_CLOSES = datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 7, 15, 21, 59, 59, tzinfo=UTC)
 
 

@@ -2,8 +2,8 @@
 import html
 from datetime import timedelta
 
-from survey.models import Response, ResponseState
 from survey.engine.timefmt import parse_local
+from survey.models import Response, ResponseState
 from tests.conftest import CLAS_CLOSES, complete_clas_answers
 
 

@@ -1,7 +1,7 @@
 """The demo: its Caf's contact shown to partners, and every email it sends kept in a folder and readable."""
 import html
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from survey.demo import DEMO_CONTACT
 from survey.models import Caf
 from tests.conftest import complete_clas_answers
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def text(response):

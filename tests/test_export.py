@@ -2,7 +2,7 @@
 import csv
 import io
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import openpyxl
 import pytest
@@ -45,7 +45,7 @@ def read_csv(response, separator=";"):
 
 def by_reference(rows):
     header = rows[0]
-    return header, {row[0]: dict(zip(header, row)) for row in rows[1:]}
+    return header, {row[0]: dict(zip(header, row, strict=True)) for row in rows[1:]}
 
 
 def test_the_csv_opens_in_french_excel_with_one_row_per_project(campaign_with_answers, caf_user):
@@ -79,7 +79,7 @@ def test_csv_options_codes_comma_and_wording_row(campaign_with_answers, caf_user
     answer = reviewer.get(f"/caf/campagnes/{campaign_with_answers}/export.csv?sep=virgule&valeurs=codes&entetes=libelles_codes")
     rows = read_csv(answer, ",")
     assert rows[0][0] == "Référence du projet" and rows[1][0] == "reference"
-    wording = dict(zip(rows[1], rows[0]))
+    wording = dict(zip(rows[1], rows[0], strict=True))
     assert wording["situations_enfants.difficultes_scolaires"].startswith("Les enfants/jeunes qui participent")
     header, by_ref = by_reference(rows[1:])
     done = by_ref["SAV-1"]
@@ -112,7 +112,7 @@ def test_the_xlsx_holds_the_same_content_and_a_codebook(campaign_with_answers, c
     assert sheet.freeze_panes == "B2", "the header row and the project reference stay in view"
     values = [["" if cell is None else str(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
     assert values[0] == csv_rows[0]
-    xlsx_rows = {row[0]: dict(zip(values[0], row)) for row in values[1:]}
+    xlsx_rows = {row[0]: dict(zip(values[0], row, strict=True)) for row in values[1:]}
     assert xlsx_rows["SAV-1"]["situations_enfants.difficultes_scolaires"] == "Quasiment tous"
     formula_cell = next(c for c in sheet[2 + sorted(xlsx_rows).index("SAV-1")] if c.value and str(c.value).startswith("="))
     assert formula_cell.data_type == "s", "a formula-looking answer is stored as text"
@@ -135,7 +135,7 @@ def test_the_default_header_is_the_french_wording_and_names_each_column_once(cam
     assert wording.count("Caf") == 1 and codes.count("caf_nom") == 1
     # The codes stay in the codebook, in the same order as the wording.
     codebook = read_csv(reviewer.get(f"/caf/campagnes/{campaign_with_answers}/dictionnaire.csv"))
-    assert [(row[0], row[2]) for row in codebook[1:]] == list(zip(codes, wording))
+    assert [(row[0], row[2]) for row in codebook[1:]] == list(zip(codes, wording, strict=True))
     by_column = {row[0]: row for row in codebook[1:]}
     assert by_column["caf_nom"][1:5] == ["caf_nom", "Caf", "", "fiche du projet"], "the question it stands for"
     assert by_column["transmis_le"][5].startswith("date et heure (jj/mm/aaaa hh:mm), à l’heure de la Caf")
@@ -168,29 +168,29 @@ def test_the_xlsx_holds_dates_as_dates_in_the_cafs_time_and_numbers_as_numbers(
     the validation, its author and the correction rounds are there, with readable widths and a bold header."""
     from survey.models import Response
     campaign = factory.campaign()
-    clock.set(datetime(2024, 7, 1, 2, 30, tzinfo=timezone.utc))
+    clock.set(datetime(2024, 7, 1, 2, 30, tzinfo=UTC))
     response_id, (token,) = factory.project(campaign, reference="GUY-1", caf_number="973", caf_name="Caf de la Guyane",
                                             timezone="America/Cayenne")
     partner = partner_for(token)
     for number, data in complete_clas_answers().items():
         partner.save_page(number, data)
-    clock.set(datetime(2024, 7, 2, 14, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2024, 7, 2, 14, 0, tzinfo=UTC))
     assert partner.transmit().status_code == 302
     reviewer = caf_user("reviewer", "973")
     page = f"/caf/reponses/{response_id}"
     assert reviewer.post(f"{page}/correction", {"questions": ["lieu_action"], "message-lieu_action": "Précisez.",
                                                 "until": "2024-07-31"}, from_page=page).status_code == 302
     partner.get("/bilan/page/2")
-    clock.set(datetime(2024, 7, 3, 12, 0, tzinfo=timezone.utc))
+    clock.set(datetime(2024, 7, 3, 12, 0, tzinfo=UTC))
     assert partner.transmit().status_code == 302
-    clock.set(datetime(2024, 7, 5, 1, 15, tzinfo=timezone.utc))
+    clock.set(datetime(2024, 7, 5, 1, 15, tzinfo=UTC))
     assert reviewer.post(f"{page}/validation", from_page=page).status_code == 302
     db.expire_all()
     assert db.get(Response, response_id).validated_at is not None
 
     book = openpyxl.load_workbook(io.BytesIO(reviewer.get(f"/caf/campagnes/{campaign}/export.xlsx").data))
     sheet = book["Réponses"]
-    cells = {head.value: cell for head, cell in zip(sheet[1], sheet[2])}
+    cells = {head.value: cell for head, cell in zip(sheet[1], sheet[2], strict=True)}
     assert cells["Commencé le"].value == datetime(2024, 6, 30, 23, 30) and cells["Commencé le"].is_date
     assert cells["Commencé le"].number_format == "dd/mm/yyyy hh:mm"
     assert cells["Transmis le"].value == datetime(2024, 7, 3, 9, 0), "the latest transmission, Cayenne time"

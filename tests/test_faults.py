@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from survey.models import Response, ResponseEvent
-from sqlalchemy import select
 
 ROOT = Path(__file__).parent.parent
 

@@ -2,8 +2,8 @@
 import html
 import re
 
-from survey.models import Response
 from survey.mail.occasions import send_receipt
+from survey.models import Response
 from tests.conftest import complete_clas_answers
 from tests.mail_support import in_app, smtp  # noqa: F401 (the SMTP server fixture)
 

@@ -3,7 +3,7 @@ import itertools
 import json
 import logging
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -106,9 +106,9 @@ sejours_form = st.dictionaries(
 
 @pytest.fixture
 def sejours_partner(factory, partner_for, clock):
-    clock.set(datetime(2025, 7, 20, tzinfo=timezone.utc))
-    campaign = factory.campaign(SEJOURS_RAW, opens=datetime(2025, 6, 1, tzinfo=timezone.utc),
-                                closes=datetime(2025, 12, 31, tzinfo=timezone.utc))
+    clock.set(datetime(2025, 7, 20, tzinfo=UTC))
+    campaign = factory.campaign(SEJOURS_RAW, opens=datetime(2025, 6, 1, tzinfo=UTC),
+                                closes=datetime(2025, 12, 31, tzinfo=UTC))
     response_id, (token,) = factory.project(campaign)
     return response_id, partner_for(token)
 

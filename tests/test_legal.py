@@ -1,7 +1,7 @@
 """Legal pages, the footer on every page, and the Caf's contact where a partner needs help."""
-import re
 import html
-from datetime import datetime, timezone
+import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +12,7 @@ from survey.models import Caf, EmailKind, Response
 from tests.conftest import complete_clas_answers
 from tests.test_access import build
 
-UTC = timezone.utc
+UTC = UTC
 FOOTER = ('href="/mentions-legales"', 'href="/donnees-personnelles"', 'href="/accessibilite"')
 
 

@@ -7,23 +7,23 @@ import pytest
 from sqlalchemy import select, update
 
 from survey.mail import messages as mail
+from survey.mail.rounds import deliver, invitation_round, plan
 from survey.models import AccessLink, EmailKind, EmailLog, EmailStatus, Response
 from survey.operations import send_invitations
-from survey.mail.rounds import deliver, invitation_round, plan
-from tests.smtp import SmtpServer, free_port
 from tests.mail_support import (
-    UTC,
     CODE,
     DEADLINE,
     LINK,
-    cli,
-    text_of,
-    html_of,
-    logs,
-    count,
-    in_app,
+    UTC,
     campaign_of,
+    cli,
+    count,
+    html_of,
+    in_app,
+    logs,
+    text_of,
 )
+from tests.smtp import SmtpServer, free_port
 
 
 # -- invitations --------------------------------------------------------------
@@ -44,7 +44,9 @@ def test_invitations_reach_every_contact_with_a_working_personal_link(app, smtp,
     text, page = text_of(message), html_of(message)
     assert DEADLINE in text and DEADLINE in page
     assert "Caf de la Savoie" in text and "P-0002" in text
-    assert "Après la date limite, le questionnaire ne sera plus accessible et la prestation de service Clas ne pourra pas être versée." in text and "Après la date limite, le questionnaire ne sera plus accessible et la prestation de service Clas ne pourra pas être versée." in page  # the seed's "pas de versement de PS Clas"
+    # The seed's "pas de versement de PS Clas".
+    warning = "Après la date limite, le questionnaire ne sera plus accessible et la prestation de service Clas ne pourra pas être versée."
+    assert warning in text and warning in page
     assert "dans « Mon compte partenaire », avec la même date limite" in text  # what this questionnaire is not
     token = LINK.search(text).group(1)
     assert f'href="http://bilan.test/r/{token}"' in page

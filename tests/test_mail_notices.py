@@ -16,18 +16,18 @@ from survey.operations import (
     submit_response,
 )
 from tests.conftest import complete_clas_answers
-from tests.smtp import Mailbox, SmtpServer, free_port
 from tests.mail_support import (
-    UTC,
     CODE,
     LINK,
-    cli,
-    text_of,
-    html_of,
-    logs,
-    in_app,
+    UTC,
     campaign_of,
+    cli,
+    html_of,
+    in_app,
+    logs,
+    text_of,
 )
+from tests.smtp import Mailbox, SmtpServer, free_port
 
 
 # -- receipt and correction notice ------------------------------------------------

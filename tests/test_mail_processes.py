@@ -5,7 +5,7 @@ import secrets
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
@@ -34,7 +34,7 @@ def test_two_gunicorn_workers_send_a_round_planned_elsewhere_each_message_once(t
     # Another process (a command, another node) plans a round and wakes nobody.
     planner = create_app({"ENV": "testing", "SECRET_KEY": "x", "DATABASE_URL": url})
     factory = Factory(planner)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     campaign = factory.campaign(opens=now - timedelta(days=1), closes=now + timedelta(days=30), code="clas-noeuds")
     addresses = [f"c{number:02d}@one.example" for number in range(45)]
     for start in range(0, 45, 3):

@@ -136,11 +136,11 @@ def test_the_outbox_keeps_the_process_pace_from_one_pass_to_the_next(app, slow_s
     for caf_number in ("701", "711"):
         contacts_of(factory, campaign, 3, caf_number=caf_number)
     for caf_number in ("701", "711"):  # two Cafs' pages, one right after the other, each with its round
-        in_app(app, lambda db: plan(db, invitation_round(campaign_of(db, campaign), caf_number), clock.now))
+        in_app(app, lambda db, caf_number=caf_number: plan(db, invitation_round(campaign_of(db, campaign), caf_number), clock.now))
         outbox.wake()
         assert outbox.drain(10)
     assert len(arrivals) == 6
-    gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:])]
+    gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:], strict=True)]
     assert min(gaps) > 0.3, gaps  # 2 a second (0.5 s apart, give or take the exchange), the second pass's first message included
 
 

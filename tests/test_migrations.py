@@ -4,7 +4,6 @@ from alembic.migration import MigrationContext
 
 from survey.db import Base
 
-
 # PostgreSQL's own: the search vector it computes from responses.free_text, and its index (migration 0010).
 POSTGRESQL_ONLY = {"search_vector", "ix_responses_search_vector"}
 

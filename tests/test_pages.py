@@ -2,6 +2,7 @@
 import html
 import os
 import re
+from datetime import UTC
 from html.parser import HTMLParser
 
 import pytest
@@ -118,8 +119,8 @@ def test_session_cookie_flags(factory, app):
 
 
 def test_the_demo_command_prints_working_links(app, clock, tmp_path):
-    from datetime import datetime, timezone
-    clock.set(datetime.now(timezone.utc))
+    from datetime import datetime
+    clock.set(datetime.now(UTC))
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     links = [line.strip() for line in result.output.splitlines() if "/r/" in line]

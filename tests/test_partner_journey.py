@@ -1,7 +1,7 @@
 """The partner's journey through the Flask test client, on the Clas 2023-2024 bilan."""
 import html
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -9,7 +9,7 @@ from survey.access import hash_token
 from survey.models import AccessLink, Response, ResponseState
 from tests.conftest import ATELIER, complete_clas_answers
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def body(response) -> str:

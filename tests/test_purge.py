@@ -2,17 +2,26 @@
 import html
 import io
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from survey.models import (
-    AccessLink, Contact, EmailKind, EmailLog, EmailStatus, EventKind, LoginAttempt, Response, ResponseEvent, User,
+    AccessLink,
+    Contact,
+    EmailKind,
+    EmailLog,
+    EmailStatus,
+    EventKind,
+    LoginAttempt,
+    Response,
+    ResponseEvent,
+    User,
 )
 from tests.conftest import complete_clas_answers
 
-UTC = timezone.utc
+UTC = UTC
 AFTER_RETENTION = datetime(2025, 8, 1, 8, 0, tzinfo=UTC)  # the campaign closed on 15 July 2024; 12 months by default
 
 

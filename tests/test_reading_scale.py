@@ -2,7 +2,7 @@
 with the same bilans, order and excerpts as the straightforward computation over every bilan."""
 import random
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, text
@@ -15,7 +15,7 @@ from tests.test_review import body
 
 WORDS = ["familles", "famille", "parents", "parentalité", "enfants", "lecture", "confiance", "accompagnement",
          "ateliers", "devoirs", "autonomie", "quartier", "bibliothèque", "sorties", "école"]
-NOW = datetime(2024, 6, 20, 12, tzinfo=timezone.utc)
+NOW = datetime(2024, 6, 20, 12, tzinfo=UTC)
 
 
 def answered(db, factory, campaign, reference, answers):

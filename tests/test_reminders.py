@@ -1,19 +1,19 @@
 """Reminders: only to projects not transmitted, per Caf, each round once, on its day."""
 from datetime import datetime
 
-from survey.models import EmailStatus
 from survey.mail.rounds import plan, reminder_round
+from survey.models import EmailStatus
 from tests.mail_support import (
-    UTC,
     CODE,
     DEADLINE,
     LINK,
-    cli,
-    text_of,
-    logs,
-    in_app,
+    UTC,
     campaign_of,
+    cli,
+    in_app,
+    logs,
     set_state,
+    text_of,
 )
 
 

@@ -1,14 +1,14 @@
 """The Caf reviewer's journey: list, read, correct with history, ask for corrections, validate."""
 import html
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from survey.models import CorrectionRequest, EventKind, Response, ResponseEvent, ResponseState
 from tests.conftest import CLAS_CLOSES, complete_clas_answers
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def body(response):

@@ -4,7 +4,6 @@ import re
 from pathlib import Path
 
 
-
 def text(response):
     return html.unescape(response.get_data(as_text=True))
 

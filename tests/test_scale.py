@@ -1,13 +1,13 @@
 """At national scale: every Caf page, and planning a reminder round, run as many SQL statements with 3 times the data."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import event, select
 
 from bench.caf import load, pages, statements_per_request
 from survey import create_app
 from survey.db import get_session
-from survey.models import Campaign
 from survey.mail.rounds import plan, reminder_round
+from survey.models import Campaign
 from tests.conftest import _empty_tables
 
 
@@ -37,7 +37,7 @@ def test_planning_reminders_runs_as_many_statements_for_three_times_the_projects
             campaign = db.scalars(select(Campaign).order_by(Campaign.id.desc())).first()
             counted.clear()
             # The projects asked for a correction are among them: their delay is read for each.
-            planned.append((plan(db, reminder_round(campaign, 7), datetime.now(timezone.utc)), len(counted)))
+            planned.append((plan(db, reminder_round(campaign, 7), datetime.now(UTC)), len(counted)))
     app.extensions["db_engine"].dispose()
     _empty_tables(migrated_engine)
     (few, small), (many, large) = planned

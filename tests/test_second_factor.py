@@ -5,9 +5,9 @@ from datetime import timedelta
 import pyotp
 from sqlalchemy import select
 
+from survey.app import PUBLIC_BLUEPRINTS
 from survey.models import User
 from tests.conftest import PASSWORD, CafUser
-from survey.app import PUBLIC_BLUEPRINTS
 
 SETUP = "/compte/double-authentification"
 SECRET = re.compile(r"<code class=\"secret\">([A-Z2-7 ]+)</code>")

@@ -4,7 +4,7 @@ import csv
 import html
 import io
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import openpyxl
 import pytest
@@ -12,7 +12,7 @@ import pytest
 from survey.models import Response, ResponseState
 from tests.conftest import TESTS
 
-UTC = timezone.utc
+UTC = UTC
 SEJOURS = json.loads((TESTS / "definitions" / "sejours-2025.json").read_text(encoding="utf-8"))
 DAY_TRIPS = {"structure": "Les Petits Loups", "referent": "Camille Martin", "telephone": "04 79 00 00 00",
              "formule": "journees", "debut": "14/07/2025", "participants": "1 2", "cout": "1 234,50"}
@@ -125,12 +125,12 @@ def test_exports_write_numbers_as_numbers_and_dates_as_dates_and_the_dashboard_s
     reviewer = caf_user("reviewer", "731")
     rows = list(csv.reader(io.StringIO(reviewer.get(f"/caf/campagnes/{sejours}/export.csv?entetes=codes").get_data(as_text=True)
                                        .lstrip("\ufeff")), delimiter=";"))
-    line = dict(zip(rows[0], rows[1]))
+    line = dict(zip(rows[0], rows[1], strict=True))
     assert (line["participants"], line["cout"], line["debut"]) == ("12", "1234,5", "14/07/2025")
     book = openpyxl.load_workbook(io.BytesIO(reviewer.get(f"/caf/campagnes/{sejours}/export.xlsx?entetes=codes").data))
     sheet = book["Réponses"]
     heads = [cell.value for cell in sheet[1]]
-    cells = {head: cell for head, cell in zip(heads, sheet[2])}
+    cells = {head: cell for head, cell in zip(heads, sheet[2], strict=True)}
     assert cells["participants"].value == 12 and cells["cout"].value == 1234.5
     assert cells["debut"].is_date and cells["debut"].value == datetime(2025, 7, 14)
     codebook = {row[0]: row for row in book["Dictionnaire"].iter_rows(values_only=True)}
@@ -168,6 +168,7 @@ def test_numbers_dates_and_counted_choices_carry_over_to_next_years_questionnair
 
 def test_the_blank_questionnaire_says_when_a_page_and_a_question_are_asked(sejours, app, db):
     import pypdf
+
     from survey.models import Campaign
     code = db.get(Campaign, sejours).code
     page = body(app.test_client().get(f"/questionnaire/{code}"))

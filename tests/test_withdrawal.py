@@ -7,11 +7,9 @@ from sqlalchemy import select
 
 from survey.db import get_session
 from survey.errors import DomainError
-from survey.models import Response
+from survey.models import Contact, EmailLog, EmailStatus, EventKind, Project, Response, ResponseEvent
 from survey.operations import issue_link
 from survey.operations.contacts import withdraw_contact
-
-from survey.models import Contact, EmailLog, EmailStatus, EventKind, Project, ResponseEvent
 from tests.conftest import complete_clas_answers
 
 FIRST = ("reference;structure;siret;caf;commune;emails\r\n"

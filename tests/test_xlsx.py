@@ -1,7 +1,7 @@
 """The streaming XLSX writer, read back by openpyxl and by LibreOffice Calc."""
 import io
 import zipfile
-
+from datetime import UTC
 from xml.etree import ElementTree
 
 import openpyxl
@@ -187,9 +187,9 @@ def test_a_moment_is_a_date_and_time_cell_to_the_minute(tmp_path):
 
 
 def test_a_moment_with_a_time_zone_is_refused_before_it_is_written_wrong():
-    from datetime import datetime, timezone
+    from datetime import datetime
     with pytest.raises(ValueError, match="local time"):
-        written([("Moments", [[datetime(2024, 7, 15, 12, tzinfo=timezone.utc)]])])
+        written([("Moments", [[datetime(2024, 7, 15, 12, tzinfo=UTC)]])])
 
 
 def test_widths_and_header_rows():

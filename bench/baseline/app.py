@@ -6,11 +6,11 @@ not part of the product.
 """
 import os
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Flask, abort, redirect, render_template, request, session
-from jinja2 import DictLoader
 from flask_wtf import FlaskForm
+from jinja2 import DictLoader
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 from stdnum.fr import siren, siret
@@ -186,7 +186,7 @@ def create_app():
                         upload.save(os.path.join(upload_dir, key))
                         answers["document"] = {"key": key, "name": upload.filename, "size": 0, "mime": "application/pdf"}
                     response.answers = answers
-                    response.updated_at = datetime.now(timezone.utc)
+                    response.updated_at = datetime.now(UTC)
                     if response.state is ResponseState.NOT_STARTED:
                         response.state, response.started_at = ResponseState.IN_PROGRESS, response.updated_at
                     db.commit()
@@ -209,7 +209,8 @@ def create_app():
             token = FlaskForm().csrf_token.current_token
             lines = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in sorted(response.answers.items()))
             return (f'<!doctype html><html lang="fr"><title>Récapitulatif</title><dl>{lines}</dl><form method="post" '
-                    f'action="/bilan/transmettre"><input type="hidden" name="csrf_token" value="{token}"><input type="hidden" name="version" value="{response.version}">'
+                    f'action="/bilan/transmettre"><input type="hidden" name="csrf_token" value="{token}">'
+                    f'<input type="hidden" name="version" value="{response.version}">'
                     '<button>Transmettre</button></form></html>')
 
     @app.post("/bilan/transmettre")
@@ -217,7 +218,7 @@ def create_app():
         with make_session() as db:
             response = current(db)
             if FlaskForm().validate() and request.form.get("version") == str(response.version):
-                now = datetime.now(timezone.utc)
+                now = datetime.now(UTC)
                 response.state, response.submitted_at = ResponseState.SUBMITTED, now
                 response.receipt = "BL-" + secrets.token_hex(5).upper()
                 db.commit()

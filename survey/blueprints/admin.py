@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 from .. import clock
 from ..db import get_session
 from ..engine.definition import read_definition_file
-from ..questionnaires import DEFINITIONS_DIR
+from ..engine.timefmt import parse_local
 from ..errors import DomainError
 from ..models import Campaign, Response
 from ..operations import create_campaign, import_projects
-from ..engine.timefmt import parse_local
+from ..questionnaires import DEFINITIONS_DIR
 from . import on_refusal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

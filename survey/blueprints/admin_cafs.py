@@ -3,11 +3,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from ..db import get_session
+from ..engine.timefmt import parse_local, zone_name
 from ..errors import DomainError
 from ..models import Caf, CafWindow, Campaign
 from ..models.caf import TIMEZONES
 from ..operations import CafSettings, CafSettingsRefused, remove_caf_window, set_caf_window, update_caf
-from ..engine.timefmt import parse_local, zone_name
 from .admin import bp
 
 LABELS = {"name": "Nom de la Caf", "timezone": "Fuseau horaire", "contact_email": "Adresse électronique de contact",

@@ -1,5 +1,6 @@
 """The demo's emails, for administrators: only when ``SURVEY_MAIL_FOLDER`` is set (otherwise these pages do not exist)."""
-from flask import Response as HttpResponse, abort, current_app, render_template
+from flask import Response as HttpResponse
+from flask import abort, current_app, render_template
 
 from ..mail.folder import list_messages, read_message
 from .admin import bp

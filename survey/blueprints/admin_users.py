@@ -6,8 +6,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..db import get_session
-from ..errors import DomainError
 from ..engine.forms.validators import Email
+from ..errors import DomainError
 from ..mail.messages import SmtpUnavailable
 from ..models import Caf, Role, User
 from ..operations import create_user, deactivate_user, set_role

@@ -5,14 +5,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from .. import clock
 from ..access import NoPartnerAccess, bind_browser, current_link
-from ..engine.answers import find_problems, is_visible, next_page, resume_page, steps, stored_errors
 from ..db import get_session, statement_by_statement
 from ..documents import bilan_filename, bilan_pdf
-from ..errors import IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
+from ..engine.answers import find_problems, is_visible, next_page, resume_page, steps, stored_errors
 from ..engine.forms.builder import initial_data, page_form_class
-from ..history import display_value, partner_annotations
 from ..engine.timefmt import count_of
-from . import on_refusal
+from ..errors import IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
+from ..history import display_value, partner_annotations
 from ..operations import (
     Actor,
     carry_over,
@@ -23,6 +22,7 @@ from ..operations import (
     save_page,
     submit_response,
 )
+from . import on_refusal
 
 bp = Blueprint("partner", __name__)
 

@@ -10,9 +10,9 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
 from ..engine.definition import build_definition, read_definition_file
-from ..questionnaires import DEFINITIONS_DIR
 from ..engine.errors import DefinitionError
 from ..engine.forms.builder import PageForm
+from ..questionnaires import DEFINITIONS_DIR
 
 bp = Blueprint("preview", __name__, url_prefix="/admin/apercu")
 

@@ -3,9 +3,9 @@ from flask import Blueprint, abort, current_app, render_template
 from sqlalchemy import select
 
 from ..db import get_session, statement_by_statement
-from ..questionnaires import campaign_definition
 from ..documents import PREPARE, blank_pdf, condition_text, length_limits, upload_limits
 from ..models import Campaign
+from ..questionnaires import campaign_definition
 from .partner import pdf_download
 
 bp = Blueprint("questionnaire", __name__, url_prefix="/questionnaire")

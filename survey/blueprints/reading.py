@@ -3,10 +3,10 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..reports import reading
 from ..db import get_session
-from ..questionnaires import campaign_definition
 from ..models import Caf, Campaign
+from ..questionnaires import campaign_definition
+from ..reports import reading
 
 bp = Blueprint("reading", __name__, url_prefix="/caf")
 PAGE_SIZE = 20

@@ -4,17 +4,16 @@ A reviewer always works on their own Caf; an administrator on every Caf, or one.
 """
 import tempfile
 
-from flask import Blueprint, Response as HttpResponse, abort, current_app, flash, redirect, render_template, request
-from flask import send_file, url_for
-from flask import stream_with_context
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, stream_with_context, url_for
+from flask import Response as HttpResponse
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from .. import clock
-from ..reports import comparison, dashboard, export, xlsx
 from ..db import get_session
-from ..questionnaires import campaign_definition
 from ..models import Caf, Campaign, ResponseState
+from ..questionnaires import campaign_definition
+from ..reports import comparison, dashboard, export, xlsx
 
 bp = Blueprint("reports", __name__, url_prefix="/caf")
 

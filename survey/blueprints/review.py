@@ -10,23 +10,20 @@ from werkzeug.datastructures import MultiDict
 
 from .. import clock
 from ..access import caf_scope, reviewable_response_or_404
-from ..engine.answers import find_problems, is_visible, stored_errors
 from ..db import get_session
 from ..documents import bilan_filename, bilan_pdf
-from ..errors import DomainError, FormRefused, StaleVersion
+from ..engine.answers import find_problems, is_visible, stored_errors
 from ..engine.forms.builder import initial_data, page_form_class
-from ..history import changed_values, compact_history, display_value, events_of, label_of
 from ..engine.timefmt import count_of, local, zone_name
-from . import on_refusal
-from .partner import pdf_download, posted_version
+from ..errors import DomainError, FormRefused, StaleVersion
+from ..history import changed_values, compact_history, display_value, events_of, label_of
 from ..models import Caf, CafWindow, Campaign, Project, Response, ResponseState
 from ..operations import (
     Actor,
     add_note,
-    notes_of,
-    validate_responses,
     awaits_partner,
     extend_deadline,
+    notes_of,
     reopen_response,
     request_correction,
     response_definition,
@@ -34,8 +31,11 @@ from ..operations import (
     send_correction_notice,
     send_new_link,
     validate_response,
+    validate_responses,
     withdraw_from_project,
 )
+from . import on_refusal
+from .partner import pdf_download, posted_version
 
 bp = Blueprint("review", __name__, url_prefix="/caf")
 PAGE_SIZE = 50

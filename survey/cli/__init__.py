@@ -7,14 +7,15 @@ from flask.cli import with_appcontext
 
 from ..db import get_session
 from ..engine.definition import read_definition_file
-from ..questionnaires import DEFINITIONS_DIR
 from ..engine.errors import DefinitionError
 from ..engine.timefmt import count_of
+from ..questionnaires import DEFINITIONS_DIR
 
 
 def register_commands(app):
     from .users import USER_COMMANDS
-    for command in (check, init_db, demo, *USER_COMMANDS, create_campaign, import_projects, send_invitations, send_reminders, send_due_reminders, send_pending_emails,
+    for command in (check, init_db, demo, *USER_COMMANDS, create_campaign, import_projects, send_invitations, send_reminders,
+                    send_due_reminders, send_pending_emails,
                     set_caf, set_caf_window, purge):
         app.cli.add_command(command)
 
@@ -105,8 +106,8 @@ def _campaign_or_exit(code):
 @with_appcontext
 def create_campaign(code, definition, opens, closes, tz, title):
     """Create a campaign from a definition file; the campaign keeps its own copy."""
-    from ..operations import create_campaign as create
     from ..engine.timefmt import format_datetime, parse_local
+    from ..operations import create_campaign as create
     try:
         content, _ = read_definition_file(definition)
         opens_at, closes_at = parse_local(opens, tz), parse_local(closes, tz)
@@ -164,9 +165,9 @@ def import_projects(campaign_code, csv_file, valid_only, dry_run):
 @with_appcontext
 def set_caf(number, name, timezone, email, phone, address, hours, note):
     """Change a Caf's name, time zone or contact; options left out keep their value."""
+    from ..engine.timefmt import zone_name
     from ..operations import CafSettings, update_caf
     from ..operations.cafs import caf_by_number, read_timezone
-    from ..engine.timefmt import zone_name
 
     def change(db):
         caf = caf_by_number(db, number)
@@ -190,9 +191,10 @@ def set_caf(number, name, timezone, email, phone, address, hours, note):
 @with_appcontext
 def set_caf_window(campaign_code, number, opens, closes, remove):
     """Give a Caf its own opening and closing for a campaign (in the Caf's own time zone)."""
-    from ..operations import remove_caf_window, set_caf_window as set_window
-    from ..operations.cafs import caf_by_number
     from ..engine.timefmt import format_datetime, parse_local
+    from ..operations import remove_caf_window
+    from ..operations import set_caf_window as set_window
+    from ..operations.cafs import caf_by_number
     db = get_session()
     campaign = _campaign_or_exit(campaign_code)
     caf = _run(lambda db: caf_by_number(db, number))

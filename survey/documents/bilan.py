@@ -3,9 +3,10 @@ import re
 from datetime import datetime
 
 from ..engine.answers import is_visible
-from ..questionnaires import campaign_definition
-from ..models import Response
 from ..engine.timefmt import format_datetime
+from ..models import Response
+from ..questionnaires import campaign_definition
+
 # The drawing functions import .pdf (reportlab, about 10 MiB) themselves: a process loads it with its first PDF.
 
 NO_ANSWER = "Sans réponse"

@@ -4,6 +4,7 @@ from functools import lru_cache
 from ..engine.definition import Definition
 from ..engine.questions import Question
 from ..uploads import ACCEPTED_TEXT
+
 # The drawing functions import .pdf (reportlab, about 10 MiB) themselves: a process loads it with its first PDF.
 
 PREPARE = ("Ce questionnaire vierge présente toutes les questions du bilan, comme lors du webinaire de présentation : "

@@ -21,7 +21,6 @@ from .questions.base import CODE, QuestionSchema
 from .rules import RULES
 
 
-
 class PageSchema(Schema):
     code = fields.Str(required=True, validate=[CODE, validate.Length(max=40)])
     title = fields.Str(required=True, validate=validate.Length(min=1, max=200))

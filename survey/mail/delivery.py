@@ -23,11 +23,11 @@ from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import messages
 from ..deadline import AWAITING_PARTNER, partner_window
 from ..links import issue_link
 from ..models import CorrectionRequest, EmailKind, EmailLog, EmailStatus
 from ..models.types import utcnow
+from . import messages
 
 logger = logging.getLogger(__name__)
 

@@ -20,15 +20,15 @@ from email.utils import formataddr, make_msgid, parseaddr
 from flask import current_app
 
 from .. import clock
-from .folder import write_message
-from ..engine.answers import is_visible
 from ..deadline import partner_window
-from ..engine.definition import Definition
-from ..questionnaires import campaign_definition
 from ..documents import bilan_filename, bilan_pdf
+from ..engine.answers import is_visible
+from ..engine.definition import Definition
+from ..engine.timefmt import format_date, format_datetime
 from ..models import CorrectionRequest, EmailKind, Response
 from ..models.types import utcnow
-from ..engine.timefmt import format_date, format_datetime
+from ..questionnaires import campaign_definition
+from .folder import write_message
 
 TEMPLATES = {
     EmailKind.INVITATION: "invitation",

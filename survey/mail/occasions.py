@@ -12,12 +12,21 @@ from sqlalchemy import String, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from ..deadline import same_wall_clock
+from ..engine.timefmt import format_datetime, local
 from ..errors import DomainError
 from ..models import (
-    Caf, CafWindow, Campaign, Contact, CorrectionRequest, EmailKind, EmailLog, EmailStatus, Project, Response,
+    Caf,
+    CafWindow,
+    Campaign,
+    Contact,
+    CorrectionRequest,
+    EmailKind,
+    EmailLog,
+    EmailStatus,
+    Project,
+    Response,
 )
 from ..models.types import utcnow
-from ..engine.timefmt import format_datetime, local
 from .delivery import SendReport, deliver_due
 from .rounds import (
     NATIONAL_TIMEZONE,

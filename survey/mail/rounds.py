@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import choosing, messages
 from ..deadline import awaits_partner, caf_windows
 from ..errors import DomainError
 from ..models import (
@@ -32,6 +31,7 @@ from ..models import (
     Response,
     ResponseState,
 )
+from . import choosing, messages
 from .delivery import (  # noqa: F401 - also this module's names, for the views and commands
     NEW_LINK_ROUND,
     REMINDED_STATES,

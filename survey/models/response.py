@@ -11,7 +11,6 @@ from .correction import CorrectionRequest
 from .project import Project
 from .types import UTCDateTime
 
-
 # A string answer longer than this is a free text, never a choice code.
 LONG_TEXT = 200
 

@@ -21,14 +21,7 @@ One rule for where a write ends:
 Reads and checks exported beside them (``carry_over_plan``, ``notes_of``,
 ``ensure_can_edit``, ``response_definition``...) write nothing.
 """
-from .answering import (
-    Actor,
-    PageSave,
-    ensure_can_edit,
-    ensure_partner_can_edit,
-    save_page,
-    submit_response,
-)
+from ..links import issue_link, open_link, revoke_link
 from ..mail.occasions import (
     send_correction_notice,
     send_due_reminders,
@@ -37,10 +30,19 @@ from ..mail.occasions import (
     send_reminders,
 )
 from ..mail.rounds import awaits_partner, send_pending
-from ..links import issue_link, open_link, revoke_link
 from ..questionnaires import response_definition
+from .answering import (
+    Actor,
+    PageSave,
+    ensure_can_edit,
+    ensure_partner_can_edit,
+    save_page,
+    submit_response,
+)
 from .cafs import CafSettings, CafSettingsRefused, remove_caf_window, set_caf_window, update_caf
 from .carry_over import carried_codes, carry_over, carry_over_plan, previous_response
+from .contacts import withdraw_from_project
+from .importing import ImportReport, import_projects
 from .review import (
     add_note,
     extend_deadline,
@@ -51,8 +53,6 @@ from .review import (
     validate_response,
     validate_responses,
 )
-from .contacts import withdraw_from_project
-from .importing import ImportReport, import_projects
 from .setup import (
     create_campaign,
     enrol_project,

@@ -8,16 +8,16 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..engine.answers import find_problems, is_visible, prune_hidden, rule_errors
 from ..deadline import partner_window
+from ..engine.answers import find_problems, is_visible, prune_hidden, rule_errors
 from ..engine.definition import Page
 from ..engine.questions.base import Outcome
-from ..uploads import UploadRefused, UploadStore
-from ..questionnaires import response_definition
-from ..errors import IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
-from ..models import Contact, EventKind, Response, ResponseEvent, ResponseState, User
 from ..engine.timefmt import format_datetime
+from ..errors import IllegalTransition, IncompleteResponse, QuestionnaireClosed, StaleVersion
 from ..mail.occasions import plan_receipt
+from ..models import Contact, EventKind, Response, ResponseEvent, ResponseState, User
+from ..questionnaires import response_definition
+from ..uploads import UploadRefused, UploadStore
 
 STALE_MESSAGE = (
     "Ce bilan a été modifié ailleurs (par un autre contact, par la Caf ou dans un autre onglet) depuis que vous avez "

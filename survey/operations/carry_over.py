@@ -6,9 +6,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..engine.answers import prune_hidden
-from ..questionnaires import campaign_definition
 from ..errors import DomainError, StaleVersion
 from ..models import Campaign, EventKind, Response, ResponseEvent
+from ..questionnaires import campaign_definition
 from .answering import STALE_MESSAGE, Actor, ensure_partner_can_edit, flush_then_commit, response_definition
 
 

@@ -10,7 +10,7 @@ from .answering import Actor
 WITHDRAWN = "contact retiré du projet"
 
 
-def withdraw_contact(db: Session, contact: Contact, now: datetime, actor: Actor = Actor(),
+def withdraw_contact(db: Session, contact: Contact, now: datetime, actor: Actor | None = None,
                      responses: list[Response] = (), reason: str | None = None) -> bool:
     """Revoke every link of ``contact``, skip the emails still planned for it, and keep it (for the
     history) as withdrawn; each response it held a link to (and ``responses``) records it. The caller commits.
@@ -29,7 +29,7 @@ def withdraw_contact(db: Session, contact: Contact, now: datetime, actor: Actor 
                .values(status=EmailStatus.SKIPPED, error=WITHDRAWN))
     concerned = {response.id: response for response in [*responses, *(link.response for link in links)]}
     for response in concerned.values():
-        db.add(actor.event(response, EventKind.LINKS_WITHDRAWN, now, old_value=contact.email, reason=reason))
+        db.add((actor or Actor()).event(response, EventKind.LINKS_WITHDRAWN, now, old_value=contact.email, reason=reason))
     return True
 
 

@@ -18,7 +18,16 @@ from sqlalchemy.orm import Session
 
 from .. import uploads
 from ..models import (
-    AccessLink, CafWindow, Campaign, Contact, EmailLog, EmailStatus, EventKind, LoginAttempt, Response, ResponseEvent,
+    AccessLink,
+    CafWindow,
+    Campaign,
+    Contact,
+    EmailLog,
+    EmailStatus,
+    EventKind,
+    LoginAttempt,
+    Response,
+    ResponseEvent,
     User,
 )
 

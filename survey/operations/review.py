@@ -7,9 +7,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..engine.answers import find_problems
-from ..errors import DomainError, FormRefused, IncompleteResponse, StaleVersion
 from ..deadline import caf_window, partner_window
+from ..engine.answers import find_problems
+from ..engine.timefmt import format_datetime
+from ..errors import DomainError, FormRefused, IncompleteResponse, StaleVersion
+from ..mail.occasions import plan_notice
+from ..mail.rounds import NEW_LINK_ROUND, SendReport, new_link_round, send_round
 from ..models import (
     CorrectionRequest,
     EmailKind,
@@ -22,10 +25,7 @@ from ..models import (
     ReviewNote,
     User,
 )
-from ..engine.timefmt import format_datetime
 from .answering import Actor, flush_then_commit, response_definition
-from ..mail.occasions import plan_notice
-from ..mail.rounds import NEW_LINK_ROUND, SendReport, new_link_round, send_round
 
 STALE = "Ce bilan a été modifié entre-temps : relisez-le avant de recommencer."
 MESSAGE_MAX = 2000

@@ -7,11 +7,11 @@ from sqlalchemy.orm import Session
 
 from ..engine.answers import prefilled_answers
 from ..engine.definition import definition_for
-from ..questionnaires import campaign_definition
 from ..errors import DomainError
 from ..links import issue_link, revoke_link
 from ..models import AccessLink, Caf, Campaign, Contact, Project, Response
 from ..models.caf import timezone_for_number
+from ..questionnaires import campaign_definition
 
 
 def create_campaign(db: Session, code: str, content: dict, opens_at: datetime, closes_at: datetime, title=None) -> Campaign:

@@ -7,10 +7,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
-from ..questionnaires import campaign_definition
-from ..models import Caf, Campaign, EventKind, Project, Response, ResponseEvent, ResponseState
-from ..engine.timefmt import local
 from ..deadline import CAMPAIGN_TIMEZONE, caf_windows, campaign_window_of_caf
+from ..engine.timefmt import local
+from ..models import Caf, Campaign, EventKind, Project, Response, ResponseEvent, ResponseState
+from ..questionnaires import campaign_definition
 from .comparison import TRANSMITTED, CafRow, LastYear, caf_rows, last_year
 
 

@@ -8,18 +8,18 @@ import csv
 import io
 import zipfile
 from dataclasses import dataclass
-from typing import NamedTuple
 from datetime import date, datetime
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import uploads
-from . import xlsx
 from ..engine.definition import Definition
-from ..questionnaires import campaign_definition
 from ..models import Caf, Campaign, CorrectionRequest, Project, Response, ResponseState, User
+from ..questionnaires import campaign_definition
+from . import xlsx
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FIRST = frozenset(FORMULA_STARTS)

@@ -256,7 +256,7 @@ def _search_postgresql(db: Session, selection: Selection, query: str, page: int,
                       .join(ranked, ranked.c.id == Response.id).join(Project, Response.project_id == Project.id)
                       .join(Caf, Project.caf_id == Caf.id).order_by(ranked.c.rank.desc(), Response.id)).all()
     bilans = _bilans_of(rows, selection.definition)
-    for bilan, row in zip(bilans, rows):
+    for bilan, row in zip(bilans, rows, strict=True):
         bilan.rank = row.rank
         bilan.excerpts = [_marked(part) for part in row.headline.split("\x01") if part.strip()]
     return total, page, pages, bilans

@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -95,7 +95,7 @@ class Site:
 
     def wait_until_closed(self):
         """Block until the closing campaign's deadline has passed (at most CLOSING_DELAY)."""
-        remaining = (self.closes_at - datetime.now(timezone.utc)).total_seconds() + 1
+        remaining = (self.closes_at - datetime.now(UTC)).total_seconds() + 1
         if remaining > 0:
             time.sleep(remaining)
 
@@ -228,7 +228,7 @@ def site(tmp_path_factory):
         _wait_for(base_url + "/connexion", process, log)
         _ON_FAILURE["log"] = log
         yield Site(base_url, accounts["reviewer"], accounts["admin"], links, closing_link,
-                   closes.astimezone(timezone.utc), mailbox, env)
+                   closes.astimezone(UTC), mailbox, env)
     finally:
         _ON_FAILURE["log"] = None
         if process is not None:

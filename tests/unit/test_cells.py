@@ -3,8 +3,8 @@ from datetime import date
 
 import pytest
 
-from survey.reports.export import csv_cell
 from survey.engine.timefmt import format_day, format_decimal
+from survey.reports.export import csv_cell
 
 
 @pytest.mark.parametrize("value,french,written", [

@@ -7,10 +7,10 @@ import pytest
 import survey.questionnaires
 from survey import create_app
 from survey.engine.definition import build_definition, read_definition_file
-from survey.questionnaires import DEFINITIONS_DIR
 from survey.engine.errors import DefinitionError
 from survey.engine.questions import KINDS, build_registry
 from survey.engine.questions.text import SiretQuestion, TextQuestion
+from survey.questionnaires import DEFINITIONS_DIR
 
 from .factories import definition, pages
 

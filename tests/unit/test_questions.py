@@ -73,7 +73,8 @@ def test_long_text_keeps_its_line_breaks(answer):
 @pytest.mark.parametrize("typed, message", [
     ("Trop court", None),
     ("Court", "Écrivez au moins 10 caractères (le texte en compte 5)."),
-    ("Bien plus long que vingt", "Le texte compte 24 caractères, pour 20 au plus : raccourcissez-le de 4 caractères. Il est conservé tel que vous l’avez saisi."),
+    ("Bien plus long que vingt",
+     "Le texte compte 24 caractères, pour 20 au plus : raccourcissez-le de 4 caractères. Il est conservé tel que vous l’avez saisi."),
 ])
 def test_long_text_bounds_are_counted_in_characters(answer, typed, message):
     outcome = answer(LONG_TEXT, typed)

@@ -2,7 +2,7 @@
 import io
 import os
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from werkzeug.datastructures import FileStorage
@@ -10,7 +10,7 @@ from werkzeug.datastructures import FileStorage
 from survey.engine.timefmt import format_date, format_datetime, parse_local
 from survey.uploads import UploadRefused, safe_name, store_upload, stored_path
 
-UTC = timezone.utc
+UTC = UTC
 MEGABYTE = 1024 * 1024
 
 # -- dates and times -----------------------------------------------------------

@@ -2,6 +2,7 @@
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
+
 class PageForm(FlaskForm):
     """Base of every questionnaire page: the response version it was opened on."""
 

@@ -1,5 +1,5 @@
 """Free-text kinds: what was typed is kept, even when it fails a check."""
-from marshmallow import Schema, fields, validate, validates_schema, ValidationError
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..forms.fields import CleanStringField, CleanTextAreaField
 from ..forms.validators import Email, InseeCommune, PostalCode, Siren, Siret, TextLength, compact_digits

@@ -4,11 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-28
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from survey.models.types import UTCDateTime
-
 
 revision = '0001'
 down_revision = None

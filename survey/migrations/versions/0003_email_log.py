@@ -4,11 +4,10 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-28
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from survey.models.types import UTCDateTime
-
 
 revision = '0003'
 down_revision = '0002'

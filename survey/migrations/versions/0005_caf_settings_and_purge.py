@@ -4,11 +4,10 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-04
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from survey.models.types import UTCDateTime
-
 
 revision = '0005'
 down_revision = '0004'
