@@ -4,7 +4,7 @@ zxcvbn (Dropbox's estimator) knows the common passwords, keyboard walks,
 repeats, sequences and dates; we accept what it rates "safely unguessable"
 (score 3 of 4 or more) and explain in French what made a password weak.
 zxcvbn (12 MiB with its word lists) is imported on the first password judged:
-most processes never judge one (bench/RESULTS.md, memory).
+most processes never judge one (bench/RESULTS-caf.md, memory).
 """
 import re
 

@@ -1,4 +1,4 @@
-"""What only some requests need is imported by the first of them, not by every process (bench/RESULTS.md, memory):
+"""What only some requests need is imported by the first of them, not by every process (bench/RESULTS-caf.md, memory):
 reportlab (PDFs), zxcvbn (password checks), segno (second-factor QR codes)."""
 import subprocess
 import sys
