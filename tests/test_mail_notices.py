@@ -207,6 +207,7 @@ def test_transmitting_sends_the_receipt_and_a_correction_request_notifies(app, s
         "questions": ["lieu_action"], "message-lieu_action": "Précisez la salle.", "until": "2024-07-31"},
         from_page=f"/caf/reponses/{response_id}")
     assert asked.status_code == 302
+    assert app.extensions["outbox"].drain(20)  # the notice leaves from the process's sender, after the page
     (notice,) = smtp.to("direction@asso.example")
     assert "Précisez la salle." in text_of(notice)
     # Transmitted again: a second receipt, with the same reference, saying which version counts.

@@ -217,6 +217,7 @@ def test_after_a_correction_delay_an_extension_reopens_it_and_the_new_link_says_
         "questions": ["lieu_action"], "message-lieu_action": "Précisez la salle.", "until": "2024-07-20"},
         from_page=f"/caf/reponses/{response_id}")
     assert asked.status_code == 302
+    assert app.extensions["outbox"].drain(20)  # the correction notice has left
     smtp.clear()
     clock.now = datetime(2024, 7, 22, 8, 0, tzinfo=UTC)  # the correction delay is over
     assert "Le délai de correction accordé par la Caf a pris fin" in page_text(partner.get("/bilan/page/2"))

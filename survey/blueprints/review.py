@@ -24,11 +24,11 @@ from ..operations import (
     awaits_partner,
     extend_deadline,
     notes_of,
+    plan_correction_notice,
     reopen_response,
     request_correction,
     response_definition,
     save_page,
-    send_correction_notice,
     send_new_link,
     validate_response,
     validate_responses,
@@ -235,7 +235,8 @@ def ask_correction(response_id):
         correction = request_correction(get_session(), response, current_user, items, until, _version(), clock.now())
     except FormRefused as exc:  # each error beside its field (refused before any write)
         return _render_response(response, 409, correction_form=request.form, correction_errors=exc.errors)
-    send_correction_notice(get_session(), correction, clock.now())  # after the commit
+    plan_correction_notice(get_session(), correction, clock.now())  # after the request's commit
+    current_app.extensions["outbox"].post(response.id)  # sent by this process's sender, not inside the request
     flash("La demande de correction est enregistrée : le partenaire peut corriger son bilan.")
     return redirect(url_for("review.show_response", response_id=response.id))
 

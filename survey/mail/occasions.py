@@ -217,6 +217,15 @@ def send_correction_notice(db: Session, request: CorrectionRequest, now: datetim
     return _send_pending(db, planned_rows, now, f"correction notice {request.id}")
 
 
+def plan_correction_notice(db: Session, request: CorrectionRequest, now: datetime) -> int:
+    """After a correction request is committed: plan its notice to every contact (and commit), for the outbox.
+
+    The view then wakes its process's sender: a slow SMTP server never holds the reviewer's page.
+    """
+    response = db.get(Response, request.response_id)
+    return plan(db, Round(response.campaign, EmailKind.CORRECTION, f"correction-{request.id}", response_id=response.id), now)
+
+
 def _send_pending(db: Session, find_scope, now: datetime, what: str) -> SendReport | None:
     """Send the rows of the scope ``find_scope()`` gives, now; a failure is recorded and logged, never raised."""
     try:

@@ -23,6 +23,7 @@ Reads and checks exported beside them (``carry_over_plan``, ``notes_of``,
 """
 from ..links import issue_link, open_link, revoke_link
 from ..mail.occasions import (
+    plan_correction_notice,
     send_correction_notice,
     send_due_reminders,
     send_invitations,
@@ -79,7 +80,7 @@ __all__ = [
     "ensure_partner_can_edit", "extend_deadline", "get_or_create_caf", "issue_link", "open_link", "project_context",
     "authenticate", "check_second_factor", "disable_second_factor", "enable_second_factor", "sign_out_everywhere",
     "reopen_response", "request_correction", "reset_password", "response_definition",
-    "revoke_link", "save_page", "send_correction_notice", "send_new_link", "send_due_reminders", "send_invitations", "send_pending",
+    "revoke_link", "save_page", "plan_correction_notice", "send_correction_notice", "send_new_link", "send_due_reminders", "send_invitations", "send_pending",
     "send_receipt", "send_reminders", "set_role", "sign_in_blocked", "submit_response", "validate_response",
     "add_note", "notes_of", "validate_responses", "withdraw_from_project", "ImportReport", "import_projects",
 ]
