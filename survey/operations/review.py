@@ -84,7 +84,7 @@ def validate_response(db: Session, response: Response, user: User, expected_vers
     """Validate a complete, valid response; it is then locked for everyone.
 
     The partner's contacts are told by email: planned in the same transaction,
-    sent after the commit (:func:`~.mail_occasions.send_receipt`).
+    sent after the commit (:func:`survey.mail.occasions.send_receipt`).
     """
     _check_version(response, expected_version)
     event, label = _validation(response, user, now)

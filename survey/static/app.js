@@ -16,7 +16,7 @@
     return /^[+-]?\d+(\.\d+)?$/.test(text) ? parseFloat(text) : NaN;
   }
 
-  // The same conditions as survey/conditions.py; tests of other pages arrive already decided ("const").
+  // The same conditions as survey/engine/conditions.py; tests of other pages arrive already decided ("const").
   function holds(form, condition) {
     if ("const" in condition) { return condition["const"]; }
     if (condition.all) { return condition.all.every(function (c) { return holds(form, c); }); }

@@ -1,4 +1,4 @@
-"""app.js shows and hides conditional questions as survey/conditions.py decides, live, in Chromium."""
+"""app.js shows and hides conditional questions as survey/engine/conditions.py decides, live, in Chromium."""
 import pytest
 
 from .test_accessibility import preview_upload, visitors  # noqa: F401 (the fixture)
