@@ -219,3 +219,16 @@ class Question:
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.code}>"
+
+
+class ParsedQuestion(Question):
+    """A typed field its kind parses: ``parse(text)`` returns the stored value or raises ValueError in French."""
+
+    def read(self, form):
+        text = form[self.code].data
+        if not text:
+            return Outcome()
+        try:
+            return Outcome(value=self.parse(text))
+        except ValueError as problem:
+            return Outcome(raw=text, errors=[str(problem)])

@@ -6,7 +6,7 @@ from marshmallow import ValidationError, fields, validates_schema
 
 from ..forms.fields import CleanStringField
 from ..timefmt import MONTHS, format_day
-from .base import InputOptions, Outcome, Question
+from .base import InputOptions, ParsedQuestion
 
 # jj/mm/aaaa (or with - or . between), or the ISO form a browser or a copy may give.
 FRENCH = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
@@ -27,7 +27,7 @@ class DateOptions(InputOptions):
             raise ValidationError("min est après max", "min")
 
 
-class DateQuestion(Question):
+class DateQuestion(ParsedQuestion):
     name = "date"
     kind_label = "date"
     export_width = 12
@@ -81,15 +81,6 @@ class DateQuestion(Question):
         if self.max and typed > self.max:
             raise ValueError(f"La date doit être le {short(self.max)} ou avant.")
         return typed.isoformat()
-
-    def read(self, form):
-        text = form[self.code].data
-        if not text:
-            return Outcome()
-        try:
-            return Outcome(value=self.parse(text))
-        except ValueError as problem:
-            return Outcome(raw=text, errors=[str(problem)])
 
     def display(self, value):
         return [format_day(date.fromisoformat(value))] if value else []

@@ -7,7 +7,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ..forms.fields import CleanStringField
 from ..timefmt import format_decimal
-from .base import InputOptions, Outcome, Question
+from .base import InputOptions, ParsedQuestion
 
 # Digits with an optional sign and one decimal separator, once the spaces grouping thousands are gone.
 NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
@@ -40,7 +40,7 @@ def as_json_number(number: Decimal) -> int | float:
     return int(number) if number == number.to_integral_value() else float(number)
 
 
-class NumberQuestion(Question):
+class NumberQuestion(ParsedQuestion):
     name = "number"
     kind_label = "nombre"
     export_width = 12
@@ -99,15 +99,6 @@ class NumberQuestion(Question):
             start = f" à partir de {format_decimal(o['min'])}" if o["min"] else ""
             raise ValueError(f"Le nombre doit aller de {step} en {step}{start}.")
         return as_json_number(number)
-
-    def read(self, form):
-        text = form[self.code].data
-        if not text:
-            return Outcome()
-        try:
-            return Outcome(value=self.parse(text))
-        except ValueError as problem:
-            return Outcome(raw=text, errors=[str(problem)])
 
     def display(self, value):
         if not self.is_answered(value):
