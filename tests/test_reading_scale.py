@@ -174,7 +174,8 @@ def straightforward_terms(texts: list[str], limit: int) -> list[tuple[str, int, 
                 spellings.setdefault(key, Counter())[bare] += number
                 keys.add(key)
         bilans_of.update(keys)
-    return [(spellings[key].most_common(1)[0][0], n, bilans_of[key]) for key, n in counts.most_common(limit)]
+    ranked = sorted(counts, key=lambda key: (-counts[key], -bilans_of[key], key))[:limit]  # ties: bilans, then word
+    return [(min(spellings[key].items(), key=lambda s: (-s[1], s[0]))[0], counts[key], bilans_of[key]) for key in ranked]
 
 
 def test_frequent_terms_are_those_of_the_word_pattern_over_each_whole_text(db, factory):

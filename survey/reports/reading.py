@@ -293,7 +293,11 @@ def frequent_terms(db: Session, selection: Selection, limit: int = 50) -> tuple[
                 spellings.setdefault(key, Counter())[bare] += number
                 keys.add(key)
         bilans_of.update(keys)
-    return total, [(spellings[key].most_common(1)[0][0], n, bilans_of[key]) for key, n in counts.most_common(limit)]
+    # Ties in a stable order, whatever order the database returned the bilans in: more bilans first, then
+    # the word; a word's spelling is its most frequent one, the first alphabetically among equals.
+    ranked = sorted(counts, key=lambda key: (-counts[key], -bilans_of[key], key))[:limit]
+    return total, [(min(spellings[key].items(), key=lambda s: (-s[1], s[0]))[0], counts[key], bilans_of[key])
+                   for key in ranked]
 
 
 def _terms(text: str) -> list[tuple[str, str]]:
