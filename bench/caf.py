@@ -189,20 +189,23 @@ def _measure(clients, requests, page, times, errors, name):
         thread.join()
 
 
-def memory(group: str) -> tuple[int, float]:
-    """(processes, MiB of PSS) of a server's process group: its master and workers, shared pages split fairly."""
-    processes, kib = 0, 0
+def memory(group: str) -> tuple[int, float, str]:
+    """(processes, MiB of PSS, each one's share) of a server's process group: its master, its workers and,
+    under deploy/gunicorn.conf.py, the email sender; shared pages split fairly."""
+    shares = []
     for entry in Path("/proc").iterdir():
         try:
             stat = (entry / "stat").read_text()
             if stat[stat.rindex(")") + 2:].split()[2] != group:
                 continue
             rollup = (entry / "smaps_rollup").read_text()
+            name = (entry / "comm").read_text().strip()
         except (OSError, ValueError, IndexError):
             continue
-        processes += 1
-        kib += next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
-    return processes, kib / 1024
+        role = "master" if entry.name == group else "sender" if name == "clas-sender" else "worker"
+        shares.append((role, next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")) / 1024))
+    shares.sort()
+    return len(shares), sum(mib for _, mib in shares), ", ".join(f"{role} {mib:.0f}" for role, mib in shares)
 
 
 def main(argv=None):
@@ -251,7 +254,7 @@ def main(argv=None):
             memories = {server: memory(port.group) for server, port in ports.items()}
         error_count += len(errors)
         print("  after serving every page: " + " | ".join(
-            f"{processes} processes (master and workers), {pss:.0f} MiB PSS" for processes, pss in memories.values())
+            f"{processes} processes, {pss:.0f} MiB PSS ({shares})" for processes, pss, shares in memories.values())
             + (" (this | other)" if args.compare_with else ""))
         servers = list(ports)
         print(f"  {'page':36} {'SQL':>4}" + "".join(f"   c={level} p50 / p99 ms" + (" (this | other)" if args.compare_with else "")

@@ -29,7 +29,10 @@ def cpu_seconds() -> dict[str, float]:
     """CPU time used so far (user + system) by process group id, and by every ``postgres`` process together.
 
     Read from /proc (Linux): what the servers cost per completed bilan,
-    a steadier figure than a rate on a machine shared with other work.
+    a steadier figure than a rate on a machine shared with other work. A
+    process's children that ended and were reaped count in its own figure
+    (a worker gunicorn restarted, the email sender, a PostgreSQL backend):
+    nothing used leaves the total.
     """
     ticks = os.sysconf("SC_CLK_TCK")
     used: dict[str, float] = {}
@@ -41,7 +44,7 @@ def cpu_seconds() -> dict[str, float]:
         except OSError:
             continue
         name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
-        seconds = (int(fields[11]) + int(fields[12])) / ticks
+        seconds = sum(int(value) for value in fields[11:15]) / ticks  # utime, stime, cutime, cstime
         key = "postgres" if name == "postgres" else fields[2]  # the process group
         used[key] = used.get(key, 0.0) + seconds
     return used

@@ -159,6 +159,26 @@ class ServerTimes:
         return found
 
 
+def wait_for_receipts(sink, expected: int, patience: float = 30) -> int:
+    """Wait until the sink has ``expected`` receipts, as long as they keep coming; returns how many it has."""
+    last, quiet_since = -1, time.monotonic()
+    while sink.received < expected and time.monotonic() - quiet_since < patience:
+        if sink.received != last:
+            last, quiet_since = sink.received, time.monotonic()
+        time.sleep(0.05)
+    return sink.received
+
+
+def receipt_lags(url) -> list[float]:
+    """Seconds from each transmission to its receipt's sending (the engine's receipts)."""
+    engine = build_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(select(EmailLog.sent_at, Response.submitted_at).join(Response, EmailLog.response_id == Response.id)
+                                  .where(EmailLog.kind == EmailKind.RECEIPT, EmailLog.status == EmailStatus.SENT)).all()
+    engine.dispose()
+    return sorted((sent - submitted).total_seconds() for sent, submitted in rows)
+
+
 def check_database(url, expected_seeds, expected_receipts):
     """Exactly the expected transmitted responses, each with the answers that were sent, and their receipts."""
     engine = build_engine(url)
@@ -200,8 +220,9 @@ def main(argv=None):
     parser.add_argument("--against-workers", type=int, help="gunicorn workers of that second server (default: --workers)")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread above 1)")
     parser.add_argument("--against-threads", type=int, help="threads per worker of the second server (default: --threads)")
-    parser.add_argument("--config", help="a gunicorn configuration file for the engine's server (its hooks apply; "
-                                         "--workers and --threads still decide), e.g. deploy/gunicorn.conf.py")
+    parser.add_argument("--config", default="deploy/gunicorn.conf.py",
+                        help="the gunicorn configuration file of the engine's server, as deployed (its hooks apply, its "
+                             "email sender process included; --workers and --threads still decide); '' for none")
     args = parser.parse_args(argv)
     other = "baseline" if args.against == "baseline" else "engine-b"
     apps = {"engine": APPS["engine"], other: APPS[args.against]}
@@ -212,16 +233,18 @@ def main(argv=None):
     per_app = args.partners * len(levels) + WARM_UP
     tokens = campaign_with_projects(url, 2 * per_app)
     env = {"SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": new_secret(), "SURVEY_UPLOAD_DIR": f"{workdir}/uploads",
-           "SURVEY_ENV": "development"}  # the real rate limit on links: each partner has its own address
+           "SURVEY_ENV": "development",  # the real rate limit on links: each partner has its own address
+           "SURVEY_MAIL_PER_SECOND": "0"}  # the pace toward a relay is the relay's business; this sink takes all
     failed, summary, done_seeds = False, [], {app: [] for app in apps}
     logs = {app: ServerTimes(f"{workdir}/access-{app}.log") for app in apps}
     workers = {"engine": args.workers, other: args.against_workers or args.workers}
     threads = {"engine": args.threads, other: args.against_threads or args.threads}
     with ReceiptSink() as sink, \
             gunicorn(apps["engine"], {**env, "SURVEY_SMTP_PORT": str(sink.port)}, workers=workers["engine"],
-                     threads=threads["engine"], access_log=logs["engine"].path, config=args.config) as engine, \
+                     threads=threads["engine"], access_log=logs["engine"].path, config=args.config or None) as engine, \
             gunicorn(apps[other], {**env, "SURVEY_SMTP_PORT": str(sink.port)}, workers=workers[other],
-                     threads=threads[other], access_log=logs[other].path) as second:
+                     threads=threads[other], access_log=logs[other].path,
+                     config=(args.config or None) if other != "baseline" else None) as second:
         servers = {"engine": engine, other: second}
         first = {app: index * per_app for index, app in enumerate(apps)}  # each app its own partners
         for app, port in servers.items():  # warm every worker up (imports, first queries) outside the measures
@@ -231,6 +254,8 @@ def main(argv=None):
         time.sleep(0.2)  # gunicorn logs a request just after answering it
         for log in logs.values():
             log.skip()
+        measured_from = cpu_seconds()
+        receipts_due = sum(len(done_seeds[app]) for app in sends_receipts)
         for index, level in enumerate(levels):
             measured = {app: {"timings": Timings(), "completed": [], "elapsed": 0.0, "cpu": 0.0, "pg": 0.0, "driver": 0.0}
                         for app in apps}
@@ -243,6 +268,12 @@ def main(argv=None):
                     _rate, timings, completed, elapsed = run_level(servers[app], tokens[offset:offset + high - low],
                                                                    offset, level, args.max_seconds)
                     used = cpu_seconds()
+                    if app in sends_receipts:
+                        # The engine's sender builds its receipts when the cores are free: before the other
+                        # app's slice, so that neither app's slice runs beside the other's leftover work (the
+                        # whole run's CPU, printed at the end, counts that work; the receipts' delays too).
+                        receipts_due += len(completed)
+                        wait_for_receipts(sink, receipts_due)
                     result = measured[app]
                     result["timings"].merge(timings)
                     result["completed"] += completed
@@ -269,17 +300,21 @@ def main(argv=None):
                 worst = max((percentile(v, .99) for v in timings.latencies.values()), default=0.0)
                 summary.append((app, level, rate, len(timings.errors), worst, server_ms, pg_ms + driver_ms))
                 failed |= bool(timings.errors)
-        # Receipts leave after each transmission's answer: give the last ones a moment.
-        deadline = time.monotonic() + 30
         receipts = sum(len(done_seeds[app]) for app in sends_receipts)
-        while sink.received < receipts and time.monotonic() < deadline:
-            time.sleep(0.1)
-        received = sink.received
+        received = wait_for_receipts(sink, receipts)
+        whole_run = cpu_seconds().get(engine.group, 0) - measured_from.get(engine.group, 0)
     seeds = done_seeds["engine"] + done_seeds[other]
     problems = check_database(url, seeds, receipts)
     if received != receipts:
         problems.append(f"the SMTP server received {received} receipts, expected {receipts}")
     print(f"database check: {'OK, ' + str(len(seeds)) + ' transmitted with their answers, every engine receipt sent' if not problems else problems[:5]}")
+    engine_bilans = len(done_seeds["engine"]) - WARM_UP
+    print(f"engine's server CPU over the whole run (the sender's receipts included, whenever they were built), "
+          f"per bilan: {1000 * whole_run / max(1, engine_bilans):.0f} ms")
+    lags = receipt_lags(url)
+    if lags:
+        print(f"receipts sent after their transmission: p50 {percentile(lags, .5):.1f} s, p95 {percentile(lags, .95):.1f} s, "
+              f"max {max(lags):.1f} s")
     failed |= bool(problems)
     in_threads = {app: f" x {threads[app]} threads" if threads[app] > 1 else "" for app in apps}
     print(f"\nDeadline rush on {machine()}, {args.database}, gunicorn {args.workers} workers{in_threads['engine']} each"

@@ -25,6 +25,11 @@ timeout = 60
 # The application is imported once, by the master, before the workers are forked: they share its pages
 # for as long as nothing writes to them, and gc.freeze() keeps the collector from writing to them.
 preload_app = os.environ.get("GUNICORN_PRELOAD", "1") == "1"
+# One sender process per node sends every email, at a lower CPU priority (survey/mail/sender.py): the
+# receipts' PDFs never slow a worker's pages. It needs the preloaded application; GUNICORN_MAIL_SENDER=0
+# (or GUNICORN_PRELOAD=0) leaves the sending to each worker's own thread instead.
+mail_sender = preload_app and os.environ.get("GUNICORN_MAIL_SENDER", "1") == "1"
+_sender = []  # the master's Sender, once started
 graceful_timeout = 30
 # A worker restarts after this many requests (and a few more, spread), so a slow leak never grows.
 max_requests = 2000
@@ -90,10 +95,26 @@ def when_ready(server):
     for name in app.jinja_env.list_templates():
         app.jinja_env.get_template(name)
     gc.freeze()
+    if mail_sender:
+        from survey.mail.sender import Sender
+
+        _sender.append(Sender(app, server.log, inherited=server.LISTENERS))
+        _sender[0].start()
 
 
 def post_worker_init(worker):
-    """Each worker's outbox sends pending emails from its start, not from its first request."""
+    """Each worker hands its emails to the node's sender, or sends them itself from its start (not from its
+    first request) when there is none."""
     outbox = getattr(worker.wsgi, "extensions", {}).get("outbox")
-    if outbox is not None:
+    if outbox is None:
+        return
+    if _sender:
+        _sender[0].attach(outbox)
+    else:
         outbox.start_polling()
+
+
+def on_exit(server):
+    """The sender finishes the message in hand and stops with the master."""
+    if _sender:
+        _sender[0].stop()

@@ -1,11 +1,14 @@
-"""gunicorn as deployed, two worker processes: their outboxes send by themselves what another process planned, once."""
+"""gunicorn as deployed (deploy/gunicorn.conf.py), two workers: the node's sender process, forked by the master,
+sends what another process planned, once; the master starts it again if it dies; it never outlives the master."""
 import asyncio
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
@@ -13,6 +16,7 @@ from sqlalchemy import select
 from survey import create_app
 from survey.db import get_session
 from survey.mail.rounds import invitation_round, plan
+from survey.mail.sender import PROCESS_NAME
 from survey.models import Campaign, EmailLog, EmailStatus
 from tests.conftest import Factory
 from tests.smtp import Mailbox, SmtpServer, free_port
@@ -25,23 +29,61 @@ class SlowMailbox(Mailbox):
         return await super().handle_DATA(server, session, envelope)
 
 
-def test_two_gunicorn_workers_send_a_round_planned_elsewhere_each_message_once(tmp_path):
+def plan_invitations(planner, factory, campaign, addresses, now):
+    """Another process (a command, another node) plans a round and wakes nobody."""
+    for start in range(0, len(addresses), 3):
+        factory.project(campaign, contacts=addresses[start:start + 3])
+    with planner.app_context():
+        db = get_session()
+        assert plan(db, invitation_round(db.get(Campaign, campaign)), now) == len(addresses)
+
+
+def senders_of(master: int) -> list[int]:
+    """The master's children named as the sender names itself."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                comm = (entry / "comm").read_bytes().strip()
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):  # a process gone meanwhile
+                continue
+            if comm == PROCESS_NAME and parent == master:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def eventually(condition, what, log, seconds=30):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}\n{log.read_text()}"
+        time.sleep(0.1)
+
+
+def pid_of(message) -> int:
+    """make_msgid() puts the sending process's id in each Message-ID."""
+    return int(message["Message-ID"].split(".")[1])
+
+
+def test_the_nodes_sender_sends_a_round_planned_elsewhere_once_comes_back_if_killed_and_stops_with_the_master(tmp_path):
     url = f"sqlite:///{tmp_path}/db.sqlite3"
     env = {key: value for key, value in os.environ.items() if not key.startswith("SURVEY_")}
     env.update({"SURVEY_SECRET_KEY": secrets.token_hex(16), "SURVEY_DATABASE_URL": url})
     subprocess.run([sys.executable, "-m", "flask", "--app", "survey", "init-db"], cwd=ROOT, env=env, check=True,
                    capture_output=True)
-    # Another process (a command, another node) plans a round and wakes nobody.
     planner = create_app({"ENV": "testing", "SECRET_KEY": "x", "DATABASE_URL": url})
     factory = Factory(planner)
     now = datetime.now(UTC)
     campaign = factory.campaign(opens=now - timedelta(days=1), closes=now + timedelta(days=30), code="clas-noeuds")
-    addresses = [f"c{number:02d}@one.example" for number in range(45)]
-    for start in range(0, 45, 3):
-        factory.project(campaign, contacts=addresses[start:start + 3])
-    with planner.app_context():
-        db = get_session()
-        assert plan(db, invitation_round(db.get(Campaign, campaign)), now) == 45
+    first = [f"c{number:02d}@one.example" for number in range(45)]
+    plan_invitations(planner, factory, campaign, first, now)
 
     sink = SmtpServer()
     sink.mailbox = SlowMailbox()
@@ -57,20 +99,59 @@ def test_two_gunicorn_workers_send_a_round_planned_elsewhere_each_message_once(t
                                   stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_for(port, server, log)
-        # No request: each worker's outbox polls from its start (deploy/gunicorn.conf.py).
-        deadline = time.monotonic() + 60
-        while len(sink.messages) < 45:
-            assert time.monotonic() < deadline, f"{len(sink.messages)} messages only\n{log.read_text()}"
-            time.sleep(0.1)
+        eventually(lambda: len(senders_of(server.pid)) == 1, "no sender process", log)
+        (sender,) = senders_of(server.pid)
+        # No request: the sender polls from its start.
+        eventually(lambda: len(sink.messages) == 45, "the round was not sent", log, seconds=60)
         time.sleep(1)  # nothing more comes
+        assert sorted(m["To"] for m in sink.messages) == first
+        assert {pid_of(m) for m in sink.messages} == {sender}  # neither a worker nor the master
+
+        os.kill(sender, signal.SIGKILL)  # the out-of-memory killer, say
+        eventually(lambda: senders_of(server.pid) not in ([], [sender]), "the master did not start a new sender", log)
+        (restarted,) = senders_of(server.pid)
+        assert "died: started again" in log.read_text()
+        second = [f"c{number:02d}@two.example" for number in range(6)]
+        plan_invitations(planner, factory, campaign, second, datetime.now(UTC))
+        eventually(lambda: len(sink.messages) == 51, "the new sender did not send", log)
+        assert {pid_of(m) for m in sink.messages[45:]} == {restarted}
+
+        server.send_signal(signal.SIGTERM)  # to the master alone, as a supervisor that knows only its pid would
+        server.wait(30)
+        eventually(lambda: not alive(restarted), "the sender outlived the master", log, seconds=5)
     finally:
-        stop(server)
+        if server.poll() is None:
+            stop(server)
         sink.stop()
-    assert sorted(m["To"] for m in sink.messages) == addresses
-    # make_msgid() puts the sender's process id in each Message-ID: both workers took part.
-    assert len({m["Message-ID"].split(".")[1] for m in sink.messages}) == 2
     with planner.app_context():
         rows = get_session().scalars(select(EmailLog)).all()
         assert {(row.status, row.attempts) for row in rows} == {(EmailStatus.SENT, 1)}
         assert sorted(row.message_id for row in rows) == sorted(m["Message-ID"] for m in sink.messages)
     planner.extensions["db_engine"].dispose()
+
+
+def test_a_sender_whose_master_was_killed_exits_by_itself(tmp_path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SURVEY_")}
+    env.update({"SURVEY_SECRET_KEY": secrets.token_hex(16), "SURVEY_DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+                "SURVEY_OUTBOX_POLL_SECONDS": "30"})
+    subprocess.run([sys.executable, "-m", "flask", "--app", "survey", "init-db"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    port = free_port()
+    log = tmp_path / "gunicorn.out"
+    with open(log, "wb") as output:
+        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--workers", "1",
+                                   "--bind", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=env, stdout=output,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(port, server, log)
+        eventually(lambda: len(senders_of(server.pid)) == 1, "no sender process", log)
+        (sender,) = senders_of(server.pid)
+        server.kill()
+        server.wait(10)
+        # Polling every 30 s, it still looks at its parent every second.
+        eventually(lambda: not alive(sender), "the sender outlived its killed master", log, seconds=5)
+    finally:
+        try:
+            os.killpg(server.pid, signal.SIGKILL)  # the orphaned worker, whatever it does
+        except ProcessLookupError:
+            pass

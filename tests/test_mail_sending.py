@@ -1,5 +1,6 @@
 """Sending in the background: each process's outbox sends every pending row, senders never share a row."""
 import asyncio
+import os
 import threading
 import time
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from survey.db import get_session
 from survey.mail.delivery import deliver_due
 from survey.mail.occasions import plan_notice
+from survey.mail.outbox import Outbox
 from survey.mail.rounds import invitation_round, plan, round_progress
 from survey.models import EmailKind, EmailLog, EmailStatus, Response
 from tests.mail_support import campaign_of, cli, in_app, logs, set_state
@@ -91,6 +93,42 @@ def test_the_outbox_finds_by_itself_what_another_process_planned(app, slow_smtp,
     assert sorted(m["To"] for m in slow_smtp.messages) == sorted(addresses)
     wait_for(lambda: {log.status for log in logs(db)} == {EmailStatus.SENT})
     assert outbox.stop(10) and not outbox.thread.is_alive()
+
+
+def test_a_process_that_handed_its_sending_over_wakes_the_sender_through_a_pipe_and_sends_nothing_itself(
+        app, slow_smtp, campaign, factory, db, clock):
+    app.config["OUTBOX_POLL_SECONDS"] = 60  # the sender's own polling cannot be what sends below
+    wake_r, wake_w = os.pipe()
+    for end in (wake_r, wake_w):
+        os.set_blocking(end, False)
+    worker = Outbox(app)  # a gunicorn worker's outbox under deploy/gunicorn.conf.py
+    worker.hand_over(wake_w)
+    sender = app.extensions["outbox"]  # the node's sender process's
+    serving = threading.Thread(target=sender.serve, args=(wake_r,))
+    serving.start()
+    try:
+        time.sleep(0.3)  # its first pass, at once, finds nothing
+        addresses = contacts_of(factory, campaign, 3)
+        plan_invitations(app, campaign, clock)
+        worker.start_polling()
+        worker.wake()  # what a page does after its commit
+        assert worker.thread is None  # it sends nothing itself
+        wait_for(lambda: len(slow_smtp.messages) == 3, seconds=10)
+        assert sorted(m["To"] for m in slow_smtp.messages) == sorted(addresses)
+    finally:
+        sender.stopping.set()
+        serving.join(5)
+    assert not serving.is_alive()  # a stop request is seen within a second, no byte needed
+    while True:  # a sender long at work (or restarting) leaves its pipe full: a page's wake must not fail nor wait
+        try:
+            os.write(wake_w, b"!" * 4096)
+        except BlockingIOError:
+            break
+    started = time.monotonic()
+    worker.wake()
+    assert time.monotonic() - started < 0.1
+    os.close(wake_r)
+    os.close(wake_w)
 
 
 def test_with_the_server_down_the_outbox_keeps_the_rows_pending_and_sends_them_once_it_is_back(

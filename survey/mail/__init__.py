@@ -6,7 +6,8 @@
 - :mod:`.delivery`: sending the planned rows, at least once under one Message-ID
   (claimed, committed, then sent), shared between every sender;
 - :mod:`.occasions`: the occasions (invitations, reminders, receipts, notices);
-- :mod:`.outbox`: the background sender of each server process.
+- :mod:`.outbox`: the background sender of each server process;
+- :mod:`.sender`: the node's sender process, under ``deploy/gunicorn.conf.py`` (the workers wake it).
 
 The log's table is a model like the others (:mod:`survey.models.email`). The
 Caf users' password links (:mod:`survey.password_links`) use the same postman

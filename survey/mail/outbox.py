@@ -9,9 +9,16 @@ stopped, or left ``sending`` by one that died (after
 every node share the rows through :mod:`.delivery`, never two on one row,
 and each keeps to ``MAIL_PER_SECOND``. ``send-pending-emails`` is a safety
 net doing the same pass once.
+
+Under ``deploy/gunicorn.conf.py`` the workers hand their sending over to
+the node's sender process (:mod:`.sender`): :meth:`Outbox.hand_over`, then
+a wake is a byte written to that process's pipe, which :meth:`Outbox.serve`
+reads.
 """
 import atexit
 import logging
+import os
+import select
 import threading
 import time
 
@@ -23,6 +30,8 @@ logger = logging.getLogger(__name__)
 class Outbox:
     """This process's sender: :meth:`wake` after a commit that planned emails, :meth:`drain` in tests, :meth:`stop` at exit."""
 
+    BUSY_LOOK_AGAIN_SECONDS = 0.25  # how soon :meth:`serve` looks again whether the cores are still busy
+
     def __init__(self, app):
         self.app = app
         self.thread: threading.Thread | None = None
@@ -32,6 +41,7 @@ class Outbox:
         self._asked = 0  # wakes so far
         self._served = 0  # wakes a finished pass began after
         self._exit_hook = False
+        self._handed_over: int | None = None  # the sender process's wake pipe, once this process sends nothing
 
     @property
     def throttle(self) -> Throttle:
@@ -45,8 +55,14 @@ class Outbox:
     def poll_seconds(self) -> float:
         return self.app.config["OUTBOX_POLL_SECONDS"]
 
+    def hand_over(self, wake_fd: int):
+        """From now on another process sends (the node's sender): a wake writes a byte to ``wake_fd``."""
+        self._handed_over = wake_fd
+
     def start(self):
         """Start this process's sending thread if it is not running (after the fork, on first use)."""
+        if self._handed_over is not None:
+            return
         if self.thread is not None and self.thread.is_alive() or self.stopping.is_set():
             return
         with self._changed:
@@ -64,6 +80,12 @@ class Outbox:
 
     def wake(self):
         """Send soon what was just planned and committed; returns at once."""
+        if self._handed_over is not None:
+            try:
+                os.write(self._handed_over, b"!")
+            except OSError:  # the pipe full (the sender is at work) or the sender restarting: its polling finds it
+                pass
+            return
         with self._changed:
             self._asked += 1
             if self.stopping.is_set():  # a process that exits leaves it pending, for another one
@@ -100,6 +122,43 @@ class Outbox:
             thread.join(timeout)
         return thread is None or not thread.is_alive()
 
+    def serve(self, wake_fd: int, alive=lambda: True, busy=lambda: False, patience: float = 60):
+        """Send from this thread until stopped or ``alive()`` is false: as soon as a byte arrives on
+        ``wake_fd`` (non-blocking), and every ``OUTBOX_POLL_SECONDS`` otherwise. The node's sender process.
+
+        While ``busy()`` (the node's cores are wanted by its pages), due emails wait, a pass stops between
+        two of them, for at most ``patience`` seconds in a row; then one whole pass sends what is due.
+        """
+        next_pass = 0.0  # a pass at once: what was pending while no sender ran
+        waiting_since = None  # when busy cores began holding back what is due
+        while not self.stopping.is_set() and alive():
+            now = time.monotonic()
+            # At least every second: the parent's death and a stop request are noticed within it.
+            ready, _, _ = select.select([wake_fd], [], [], min(1.0, max(0.0, next_pass - now)))
+            if ready:
+                try:
+                    while os.read(wake_fd, 4096):
+                        pass
+                except BlockingIOError:
+                    pass
+                next_pass = 0.0
+            if self.stopping.is_set():
+                return
+            now = time.monotonic()
+            if now < next_pass:
+                continue
+            overdue = waiting_since is not None and now - waiting_since >= patience
+            if overdue or not busy():
+                held_back = self._send_due(None if overdue else busy)
+            else:
+                held_back = True
+            if held_back:
+                waiting_since = now if waiting_since is None else waiting_since
+                next_pass = now + self.BUSY_LOOK_AGAIN_SECONDS
+            else:
+                waiting_since = None
+                next_pass = time.monotonic() + self.poll_seconds if self.poll_seconds > 0 else float("inf")
+
     def _run(self):
         while True:
             with self._changed:
@@ -115,19 +174,30 @@ class Outbox:
                 self._served = max(self._served, asked)
                 self._changed.notify_all()
 
-    def _send_due(self):
+    def _send_due(self, busy=None) -> bool:
+        """One pass over what is due; True if it stopped early because ``busy()`` said so."""
         from .. import clock
         from ..db import get_session
         from .delivery import deliver_due
+        held_back = []
+
+        def stop():
+            if self.stopping.is_set():
+                return True
+            if busy is not None and busy():
+                held_back.append(True)
+                return True
+            return False
         try:
             with self.app.app_context():
-                report = deliver_due(get_session(), clock.now(), throttle=self.throttle, stop=self.stopping.is_set)
+                report = deliver_due(get_session(), clock.now(), throttle=self.throttle, stop=stop)
                 for log in report.failed:
                     # By row and contact number: the server's log outlives the purge of the addresses.
                     logger.warning("%s email %s to contact %s failed: %s", log.kind.value, log.id, log.contact_id,
                                    (log.error or "").replace(log.contact.email, "[adresse du contact]"))
         except Exception:  # noqa: BLE001 - the thread must outlive any one pass (the database restarting...)
             logger.exception("the outbox's pass stopped; what is pending waits for the next one")
-            return
+            return False
         if report.unavailable:
             logger.warning("SMTP server unavailable, emails stay pending: %s", report.unavailable)
+        return bool(held_back)
