@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,29 +49,48 @@ def wait_for(port, process, log, timeout=30):
 
 
 def stop(process):
-    os.killpg(process.pid, signal.SIGTERM)
+    """SIGTERM to the node's whole process group (a master already killed leaves its orphans in it)."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
     process.wait(10)
 
 
-@pytest.fixture
-def node(tmp_path):
-    """gunicorn started with deploy/gunicorn.conf.py, as the README says, on a migrated SQLite database."""
+def node_environment(tmp_path, **settings) -> dict:
+    """A node's environment: ours without any SURVEY_ variable, a new secret, a SQLite database in ``tmp_path``
+    migrated with init-db, and ``settings`` (SURVEY_ variables) on top."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("SURVEY_")}
-    env.update({"SURVEY_SECRET_KEY": secrets.token_hex(16), "SURVEY_DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
-                "SURVEY_UPLOAD_DIR": str(tmp_path / "uploads"), "SURVEY_PROXIES": "1"})
+    env.update({"SURVEY_SECRET_KEY": secrets.token_hex(16), "SURVEY_DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3"})
+    env.update(settings)
     subprocess.run([sys.executable, "-m", "flask", "--app", "survey", "init-db"], cwd=ROOT, env=env, check=True,
                    capture_output=True)
+    return env
+
+
+@contextmanager
+def running_node(tmp_path, env, *options):
+    """gunicorn started with deploy/gunicorn.conf.py, as the README says, and ``options`` (``--workers 2``...):
+    yields the master's process, its port and its log, once it listens; stopped at the end if still running."""
     port = free_port()
     log = tmp_path / "gunicorn.out"
     with open(log, "wb") as output:
-        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--workers", "1",
+        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", *options,
                                     "--bind", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=env, stdout=output,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_for(port, process, log)
-        yield port, log
+        yield process, port, log
     finally:
         stop(process)
+
+
+@pytest.fixture
+def node(tmp_path):
+    """One worker, behind the proxy as production is."""
+    env = node_environment(tmp_path, SURVEY_UPLOAD_DIR=str(tmp_path / "uploads"), SURVEY_PROXIES="1")
+    with running_node(tmp_path, env, "--workers", "1") as (_, port, log):
+        yield port, log
 
 
 def get(url):

@@ -2,10 +2,7 @@
 sends what another process planned, once; the master starts it again if it dies; it never outlives the master."""
 import asyncio
 import os
-import secrets
 import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,8 +16,8 @@ from survey.mail.rounds import invitation_round, plan
 from survey.mail.sender import PROCESS_NAME
 from survey.models import Campaign, EmailLog, EmailStatus
 from tests.conftest import Factory
-from tests.smtp import Mailbox, SmtpServer, free_port
-from tests.test_deployment import ROOT, stop, wait_for
+from tests.smtp import Mailbox, SmtpServer
+from tests.test_deployment import node_environment, running_node
 
 
 class SlowMailbox(Mailbox):
@@ -73,11 +70,8 @@ def pid_of(message) -> int:
 
 
 def test_the_nodes_sender_sends_a_round_planned_elsewhere_once_comes_back_if_killed_and_stops_with_the_master(tmp_path):
-    url = f"sqlite:///{tmp_path}/db.sqlite3"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SURVEY_")}
-    env.update({"SURVEY_SECRET_KEY": secrets.token_hex(16), "SURVEY_DATABASE_URL": url})
-    subprocess.run([sys.executable, "-m", "flask", "--app", "survey", "init-db"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
+    env = node_environment(tmp_path)
+    url = env["SURVEY_DATABASE_URL"]
     planner = create_app({"ENV": "testing", "SECRET_KEY": "x", "DATABASE_URL": url})
     factory = Factory(planner)
     now = datetime.now(UTC)
@@ -89,39 +83,31 @@ def test_the_nodes_sender_sends_a_round_planned_elsewhere_once_comes_back_if_kil
     sink.mailbox = SlowMailbox()
     sink.controller = Controller(sink.mailbox, hostname="127.0.0.1", port=sink.port)
     sink.start()
-    port = free_port()
     env.update({"SURVEY_SMTP_HOST": "127.0.0.1", "SURVEY_SMTP_PORT": str(sink.port), "SURVEY_MAIL_PER_SECOND": "0",
                 "SURVEY_OUTBOX_POLL_SECONDS": "0.2", "SURVEY_BASE_URL": "http://bilan.test"})
-    log = tmp_path / "gunicorn.out"
-    with open(log, "wb") as output:
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--workers", "2",
-                                   "--threads", "1", "--bind", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=env,
-                                  stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_for(port, server, log)
-        eventually(lambda: len(senders_of(server.pid)) == 1, "no sender process", log)
-        (sender,) = senders_of(server.pid)
-        # No request: the sender polls from its start.
-        eventually(lambda: len(sink.messages) == 45, "the round was not sent", log, seconds=60)
-        time.sleep(1)  # nothing more comes
-        assert sorted(m["To"] for m in sink.messages) == first
-        assert {pid_of(m) for m in sink.messages} == {sender}  # neither a worker nor the master
+        with running_node(tmp_path, env, "--workers", "2", "--threads", "1") as (server, _, log):
+            eventually(lambda: len(senders_of(server.pid)) == 1, "no sender process", log)
+            (sender,) = senders_of(server.pid)
+            # No request: the sender polls from its start.
+            eventually(lambda: len(sink.messages) == 45, "the round was not sent", log, seconds=60)
+            time.sleep(1)  # nothing more comes
+            assert sorted(m["To"] for m in sink.messages) == first
+            assert {pid_of(m) for m in sink.messages} == {sender}  # neither a worker nor the master
 
-        os.kill(sender, signal.SIGKILL)  # the out-of-memory killer, say
-        eventually(lambda: senders_of(server.pid) not in ([], [sender]), "the master did not start a new sender", log)
-        (restarted,) = senders_of(server.pid)
-        assert "died: started again" in log.read_text()
-        second = [f"c{number:02d}@two.example" for number in range(6)]
-        plan_invitations(planner, factory, campaign, second, datetime.now(UTC))
-        eventually(lambda: len(sink.messages) == 51, "the new sender did not send", log)
-        assert {pid_of(m) for m in sink.messages[45:]} == {restarted}
+            os.kill(sender, signal.SIGKILL)  # the out-of-memory killer, say
+            eventually(lambda: senders_of(server.pid) not in ([], [sender]), "the master did not start a new sender", log)
+            (restarted,) = senders_of(server.pid)
+            assert "died: started again" in log.read_text()
+            second = [f"c{number:02d}@two.example" for number in range(6)]
+            plan_invitations(planner, factory, campaign, second, datetime.now(UTC))
+            eventually(lambda: len(sink.messages) == 51, "the new sender did not send", log)
+            assert {pid_of(m) for m in sink.messages[45:]} == {restarted}
 
-        server.send_signal(signal.SIGTERM)  # to the master alone, as a supervisor that knows only its pid would
-        server.wait(30)
-        eventually(lambda: not alive(restarted), "the sender outlived the master", log, seconds=5)
+            server.send_signal(signal.SIGTERM)  # to the master alone, as a supervisor that knows only its pid would
+            server.wait(30)
+            eventually(lambda: not alive(restarted), "the sender outlived the master", log, seconds=5)
     finally:
-        if server.poll() is None:
-            stop(server)
         sink.stop()
     with planner.app_context():
         rows = get_session().scalars(select(EmailLog)).all()
@@ -131,27 +117,11 @@ def test_the_nodes_sender_sends_a_round_planned_elsewhere_once_comes_back_if_kil
 
 
 def test_a_sender_whose_master_was_killed_exits_by_itself(tmp_path):
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SURVEY_")}
-    env.update({"SURVEY_SECRET_KEY": secrets.token_hex(16), "SURVEY_DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
-                "SURVEY_OUTBOX_POLL_SECONDS": "30"})
-    subprocess.run([sys.executable, "-m", "flask", "--app", "survey", "init-db"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
-    port = free_port()
-    log = tmp_path / "gunicorn.out"
-    with open(log, "wb") as output:
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--workers", "1",
-                                   "--bind", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=env, stdout=output,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_for(port, server, log)
+    env = node_environment(tmp_path, SURVEY_OUTBOX_POLL_SECONDS="30")
+    with running_node(tmp_path, env, "--workers", "1") as (server, _, log):
         eventually(lambda: len(senders_of(server.pid)) == 1, "no sender process", log)
         (sender,) = senders_of(server.pid)
         server.kill()
         server.wait(10)
         # Polling every 30 s, it still looks at its parent every second.
         eventually(lambda: not alive(sender), "the sender outlived its killed master", log, seconds=5)
-    finally:
-        try:
-            os.killpg(server.pid, signal.SIGKILL)  # the orphaned worker, whatever it does
-        except ProcessLookupError:
-            pass

@@ -77,20 +77,17 @@ class Sender:
         if pid is None:
             return True
         try:
-            watch = os.pidfd_open(pid)
-        except ProcessLookupError:
-            return True
-        try:
             os.kill(pid, signal.SIGTERM)
-            if not select.select([watch], [], [], timeout)[0]:
-                self.log.warning("email sender (pid %s) still at work after %s s: killed", pid, timeout)
-                os.kill(pid, signal.SIGKILL)
-                return False
-            return True
         except ProcessLookupError:
             return True
-        finally:
-            os.close(watch)
+        if _exited(pid, timeout):
+            return True
+        self.log.warning("email sender (pid %s) still at work after %s s: killed", pid, timeout)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return True
+        return False
 
     def _keep(self):
         # The master's main thread handles its signals; blocked here, a stop sent to a child that has not yet
@@ -121,21 +118,12 @@ class Sender:
     @staticmethod
     def _wait_for_exit(pid: int) -> bool:
         """Whether the sender stopped because it was asked to (its exit status, when this thread gets it)."""
-        # gunicorn's master reaps every child (waitpid(-1)): watch the process through a pidfd, and read its
-        # status only if the master has not reaped it first.
+        _exited(pid)
         try:
-            watch = os.pidfd_open(pid)
-        except ProcessLookupError:
+            _, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # the master reaped it first
             return False
-        try:
-            select.select([watch], [], [])
-            try:
-                _, status = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                return False
-            return os.WIFEXITED(status) and os.WEXITSTATUS(status) == STOPPED_WHEN_ASKED
-        finally:
-            os.close(watch)
+        return os.WIFEXITED(status) and os.WEXITSTATUS(status) == STOPPED_WHEN_ASKED
 
     def _serve(self) -> bool:
         """In the forked child: become the sender, send until SIGTERM (True) or the master's death (False)."""
@@ -171,6 +159,22 @@ class Sender:
         master = self._master
         outbox.serve(self.wake_r, alive=lambda: os.getppid() == master, busy=CpuPressure(), patience=DEFER_AT_MOST_SECONDS)
         return outbox.stopping.is_set()
+
+
+def _exited(pid: int, timeout: float | None = None) -> bool:
+    """Wait until the process ``pid`` has exited, at most ``timeout`` seconds: whether it has.
+
+    gunicorn's master reaps every child (``waitpid(-1)``): watched through a
+    pidfd, the process is seen to exit whoever reaps it.
+    """
+    try:
+        watch = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([watch], [], [], timeout)[0])
+    finally:
+        os.close(watch)
 
 
 class CpuPressure:
