@@ -6,6 +6,7 @@ The suite runs on SQLite by default and on PostgreSQL when
 import json
 import os
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,6 +45,17 @@ def fresh_definitions():
     forget_campaign_definitions()
     forget_counted()
     forget_receipt_pdfs()
+
+
+@pytest.fixture(autouse=True)
+def no_outbox_left_running():
+    """No test leaves a sending thread behind: on a shared database (PostgreSQL in CI), a thread of an earlier
+    test's application, polling every few seconds, would claim the next test's emails and fail to send them.
+    Applications other than ``app`` come from ``other_app``, which stops theirs."""
+    before = {thread for thread in threading.enumerate() if thread.name == "outbox"}
+    yield
+    left = [thread for thread in threading.enumerate() if thread.name == "outbox" and thread not in before]
+    assert not left, "an application's outbox thread outlived its test: create it with the other_app fixture"
 
 
 class FrozenClock:
@@ -116,6 +128,22 @@ def app(database_url, migrated_engine, clock, tmp_path):
     application.extensions["outbox"].drain(10)  # no receipt of this test may land in the next one's tables
     application.extensions["outbox"].stop(10)  # nor any thread outlive its application
     application.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def other_app(app):
+    """``other_app(**settings)``: another application on the test's database (a production configuration,
+    a rate limit...); its outbox is stopped and its connections closed at the end of the test."""
+    made = []
+
+    def make(**settings):
+        made.append(create_app({"ENV": "testing", "SECRET_KEY": "s", "DATABASE_URL": app.config["DATABASE_URL"],
+                                **settings}))
+        return made[-1]
+    yield make
+    for application in made:
+        application.extensions["outbox"].stop(10)
+        application.extensions["db_engine"].dispose()
 
 
 @pytest.fixture

@@ -84,12 +84,12 @@ def test_a_conditional_question_says_when_to_answer_it(factory, partner_for):
     assert "Seulement si vous avez répondu « Non » à la question" in page
 
 
-def test_unknown_pages_and_server_errors_are_french_without_details(app):
+def test_unknown_pages_and_server_errors_are_french_without_details(app, other_app):
     client = app.test_client()
     missing = client.get("/nulle-part")
     assert missing.status_code == 404 and "Page introuvable" in missing.get_data(as_text=True)
 
-    fresh = create_app({"ENV": "testing", "SECRET_KEY": "s", "DATABASE_URL": app.config["DATABASE_URL"]})
+    fresh = other_app()
 
     @fresh.get("/boom")
     def boom():
@@ -110,8 +110,8 @@ def test_the_application_refuses_to_run_without_a_secret_key_outside_development
     assert development.config["SECRET_KEY"] and development.config["SESSION_COOKIE_SECURE"] is False
 
 
-def test_session_cookie_flags(factory, app):
-    production = create_app({"SECRET_KEY": "s", "DATABASE_URL": app.config["DATABASE_URL"]})
+def test_session_cookie_flags(factory, app, other_app):
+    production = other_app(ENV="production")
     assert production.config["SESSION_COOKIE_SECURE"] is True
     _, (token,) = factory.project(factory.campaign())
     cookie = app.test_client().get(f"/r/{token}").headers["Set-Cookie"]
@@ -151,7 +151,7 @@ def test_security_headers(factory, partner_for, app):
 
 
 @pytest.mark.parametrize("storage", ["memory://", "redis"])
-def test_personal_links_and_sign_in_are_rate_limited(app, storage, request):
+def test_personal_links_and_sign_in_are_rate_limited(app, other_app, storage, request):
     if storage == "redis":
         import redis
         url = "redis://127.0.0.1:6379/15"
@@ -162,9 +162,7 @@ def test_personal_links_and_sign_in_are_rate_limited(app, storage, request):
                 raise
             pytest.skip("no Redis server on 127.0.0.1:6379 (CI sets SURVEY_REQUIRE_REDIS=1 where there is one)")
         storage = url
-    limited = create_app({"ENV": "testing", "SECRET_KEY": "s", "DATABASE_URL": app.config["DATABASE_URL"],
-                          "RATELIMIT_STORAGE_URI": storage, "LINK_RATE_LIMIT": "3 per minute",
-                          "SIGN_IN_RATE_LIMIT": "2 per minute"})
+    limited = other_app(RATELIMIT_STORAGE_URI=storage, LINK_RATE_LIMIT="3 per minute", SIGN_IN_RATE_LIMIT="2 per minute")
     client = limited.test_client()
     codes = [client.get(f"/r/{'x' * 30}{n}").status_code for n in range(5)]
     assert codes == [404, 404, 404, 429, 429]
@@ -178,40 +176,32 @@ def test_personal_links_and_sign_in_are_rate_limited(app, storage, request):
     assert client.get("/connexion").status_code == 200  # reading the page is not limited
 
 
-def test_an_unreachable_rate_limit_store_lets_requests_through(app, caplog):
+def test_an_unreachable_rate_limit_store_lets_requests_through(other_app, caplog):
     # Nothing listens on port 1: the guard logs the failure (once) instead of closing the doors.
-    guarded = create_app({"ENV": "testing", "SECRET_KEY": "s", "DATABASE_URL": app.config["DATABASE_URL"],
-                          "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0", "LINK_RATE_LIMIT": "1 per minute"})
+    guarded = other_app(RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0", LINK_RATE_LIMIT="1 per minute")
     client = guarded.test_client()
     codes = [client.get(f"/r/{'x' * 30}{n}").status_code for n in range(3)]
-    guarded.extensions["db_engine"].dispose()
     assert codes == [404, 404, 404]
     assert caplog.text.count("rate-limit store unavailable") == 1
 
 
-def limited_app(app, **settings):
-    return create_app({"ENV": "testing", "SECRET_KEY": "s", "DATABASE_URL": app.config["DATABASE_URL"], **settings})
-
-
-def test_every_limit_of_a_setting_counts(app):
-    limited = limited_app(app, LINK_RATE_LIMIT="100 per minute; 2 per hour")
+def test_every_limit_of_a_setting_counts(other_app):
+    limited = other_app(LINK_RATE_LIMIT="100 per minute; 2 per hour")
     client = limited.test_client()
     codes = [client.get(f"/r/{'x' * 30}{n}").status_code for n in range(3)]
-    limited.extensions["db_engine"].dispose()
     assert codes == [404, 404, 429]  # the hourly limit, though the first one is far
 
 
-def test_behind_a_declared_proxy_each_client_has_its_own_limit_and_nobody_can_forge_one(app):
-    proxied = limited_app(app, LINK_RATE_LIMIT="2 per minute", PROXIES=1)
+def test_behind_a_declared_proxy_each_client_has_its_own_limit_and_nobody_can_forge_one(other_app):
+    proxied = other_app(LINK_RATE_LIMIT="2 per minute", PROXIES=1)
     client = proxied.test_client()
 
     def open_from(address, n):
         return client.get(f"/r/{'x' * 30}{n}", headers={"X-Forwarded-For": address}).status_code
     assert [open_from("203.0.113.1", n) for n in range(3)] == [404, 404, 429]
     assert open_from("203.0.113.2", 9) == 404  # another partner behind the same proxy
-    proxied.extensions["db_engine"].dispose()
     # Without a declared proxy the header is the client's word: ignored.
-    direct = limited_app(app, LINK_RATE_LIMIT="2 per minute").test_client()
+    direct = other_app(LINK_RATE_LIMIT="2 per minute").test_client()
     codes = [direct.get(f"/r/{'y' * 30}{n}", headers={"X-Forwarded-For": f"198.51.100.{n}"}).status_code
              for n in range(3)]
     assert codes == [404, 404, 429]
