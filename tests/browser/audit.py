@@ -35,6 +35,16 @@ BROKEN_WORDS = """() => {
   return found;
 }"""
 
+# Tables whose wrapper scrolls sideways: the page itself does not, but a reader on a phone must still swipe
+# within the table to see its last columns. RGAA 10.11 allows it only for what must be read in two dimensions:
+# the blank questionnaire's grids and the dashboard's cross tables (answers by option, Cafs by state).
+TWO_DIMENSIONAL = ["blank-grid", "stacked", "cafs"]
+SCROLLING_TABLES = """(allowed) => Array.from(document.querySelectorAll(".table-wrap"))
+  .filter(el => el.checkVisibility() && el.scrollWidth > el.clientWidth + 1)
+  .filter(el => !allowed.some(name => el.querySelector("table")?.classList.contains(name)))
+  .map(el => `<table${(t => t && t.className ? "." + t.className.trim().split(/\\s+/).join(".") : "")(el.querySelector("table"))}>`
+    + ` ${el.scrollWidth}px in ${el.clientWidth}px`)"""
+
 _axe = None
 
 
@@ -72,6 +82,9 @@ def check_page(page, name: str) -> list[str]:
             culprits = page.evaluate(OVERFLOWING, NARROW)
             problems.append(f"{name} ({page.url}): scrolls sideways at {NARROW} px (scrollWidth {scroll_width}); "
                             f"sticking out: {', '.join(culprits) or '?'}")
+        scrolling = page.evaluate(SCROLLING_TABLES, TWO_DIMENSIONAL)
+        if scrolling:
+            problems.append(f"{name} ({page.url}): at {NARROW} px, tables scroll sideways: {', '.join(scrolling)}")
         broken = page.evaluate(BROKEN_WORDS)
         if broken:
             problems.append(f"{name} ({page.url}): at {NARROW} px, words are broken across lines (a squeezed column): "
