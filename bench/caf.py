@@ -52,6 +52,7 @@ def _pages(data: Data) -> list[tuple[str, str, str, str, dict | None]]:
         ("list, one Caf (administrator)", "admin", "GET", f"/caf/campagnes/{c}?caf={data.big_caf}", None),
         ("reminder preview, national", "admin", "GET", f"/caf/campagnes/{c}/courriels/apercu?{reminders}", None),
         ("reminder preview, big Caf", "reviewer", "GET", f"/caf/campagnes/{c}/courriels/apercu?{reminders}", None),
+        ("emails form, national", "admin", "GET", f"/caf/campagnes/{c}/courriels", None),
         ("invitation preview, big Caf", "reviewer", "GET", f"/caf/campagnes/{c}/courriels/apercu?envoi=invitation",
          None),
         ("round progress, national", "admin", "GET", f"/caf/campagnes/{c}/courriels/envoi?{reminders}", None),

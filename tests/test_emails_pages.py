@@ -190,6 +190,36 @@ def test_sending_runs_in_the_background_with_a_progress_page(factory, caf_user, 
     assert "0 message à envoyer" in page(again) and len(smtp.messages) == 3
 
 
+def test_the_form_links_to_the_rounds_still_under_way_of_the_readers_caf_only(factory, caf_user, db, clock, held):
+    campaign = factory.campaign()
+    for number in range(3):
+        factory.project(campaign, contacts=(f"savoie{number}@asso.example",))
+    factory.project(campaign, contacts=("reunion@asso.example",), reference="P-REU", caf_number="974",
+                    caf_name="Caf de La Réunion", timezone="Indian/Reunion")
+    savoie, reunion, admin = caf_user("reviewer", "731"), caf_user("reviewer", "974"), caf_user("admin", None)
+    form, _, progress, _ = urls(campaign)
+    assert "Envois en cours" not in page(savoie.get(form))
+    assert savoie.post(form, {"envoi": "invitation"}, from_page=form).status_code == 303
+    clock.now = datetime(2024, 7, 1, 8, 0, tzinfo=UTC)
+    assert admin.post(form, {"envoi": "relance", "jours": "14", "caf": "974"}, from_page=form).status_code == 303
+
+    own = savoie.get(form)
+    assert "Envois en cours Ces messages attendent encore de partir" in page(own)
+    assert "Invitations : 3 messages en attente" in page(own) and "Relance" not in page(own).split("Envois en cours")[1]
+    assert f'href="{progress}?envoi=invitation&amp;caf=731"' in own.get_data(as_text=True)
+    listed = page(reunion.get(form))
+    assert "Invitations : 1 message en attente" not in listed  # La Réunion's one invitation was never planned
+    assert "Relance « J‑14 » : 1 message en attente" in listed
+    everyone = admin.get(form)
+    assert "Invitations – toutes les Caf : 3 messages en attente" in page(everyone)
+    assert "Relance « J‑14 » – Caf 974 : 1 message en attente" in page(everyone)
+    assert f'href="{progress}?envoi=relance&amp;jours=14&amp;caf=974"' in everyone.get_data(as_text=True)
+    # The link leads to that round's progress, which counts the same messages.
+    assert "En attente 1 Envoyés 0" in page(admin.get(f"{progress}?envoi=relance&jours=14&caf=974"))
+    held.release()
+    assert "Envois en cours" not in page(savoie.get(form)) and "Envois en cours" not in page(admin.get(form))
+
+
 def test_failed_sends_are_listed_and_sent_again(factory, caf_user, smtp, db, held):
     campaign = factory.campaign()
     factory.project(campaign, contacts=("refuse@asso.example", "ok@asso.example"), reference="P-731")

@@ -48,7 +48,9 @@ def _caf_id(values):
 
 
 def _form(campaign, error=None, status=200):
-    return render_template("emails/form.html", campaign=campaign, form=request.values, error=error), status
+    under_way = caf_rounds.rounds_under_way(get_session(), campaign, _caf_number({}))
+    return render_template("emails/form.html", campaign=campaign, form=request.values, error=error,
+                           under_way=under_way), status
 
 
 @bp.get("/campagnes/<int:campaign_id>/courriels")

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -18,7 +18,7 @@ from ..errors import DomainError
 from ..models import Caf, Campaign, Contact, CorrectionRequest, EmailKind, EmailLog, EmailStatus, Project, Response
 from . import choosing, messages
 from .occasions import check_caf, check_invitations_open
-from .rounds import Round, invitation_round, plan, reminder_round
+from .rounds import INVITATION_ROUND, Round, invitation_round, plan, reminder_round
 
 # Composing a message costs about 1 ms (measured at 15,000 responses: 200 shown, 263 ms; 50 shown, 119 ms;
 # none, 54 ms): the preview shows the first 50 as they will leave and counts the others.
@@ -180,6 +180,42 @@ def failures(db: Session, campaign: Campaign, caf_id: int | None, shown: int = S
     rows = db.execute(query.order_by(EmailLog.attempted_at.desc(), EmailLog.id.desc()).limit(shown))
     return [Failure(id_, email, reference, kind, at, zone, reason_in_french(error))
             for id_, email, reference, kind, at, zone, error in rows], total
+
+
+@dataclass(frozen=True)
+class RoundUnderWay:
+    """A round whose messages are still waiting to leave: the choice that names its progress page, and how many."""
+
+    choice: Choice
+    waiting: int
+
+
+_REMINDER_LABEL = re.compile(r"J-([0-9]{1,3})(?:/(.+))?")
+
+
+def rounds_under_way(db: Session, campaign: Campaign, caf_number: str | None) -> list[RoundUnderWay]:
+    """The invitations and reminders of the campaign with messages still waiting or being sent, in one query:
+    a Caf's (its own invitations, and the reminders it launched) or, with ``None``, every Caf's for an
+    administrator (the invitations as one round, each reminder as launched, national or for one Caf)."""
+    query = (select(EmailLog.kind, EmailLog.round, func.count()).join(Response, EmailLog.response_id == Response.id)
+             .where(Response.campaign_id == campaign.id,
+                    EmailLog.status.in_((EmailStatus.PENDING, EmailStatus.SENDING)),
+                    or_(and_(EmailLog.kind == EmailKind.INVITATION, EmailLog.round == INVITATION_ROUND),
+                        EmailLog.kind == EmailKind.REMINDER))
+             .group_by(EmailLog.kind, EmailLog.round))
+    if caf_number:
+        query = (query.join(Project, Response.project_id == Project.id).join(Caf, Project.caf_id == Caf.id)
+                 .where(Caf.number == caf_number))
+    found = []
+    for kind, label, waiting in db.execute(query):
+        if kind == EmailKind.INVITATION:
+            found.append(RoundUnderWay(Choice(INVITATION, None, caf_number), waiting))
+            continue
+        match = _REMINDER_LABEL.fullmatch(label)
+        # A reviewer follows the reminders its Caf launched; a national one has its own page for the administrators.
+        if match and (caf_number is None or match[2] == caf_number):
+            found.append(RoundUnderWay(Choice(REMINDER, int(match[1]), match[2]), waiting))
+    return sorted(found, key=lambda r: (r.choice.kind != INVITATION, -(r.choice.days_before or 0), r.choice.caf_number or ""))
 
 
 def failed_ids(db: Session, campaign: Campaign, caf_id: int | None) -> list[int]:
