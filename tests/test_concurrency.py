@@ -1,12 +1,15 @@
-"""One response per project and campaign, whatever arrives at the same instant."""
+"""One response per project and campaign, one reminder a day per project, whatever arrives at the same instant."""
 import threading
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from survey.models import Response, ResponseState
+from survey.mail import rounds
+from survey.models import EmailKind, Response, ResponseState
 from tests.conftest import complete_clas_answers
+from tests.mail_support import UTC, logs
 
 
 def run_together(*actions):
@@ -80,3 +83,42 @@ def test_two_tabs_saving_at_once_never_lose_silently(factory, partner_for, db):
     winner = "Onglet 1" if results[0].status_code == 302 else "Onglet 2"
     db.expire_all()
     assert db.get(Response, response_id).answers["lieu_action"] == winner
+
+
+def test_two_reviewers_launching_reminders_at_once_remind_each_project_once(factory, caf_user, db, clock, monkeypatch):
+    """The first launch is held inside its planning, after it took the campaign's lock: the second must wait for
+    it, then find every project reminded today, rather than read the same candidates and remind them again."""
+    campaign = factory.campaign()
+    for reference in ("P-1", "P-2"):
+        factory.project(campaign, contacts=(f"{reference.lower()}@asso.example",), reference=reference)
+    first, second = caf_user("reviewer", "731"), caf_user("reviewer", "731", email="autre@caf731.example")
+    clock.now = datetime(2024, 7, 1, 8, 0, tzinfo=UTC)
+    form = f"/caf/campagnes/{campaign}/courriels"
+    for client in (first, second):
+        client.get(form)
+    inside, release, real_candidates = threading.Event(), threading.Event(), rounds._candidates
+
+    def held_candidates(*args):
+        if not inside.is_set():
+            inside.set()
+            assert release.wait(20)
+        return real_candidates(*args)
+    monkeypatch.setattr(rounds, "_candidates", held_candidates)
+    answers = {}
+
+    def launch(name, client, days):
+        answers[name] = client.post(form, {"envoi": "relance", "jours": days}, from_page=form)
+    threads = [threading.Thread(target=launch, args=("first", first, "14"))]
+    threads[0].start()
+    assert inside.wait(20)
+    threads.append(threading.Thread(target=launch, args=("second", second, "7")))
+    threads[1].start()
+    threads[1].join(0.5)
+    assert threads[1].is_alive(), "the second launch read its candidates while the first was planning"
+    release.set()
+    for thread in threads:
+        thread.join(30)
+    assert answers["first"].status_code == 303 and answers["second"].status_code == 409
+    assert "2 projets ont déjà été relancés aujourd’hui" in answers["second"].get_data(as_text=True)
+    assert sorted((log.round, log.contact.email) for log in logs(db, kind=EmailKind.REMINDER)) == [
+        ("J-14/731", "p-1@asso.example"), ("J-14/731", "p-2@asso.example")]

@@ -156,8 +156,7 @@ def plan(db: Session, round_: Round, now: datetime) -> int:
 
 def _plan_once(db, round_, now):
     if round_.once_a_day:
-        # Two reviewers launching reminders at once must not both find a project not yet reminded today.
-        db.execute(select(Campaign.id).where(Campaign.id == round_.campaign.id).with_for_update())
+        lock_campaign(db, round_.campaign.id)
     pairs = [(contact.id, response.id) for contact, response in _candidates(db, round_, now)]
     if pairs:  # one bulk statement (the ORM would insert row by row where it must read back each new id)
         db.execute(insert(EmailLog), [
@@ -165,6 +164,17 @@ def _plan_once(db, round_, now):
              "status": EmailStatus.PENDING, "planned_at": now} for contact_id, response_id in pairs])
     db.commit()
     return len(pairs)
+
+
+def lock_campaign(db: Session, campaign_id: int):
+    """Two reviewers launching reminders at once must not both find a project not yet reminded today: the second
+    waits here until the first has committed its rows, then reads them. PostgreSQL locks the campaign's row;
+    SQLite knows no row locks and reads outside a transaction, so a write that changes nothing takes its
+    database-wide write lock (waiting up to its busy timeout) before the candidates are read."""
+    if db.get_bind().dialect.name == "sqlite":
+        db.execute(update(Campaign).where(Campaign.id == campaign_id).values(id=Campaign.id))
+    else:
+        db.execute(select(Campaign.id).where(Campaign.id == campaign_id).with_for_update())
 
 
 def _in_round(query, round_: Round):
