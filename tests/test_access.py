@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tests.conftest import complete_clas_answers
 
 # The blank questionnaire is public by design: the questions, no answer; so are the legal pages.
-PUBLIC = {"static", "auth.sign_in", "partner.open_personal_link", "questionnaire.show_blank",
+PUBLIC = {"static", "legal.show_home", "auth.sign_in", "partner.open_personal_link", "questionnaire.show_blank",
           "questionnaire.download_blank_pdf", "legal.show_legal_notice", "legal.show_privacy_notice",
           "legal.show_accessibility_statement", "legal.show_contacts", "auth.choose_password"}
 SECRET_STRUCTURE = "Structure confidentielle de Savoie"

@@ -88,6 +88,17 @@ def test_the_legal_pages_are_public_and_say_what_the_law_asks(app):
     assert len(criteria) == 7 and all("Corrigé depuis l’audit" in line for line in criteria), criteria
 
 
+def test_the_sites_address_says_where_partners_and_cafs_go(app, caf_user):
+    anonymous = app.test_client().get("/")
+    assert anonymous.status_code == 200
+    home = text(anonymous)
+    assert "Ouvrez le lien personnel que votre Caf vous a envoyé par courriel" in home
+    assert 'href="/contact"' in anonymous.get_data(as_text=True) and 'href="/connexion"' in anonymous.get_data(as_text=True)
+    reviewer = caf_user("reviewer", "731")
+    signed_in = reviewer.get("/")
+    assert signed_in.status_code == 302 and signed_in.location.endswith("/caf/")
+
+
 def test_the_retention_periods_shown_are_the_configured_ones(app):
     configured = create_app({**app.config, "RETENTION_CONTACT_MONTHS": 18, "RETENTION_ACCOUNT_MONTHS": 6,
                              "PURGE_DOCUMENTS": False})

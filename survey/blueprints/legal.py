@@ -1,9 +1,10 @@
-"""Public pages: legal notice, personal-data notice, accessibility statement, the Cafs' contacts.
+"""Public pages: the home page, legal notice, personal-data notice, accessibility statement, the Cafs' contacts.
 
 Their French text is bundled (``templates/legal/``); a deployment replaces any
 of them by a file of the same name in ``LEGAL_DIR``, without touching the code.
 """
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask_login import current_user
 from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 from sqlalchemy import select
 
@@ -11,7 +12,7 @@ from ..db import get_session
 from ..models import Caf
 
 bp = Blueprint("legal", __name__)
-PUBLIC_ENDPOINTS = ("legal.show_legal_notice", "legal.show_privacy_notice", "legal.show_accessibility_statement",
+PUBLIC_ENDPOINTS = ("legal.show_home", "legal.show_legal_notice", "legal.show_privacy_notice", "legal.show_accessibility_statement",
                     "legal.show_contacts")
 
 
@@ -30,6 +31,15 @@ def _settings():
         "retention": {"contacts": config["RETENTION_CONTACT_MONTHS"], "accounts": config["RETENTION_ACCOUNT_MONTHS"],
                       "documents": config["PURGE_DOCUMENTS"], "sign_ins": config["RETENTION_SIGN_IN_DAYS"]},
     }
+
+
+@bp.get("/")
+def show_home():
+    """Whoever types the site's address: a signed-in Caf user goes to the campaigns; anyone else learns where
+    each kind of visitor goes (a partner through its emailed link, a Caf user by signing in)."""
+    if current_user.is_authenticated:
+        return redirect(url_for("review.index"))
+    return render_template("legal/accueil.html")
 
 
 @bp.get("/mentions-legales")

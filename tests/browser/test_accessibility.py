@@ -180,6 +180,7 @@ PAGES = [
     ("administrator: preview of a conditional page", "admin", preview_upload(None, 2)),
     ("administrator: preview of a broken definition", "admin", preview_upload(Path(__file__).parent / "broken-definition.json")),
     ("administrator: project import", "admin", go(lambda v: v.campaign().replace("/caf/", "/admin/") + "/import")),
+    ("home page", "anonymous", go("/")),
     ("legal notice", "anonymous", go("/mentions-legales")),
     ("personal-data notice", "anonymous", go("/donnees-personnelles")),
     ("accessibility statement", "anonymous", go("/accessibilite")),
