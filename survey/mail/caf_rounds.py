@@ -18,7 +18,7 @@ from ..errors import DomainError
 from ..models import Caf, Campaign, Contact, CorrectionRequest, EmailKind, EmailLog, EmailStatus, Project, Response
 from . import choosing, messages
 from .occasions import check_caf, check_invitations_open
-from .rounds import INVITATION_ROUND, Round, invitation_round, lock_campaign, plan, reminder_round
+from .rounds import INVITATION_ROUND, Round, invitation_round, lock_campaign, parse_reminder_label, plan, reminder_round
 
 # Composing a message costs about 1 ms (measured at 15,000 responses: 200 shown, 263 ms; 50 shown, 119 ms;
 # none, 54 ms): the preview shows the first 50 as they will leave and counts the others.
@@ -155,7 +155,7 @@ def plan_caf_round(db: Session, round_: Round, now: datetime) -> Planned:
     if round_.once_a_day:
         lock_campaign(db, round_.campaign.id)
     refused, refused_total = _refused_today(db, round_, now, 20)
-    return Planned(plan(db, round_, now), refused, refused_total)
+    return Planned(plan(db, round_, now, locked=round_.once_a_day), refused, refused_total)
 
 
 # -- failures ------------------------------------------------------------------
@@ -195,9 +195,6 @@ class RoundUnderWay:
     waiting: int
 
 
-_REMINDER_LABEL = re.compile(r"J-([0-9]{1,3})(?:/(.+))?")
-
-
 def rounds_under_way(db: Session, campaign: Campaign, caf_number: str | None) -> list[RoundUnderWay]:
     """The invitations and reminders of the campaign with messages still waiting or being sent, in one query:
     a Caf's (its own invitations, and the reminders it launched) or, with ``None``, every Caf's for an
@@ -216,10 +213,10 @@ def rounds_under_way(db: Session, campaign: Campaign, caf_number: str | None) ->
         if kind == EmailKind.INVITATION:
             found.append(RoundUnderWay(Choice(INVITATION, None, caf_number), waiting))
             continue
-        match = _REMINDER_LABEL.fullmatch(label)
+        parsed = parse_reminder_label(label)
         # A reviewer follows the reminders its Caf launched; a national one has its own page for the administrators.
-        if match and (caf_number is None or match[2] == caf_number):
-            found.append(RoundUnderWay(Choice(REMINDER, int(match[1]), match[2]), waiting))
+        if parsed and (caf_number is None or parsed[1] == caf_number):
+            found.append(RoundUnderWay(Choice(REMINDER, *parsed), waiting))
     return sorted(found, key=lambda r: (r.choice.kind != INVITATION, -(r.choice.days_before or 0), r.choice.caf_number or ""))
 
 

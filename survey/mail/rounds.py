@@ -7,6 +7,7 @@ outbox, which sends it in the background. A Caf's pages follow a round with
 :func:`round_progress` and put failed messages back in line with :func:`resend`.
 """
 import logging
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -80,6 +81,15 @@ def reminder_round(campaign: Campaign, days_before: int, caf_number: str | None 
     return Round(campaign, EmailKind.REMINDER, label, caf_number, days_before)
 
 
+_REMINDER_LABEL = re.compile(r"J-([0-9]{1,3})(?:/(.+))?")
+
+
+def parse_reminder_label(label: str) -> tuple[int, str | None] | None:
+    """(days before the deadline, Caf number or None) of a label :func:`reminder_round` wrote; None for another."""
+    match = _REMINDER_LABEL.fullmatch(label)
+    return (int(match[1]), match[2]) if match else None
+
+
 def new_link_round(response: Response, user_id: int, now: datetime) -> Round:
     return Round(response.campaign, EmailKind.INVITATION, f"{NEW_LINK_ROUND}{user_id}-{now:%Y%m%dT%H%M%S}",
                  response_id=response.id)
@@ -140,22 +150,23 @@ def _candidates(db: Session, round_: Round, now: datetime) -> Iterator[tuple[Con
         yield contact, _with_corrections(response, corrections)
 
 
-def plan(db: Session, round_: Round, now: datetime) -> int:
+def plan(db: Session, round_: Round, now: datetime, locked: bool = False) -> int:
     """Write a ``pending`` row for every contact the round concerns and who has none yet; commit.
 
     Returns how many rows were added. Planning again adds only what is new
-    (a contact imported since, for instance).
+    (a contact imported since, for instance). ``locked``: the caller's transaction
+    already holds :func:`lock_campaign`.
     """
     try:
-        return _plan_once(db, round_, now)
+        return _plan_once(db, round_, now, locked)
     except IntegrityError:
-        # Another run planned some of the same rows at the same moment.
+        # Another run planned some of the same rows at the same moment; the rollback released the lock.
         db.rollback()
-        return _plan_once(db, round_, now)
+        return _plan_once(db, round_, now, locked=False)
 
 
-def _plan_once(db, round_, now):
-    if round_.once_a_day:
+def _plan_once(db, round_, now, locked):
+    if round_.once_a_day and not locked:
         lock_campaign(db, round_.campaign.id)
     pairs = [(contact.id, response.id) for contact, response in _candidates(db, round_, now)]
     if pairs:  # one bulk statement (the ORM would insert row by row where it must read back each new id)
