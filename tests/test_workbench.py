@@ -44,8 +44,8 @@ def test_the_history_is_compact_by_default_and_whole_one_click_away(factory, par
     assert after[:after.index("</li>")].count(" : ") < full_rows
     assert "Voir l’historique complet" in journal
     whole = body(reviewer.get(f"{page}?historique=complet"))
-    assert "<table class=\"history\">" in whole and "Revenir à l’historique résumé" in whole
-    assert '<table class="history">' not in compact
+    assert "<table class=\"history stacks\">" in whole and "Revenir à l’historique résumé" in whole
+    assert '<table class="history stacks">' not in compact
 
 
 def test_a_long_value_in_the_history_is_shortened_with_voir_tout(factory, partner_for, caf_user, db):
