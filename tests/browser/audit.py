@@ -45,6 +45,12 @@ SCROLLING_TABLES = """(allowed) => Array.from(document.querySelectorAll(".table-
   .map(el => `<table${(t => t && t.className ? "." + t.className.trim().split(/\\s+/).join(".") : "")(el.querySelector("table"))}>`
     + ` ${el.scrollWidth}px in ${el.clientWidth}px`)"""
 
+# RGAA 10.11: where a table is stacked (class "stacks"), each value shows its column's name (a .cell-label).
+UNLABELLED_STACKED_CELLS = """() => Array.from(document.querySelectorAll("table.stacks tbody td"))
+  .filter(td => td.checkVisibility() && td.innerText.trim()
+          && !Array.from(td.querySelectorAll(".cell-label")).some(label => label.checkVisibility()))
+  .slice(0, 5).map(td => `<table.${td.closest("table").className.trim().split(/\\s+/).join(".")}> ${td.innerText.trim().slice(0, 40)}`)"""
+
 _axe = None
 
 
@@ -85,6 +91,10 @@ def check_page(page, name: str) -> list[str]:
         scrolling = page.evaluate(SCROLLING_TABLES, TWO_DIMENSIONAL)
         if scrolling:
             problems.append(f"{name} ({page.url}): at {NARROW} px, tables scroll sideways: {', '.join(scrolling)}")
+        unlabelled = page.evaluate(UNLABELLED_STACKED_CELLS)
+        if unlabelled:
+            problems.append(f"{name} ({page.url}): at {NARROW} px, stacked values without their column's name: "
+                            + "; ".join(unlabelled))
         broken = page.evaluate(BROKEN_WORDS)
         if broken:
             problems.append(f"{name} ({page.url}): at {NARROW} px, words are broken across lines (a squeezed column): "
