@@ -45,9 +45,12 @@ SCROLLING_TABLES = """(allowed) => Array.from(document.querySelectorAll(".table-
   .map(el => `<table${(t => t && t.className ? "." + t.className.trim().split(/\\s+/).join(".") : "")(el.querySelector("table"))}>`
     + ` ${el.scrollWidth}px in ${el.clientWidth}px`)"""
 
-# RGAA 10.11: where a table is stacked (class "stacks"), each value shows its column's name (a .cell-label).
+# RGAA 10.11: where a table is stacked (class "stacks"), each value shows its column's name (a .cell-label);
+# a button alone in its cell needs none.
 UNLABELLED_STACKED_CELLS = """() => Array.from(document.querySelectorAll("table.stacks tbody td"))
   .filter(td => td.checkVisibility() && td.innerText.trim()
+          // an action cell (a button alone) names itself
+          && td.innerText.trim() !== Array.from(td.querySelectorAll("button")).map(b => b.innerText.trim()).join(" ").trim()
           && !Array.from(td.querySelectorAll(".cell-label")).some(label => label.checkVisibility()))
   .slice(0, 5).map(td => `<table.${td.closest("table").className.trim().split(/\\s+/).join(".")}> ${td.innerText.trim().slice(0, 40)}`)"""
 
