@@ -86,6 +86,9 @@ def build_config(overrides=None):
         "MAIL_PER_SECOND": float(_env("MAIL_PER_SECOND", 5)),
         # Each server process's outbox looks for emails to send this often (0: only when a page asks).
         "OUTBOX_POLL_SECONDS": float(_env("OUTBOX_POLL_SECONDS", 5)),
+        # A node's sender process (deploy/gunicorn.conf.py) exits after this long without an email to send, and
+        # the master forks it again on the next wake or poll: no process held for nothing (0: it never exits).
+        "MAIL_SENDER_IDLE_SECONDS": float(_env("MAIL_SENDER_IDLE_SECONDS", 60)),
         # An email left "sending" this long (its sender died mid-exchange) is sent again, with the same
         # Message-ID. Keep it well above SMTP_TIMEOUT: a live sender is never doubled.
         "MAIL_RESEND_AFTER_SECONDS": float(_env("MAIL_RESEND_AFTER_SECONDS", 600)),

@@ -98,3 +98,73 @@ def test_cpu_pressure_reads_how_long_tasks_waited_for_a_core(tmp_path):
         assert not CpuPressure()()
     finally:
         CpuPressure.PATH = "/proc/pressure/cpu"
+
+
+def serving_until_idle(app, wake_r, **options):
+    """The outbox's :meth:`serve` in a thread; returns (thread, {"idle": what serve returned, "at": when})."""
+    ended = {}
+
+    def run():
+        ended["idle"] = app.extensions["outbox"].serve(wake_r, **options)
+        ended["at"] = time.monotonic()
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, ended
+
+
+def test_a_sender_forked_for_a_poll_leaves_at_once_when_nothing_is_due(app):
+    app.config["OUTBOX_POLL_SECONDS"] = 60
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    try:
+        started = time.monotonic()
+        thread, ended = serving_until_idle(app, wake_r, idle_after=30, woken=False)
+        thread.join(10)
+        assert ended.get("idle") is True
+        assert ended["at"] - started < 5  # after its one pass, not 30 s later
+    finally:
+        app.extensions["outbox"].stopping.set()
+        thread.join(5)
+        os.close(wake_r)
+        os.close(wake_w)
+
+
+def test_a_woken_sender_sends_then_leaves_after_idle_seconds_without_a_wake(app, slow_smtp, campaign, factory,  # noqa: F811
+                                                                            db, clock):
+    app.config["OUTBOX_POLL_SECONDS"] = 60
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    try:
+        contacts_of(factory, campaign, 3)
+        plan_invitations(app, campaign, clock)
+        os.write(wake_w, b"!")
+        thread, ended = serving_until_idle(app, wake_r, idle_after=1.5, woken=True)
+        wait_for(lambda: len(slow_smtp.messages) == 3, seconds=10)
+        time.sleep(0.8)
+        assert thread.is_alive()  # idle for less than 1.5 s
+        woken_again = time.monotonic()
+        os.write(wake_w, b"!")  # a page's wake with nothing new: the sender stays 1.5 s more
+        thread.join(10)
+        assert ended.get("idle") is True
+        assert ended["at"] - woken_again >= 1.4
+        assert {log.status for log in logs(db)} == {EmailStatus.SENT}
+    finally:
+        app.extensions["outbox"].stopping.set()
+        thread.join(5)
+        os.close(wake_r)
+        os.close(wake_w)
+
+
+def test_a_sender_asked_to_stop_is_not_idle(app):
+    app.config["OUTBOX_POLL_SECONDS"] = 60
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    try:
+        thread, ended = serving_until_idle(app, wake_r, idle_after=30, woken=True)
+        time.sleep(0.5)
+        app.extensions["outbox"].stopping.set()
+        thread.join(5)
+        assert ended.get("idle") is False
+    finally:
+        os.close(wake_r)
+        os.close(wake_w)

@@ -122,17 +122,25 @@ class Outbox:
             thread.join(timeout)
         return thread is None or not thread.is_alive()
 
-    def serve(self, wake_fd: int, alive=lambda: True, busy=lambda: False, patience: float = 60):
+    def serve(self, wake_fd: int, alive=lambda: True, busy=lambda: False, patience: float = 60,
+              idle_after: float = 0, woken: bool = True) -> bool:
         """Send from this thread until stopped or ``alive()`` is false: as soon as a byte arrives on
         ``wake_fd`` (non-blocking), and every ``OUTBOX_POLL_SECONDS`` otherwise. The node's sender process.
 
         While ``busy()`` (the node's cores are wanted by its pages), due emails wait, a pass stops between
         two of them, for at most ``patience`` seconds in a row; then one whole pass sends what is due.
+
+        With ``idle_after``, returns True once that many seconds have passed without a wake nor an email
+        to send (at once after a first pass that found none, unless ``woken``): the sender has no more
+        reason to hold its memory.
         """
         next_pass = 0.0  # a pass at once: what was pending while no sender ran
         waiting_since = None  # when busy cores began holding back what is due
+        last_work = time.monotonic() if woken else float("-inf")  # the last wake, or the last pass with emails
         while not self.stopping.is_set() and alive():
             now = time.monotonic()
+            if idle_after > 0 and next_pass > 0 and now - last_work >= idle_after:
+                return True
             # At least every second: the parent's death and a stop request are noticed within it.
             ready, _, _ = select.select([wake_fd], [], [], min(1.0, max(0.0, next_pass - now)))
             if ready:
@@ -142,22 +150,26 @@ class Outbox:
                 except BlockingIOError:
                     pass
                 next_pass = 0.0
+                last_work = time.monotonic()
             if self.stopping.is_set():
-                return
+                return False
             now = time.monotonic()
             if now < next_pass:
                 continue
             overdue = waiting_since is not None and now - waiting_since >= patience
             if overdue or not busy():
-                held_back = self._send_due(None if overdue else busy)
+                held_back, worked = self._send_due(None if overdue else busy)
             else:
-                held_back = True
+                held_back, worked = True, True
+            if worked:
+                last_work = time.monotonic()
             if held_back:
                 waiting_since = now if waiting_since is None else waiting_since
                 next_pass = now + self.BUSY_LOOK_AGAIN_SECONDS
             else:
                 waiting_since = None
                 next_pass = time.monotonic() + self.poll_seconds if self.poll_seconds > 0 else float("inf")
+        return False
 
     def _run(self):
         while True:
@@ -174,8 +186,9 @@ class Outbox:
                 self._served = max(self._served, asked)
                 self._changed.notify_all()
 
-    def _send_due(self, busy=None) -> bool:
-        """One pass over what is due; True if it stopped early because ``busy()`` said so."""
+    def _send_due(self, busy=None) -> tuple[bool, bool]:
+        """One pass over what is due: whether it stopped early because ``busy()`` said so, and whether it found
+        emails to send (sent, failed or left pending)."""
         from .. import clock
         from ..db import get_session
         from .delivery import deliver_due
@@ -197,7 +210,8 @@ class Outbox:
                                    (log.error or "").replace(log.contact.email, "[adresse du contact]"))
         except Exception:  # noqa: BLE001 - the thread must outlive any one pass (the database restarting...)
             logger.exception("the outbox's pass stopped; what is pending waits for the next one")
-            return False
+            return False, True
         if report.unavailable:
             logger.warning("SMTP server unavailable, emails stay pending: %s", report.unavailable)
-        return bool(held_back)
+        worked = bool(held_back or report.sent or report.resent or report.skipped or report.failed or report.unavailable)
+        return bool(held_back), worked

@@ -37,6 +37,7 @@ RESTART_AFTER_SECONDS = 1.0  # between two starts, at least (a sender that canno
 RESTART_STOPPED_AFTER_SECONDS = 10.0
 _STOP_SIGNALS = ("SIGTERM", "SIGINT", "SIGQUIT")
 STOPPED_WHEN_ASKED = 3  # the sender's exit status after a stop request
+IDLE = 4  # its exit status after MAIL_SENDER_IDLE_SECONDS with nothing to send: the master forks it again when needed
 # Emails wait while tasks wait for a core more than this share of the time (pages queue behind one another)...
 BUSY_ABOVE = 0.10
 # ...but never longer than this in a row: then one whole pass sends what is due, busy or not.
@@ -94,20 +95,36 @@ class Sender:
         # set its own handlers waits for them (the child inherits this thread's mask) instead of reaching the
         # master's handlers copied into it.
         signal.pthread_sigmask(signal.SIG_BLOCK, [getattr(signal, name) for name in _STOP_SIGNALS])
+        woken, quietly = True, False
         while not self.stopping.is_set():
             started = time.monotonic()
+            # The child says why it stops on a pipe of its own: gunicorn's master may reap it (and its exit
+            # status) before this thread does.
+            status_r, status_w = os.pipe()
+            os.set_blocking(status_r, False)
             pid = os.fork()
             if pid == 0:
                 code = 1
                 try:
-                    code = STOPPED_WHEN_ASKED if self._serve() else 0
+                    os.close(status_r)
+                    code = self._serve(woken)
                 except BaseException:  # noqa: BLE001 - logged, then the master forks a new one
                     self.log.exception("the email sender stopped")
                 finally:
-                    os._exit(code)
+                    try:
+                        os.write(status_w, bytes([code]))
+                    finally:
+                        os._exit(code)
+            os.close(status_w)
             self.pid = pid
-            self.log.info("email sender started (pid %s)", pid)
-            asked = self._wait_for_exit(pid)
+            (self.log.debug if quietly else self.log.info)("email sender started (pid %s)", pid)
+            status = self._wait_for_exit(pid, status_r)
+            self.pid = None
+            if status == IDLE:  # nothing to send: no process until a worker wakes it or the next poll
+                woken, quietly = self._await_work(), True
+                continue
+            woken, quietly = True, False
+            asked = status == STOPPED_WHEN_ASKED
             if asked:
                 self.stopping.wait(RESTART_STOPPED_AFTER_SECONDS)
             if self.stopping.is_set():
@@ -115,18 +132,40 @@ class Sender:
             self.log.error("email sender (pid %s) %s: started again", pid, "stopped" if asked else "died")
             time.sleep(max(0.0, RESTART_AFTER_SECONDS - (time.monotonic() - started)))
 
+    def _await_work(self) -> bool:
+        """While no sender runs: wait for a worker's wake (True) or for the next poll (False), or a stop.
+
+        The wake's bytes stay in the pipe, for the sender forked next to read."""
+        poll = self.app.config["OUTBOX_POLL_SECONDS"]
+        deadline = time.monotonic() + poll if poll > 0 else float("inf")
+        while not self.stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if select.select([self.wake_r], [], [], min(1.0, left))[0]:
+                return True
+        return False
+
     @staticmethod
-    def _wait_for_exit(pid: int) -> bool:
-        """Whether the sender stopped because it was asked to (its exit status, when this thread gets it)."""
+    def _wait_for_exit(pid: int, status_r: int) -> int | None:
+        """Once the sender has exited: the status it wrote on ``status_r``, None if it was killed first."""
         _exited(pid)
         try:
-            _, status = os.waitpid(pid, os.WNOHANG)
+            os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:  # the master reaped it first
-            return False
-        return os.WIFEXITED(status) and os.WEXITSTATUS(status) == STOPPED_WHEN_ASKED
+            pass
+        try:
+            written = os.read(status_r, 1)
+        except BlockingIOError:  # nothing written, and a worker forked meanwhile holds the pipe's other end
+            written = b""
+        finally:
+            os.close(status_r)
+        return written[0] if written else None
 
-    def _serve(self) -> bool:
-        """In the forked child: become the sender, send until SIGTERM (True) or the master's death (False)."""
+    def _serve(self, woken: bool = True) -> int:
+        """In the forked child: become the sender, send until SIGTERM (:data:`STOPPED_WHEN_ASKED`), the master's
+        death (0) or ``MAIL_SENDER_IDLE_SECONDS`` with nothing to send (:data:`IDLE`). Forked for a poll (not
+        ``woken``), it leaves at once when the first pass finds nothing."""
         outbox = self.app.extensions["outbox"]
 
         def stop(signum, frame):
@@ -157,8 +196,13 @@ class Sender:
         # Connections the master might have pooled are its own: never use them here.
         self.app.extensions["db_engine"].dispose(close=False)
         master = self._master
-        outbox.serve(self.wake_r, alive=lambda: os.getppid() == master, busy=CpuPressure(), patience=DEFER_AT_MOST_SECONDS)
-        return outbox.stopping.is_set()
+        try:
+            idle = outbox.serve(self.wake_r, alive=lambda: os.getppid() == master, busy=CpuPressure(),
+                                patience=DEFER_AT_MOST_SECONDS, idle_after=self.app.config["MAIL_SENDER_IDLE_SECONDS"],
+                                woken=woken)
+        finally:
+            self.app.extensions["db_engine"].dispose()  # its connections closed, not dropped, at every exit
+        return STOPPED_WHEN_ASKED if outbox.stopping.is_set() else IDLE if idle else 0
 
 
 def _exited(pid: int, timeout: float | None = None) -> bool:
