@@ -45,6 +45,7 @@ def _pages(data: Data) -> list[tuple[str, str, str, str, dict | None]]:
         ("list, big Caf", "reviewer", "GET", f"/caf/campagnes/{c}", None),
         ("response, 150 events", "admin", "GET", f"/caf/reponses/{data.long_response_id}", None),
         ("response, correction asked", "admin", "GET", f"/caf/reponses/{data.correction_response_id}", None),
+        ("response PDF, long bilan", "admin", "GET", f"/caf/reponses/{data.long_response_id}/bilan.pdf", None),
         ("correction form (page 8)", "admin", "GET", f"/caf/reponses/{data.long_response_id}/pages/8", None),
         ("dashboard, national", "admin", "GET", f"/caf/campagnes/{c}/tableau-de-bord", None),
         ("dashboard, big Caf", "reviewer", "GET", f"/caf/campagnes/{c}/tableau-de-bord", None),

@@ -17,10 +17,11 @@ from survey.logmask import mask_tokens
 # Only the reverse proxy may reach the application (see docs/deployment.md):
 # with SURVEY_PROXIES=1, whoever reaches a node directly could forge their address.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-# One worker per core, each with 4 threads: half the memory of 4 sync workers for the same throughput
-# (bench/RESULTS.md, bench.caf and bench.rush); the proxy buffers slow bodies so they never hold one.
+# One worker per core, each with 3 threads: half the memory of 4 sync workers for the same throughput, and
+# 3 threads did at least as well as 4 on two cores (bench/RESULTS-caf.md, bench.caf and bench.rush); the
+# proxy buffers slow bodies so they never hold one.
 workers = int(os.environ.get("GUNICORN_WORKERS", os.cpu_count() or 2))
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
+threads = int(os.environ.get("GUNICORN_THREADS", 3))
 timeout = 60
 # The application is imported once, by the master, before the workers are forked: they share its pages
 # for as long as nothing writes to them, and gc.freeze() keeps the collector from writing to them.
@@ -60,7 +61,7 @@ TRIM_EVERY_SECONDS = 10
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
 _malloc_trim = getattr(_libc, "malloc_trim", None)  # glibc only
 # Two allocation arenas per process rather than one per thread (glibc's default allows 8 per core):
-# less memory kept aside by each of the 4 threads; set in the master, inherited by the workers.
+# less memory kept aside by each of the threads; set in the master, inherited by the workers.
 M_ARENA_MAX = -8
 if hasattr(_libc, "mallopt"):
     _libc.mallopt(M_ARENA_MAX, int(os.environ.get("CLAS_MALLOC_ARENAS", 2)))
@@ -94,6 +95,9 @@ def when_ready(server):
     configure_mappers()
     for name in app.jinja_env.list_templates():
         app.jinja_env.get_template(name)
+    # Every node builds receipts' PDFs, and a sender forked again after being idle would spend 140 ms
+    # importing reportlab before its first one: import it once here, shared.
+    import survey.documents.pdf  # noqa: F401
     gc.freeze()
     if mail_sender:
         from survey.mail.sender import Sender

@@ -176,7 +176,7 @@ def test_the_gunicorn_configuration_trims_memory_after_slow_requests_and_at_most
     from types import SimpleNamespace
 
     config = runpy.run_path("deploy/gunicorn.conf.py")
-    assert config["preload_app"] and config["threads"] == 4
+    assert config["preload_app"] and config["threads"] == 3
     trims = []
     config["post_request"].__globals__["_malloc_trim"] = lambda pad: trims.append(pad)
     config["post_request"].__globals__["_last_trim"][0] = time.monotonic()  # just trimmed
@@ -191,3 +191,27 @@ def test_the_gunicorn_configuration_trims_memory_after_slow_requests_and_at_most
     config["pre_request"](None, request)
     config["post_request"](None, request, {}, None)
     assert trims == [0, 0]  # a fast one, long after the last trim
+
+
+MASTER_BEFORE_THE_FORK = """
+import json, runpy, sys
+from types import SimpleNamespace
+from survey import create_app
+
+app = create_app({"DATABASE_URL": "sqlite:///%s/master.sqlite3", "ENV": "development", "SECRET_KEY": "master"})
+config = runpy.run_path("deploy/gunicorn.conf.py")
+before = "reportlab" in sys.modules
+config["when_ready"](SimpleNamespace(app=SimpleNamespace(wsgi=lambda: app)))
+print(json.dumps({"before": before, "after": "reportlab" in sys.modules,
+                  "templates": len(app.jinja_env.cache or {}) >= len(app.jinja_env.list_templates())}))
+"""
+
+
+def test_the_preloaded_master_imports_the_pdf_library_and_compiles_every_template_before_the_fork(tmp_path):
+    env = {**os.environ, "GUNICORN_MAIL_SENDER": "0", "GUNICORN_PRELOAD": "1"}
+    result = subprocess.run([sys.executable, "-c", MASTER_BEFORE_THE_FORK % tmp_path], capture_output=True, text=True,
+                            timeout=120, cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen = __import__("json").loads(result.stdout.strip().splitlines()[-1])
+    # Lazy in the application (a command never loads it), loaded once by the master for every worker and sender.
+    assert seen == {"before": False, "after": True, "templates": True}
