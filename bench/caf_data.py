@@ -6,6 +6,7 @@ and mostly validated; the last one open, with every state), long bilans, about
 20 history events per started response (150 on one of them), correction
 requests open and closed, and the invitations already sent.
 """
+import random
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, text
@@ -106,6 +107,22 @@ def load(url: str, size: int, campaigns: int) -> Data:
     return data
 
 
+def _varied(answers: dict, closed: list, rng: random.Random) -> dict:
+    """``answers`` with its closed questions answered anew: real bilans hardly ever share a whole grid, and
+    the dashboard's counting must not depend on a handful of distinct answers."""
+    varied = dict(answers)
+    for question in closed:
+        if question.name == "matrix":
+            columns = [column["code"] for column in question.columns]
+            varied[question.code] = {row["code"]: rng.choice(columns) for row in question.rows}
+        elif getattr(question, "is_multiple", False):
+            choices = [choice["code"] for choice in question.choices]
+            varied[question.code] = sorted(rng.sample(choices, rng.randrange(1, len(choices) + 1)))
+        elif getattr(question, "choices", None):
+            varied[question.code] = rng.choice([choice["code"] for choice in question.choices])
+    return varied
+
+
 def _load_campaign(db, data, campaign_id, number, current, projects, contacts_of, answers, opens, now, admin_id,
                    reviewer_id, count):
     from survey.engine.definition import build_definition
@@ -113,15 +130,18 @@ def _load_campaign(db, data, campaign_id, number, current, projects, contacts_of
     from survey.models.response import joined_free_texts, without_long_texts
 
     count = max(1, min(count, len(projects)))
-    short = [without_long_texts(a) for a in answers]
-    codes = build_definition(CLAS).free_text_codes
+    definition = build_definition(CLAS)
+    codes = definition.free_text_codes
     free_texts = [joined_free_texts(a, codes) for a in answers]
+    closed = [q for q in definition.questions.values() if q.chart]
+    rng = random.Random(campaign_id)
     rows = []
     for i, project_id in enumerate(projects[:count]):
         state = OPEN_STATES[i % 10] if current else ("validated" if i % 10 else "submitted")
+        answered = _varied(answers[i % 10], closed, rng)
         row = {"campaign_id": campaign_id, "project_id": project_id, "state": state, "definition_version": 1,
-               "answers": answers[i % 10] if state != "not_started" else {}, "invalid": {}, "version": 1,
-               "short_answers": short[i % 10] if state != "not_started" else {},
+               "answers": answered if state != "not_started" else {}, "invalid": {}, "version": 1,
+               "short_answers": without_long_texts(answered) if state != "not_started" else {},
                "free_text": free_texts[i % 10] if state != "not_started" else None,
                "annotated": False, "started_at": None, "updated_at": None, "submitted_at": None, "receipt": None,
                "validated_at": None, "validated_by_id": None}  # every row the same keys: one executemany

@@ -159,7 +159,7 @@ def _random_answers(questions, rng):
         elif question.name == "matrix":
             columns = [c["code"] for c in question.columns]
             answers[question.code] = {row["code"]: rng.choice(columns + [None])
-                                      for row in question.rows if rng.random() < 0.8}
+                                      for row in question.rows if rng.random() < 0.8} if roll < 0.95 else {}
         elif question.name == "multiple_choice":
             codes = [c["code"] for c in question.choices]
             answers[question.code] = rng.sample(codes, rng.randrange(0, len(codes) + 1)) + [None] * (rng.random() < 0.05)

@@ -209,6 +209,10 @@ class Question:
         """Of two stored values, the parts that differ (a grid: only its changed rows); whole values otherwise."""
         return old, new
 
+    # A grid's answer is an object of cells and tally() gives its (row, column) items: the database may then
+    # count cells rather than whole answers (survey/reports/dashboard.py).
+    tallies_cells = False
+
     def tally(self, value) -> list:
         """The keys one transmitted answer adds to the dashboard's counts (``chart`` kinds only)."""
         return []

@@ -23,6 +23,7 @@ class MatrixQuestion(Question):
     macro = "matrix"
     chart = "stacked"
     displays_as_list = True
+    tallies_cells = True
 
     @property
     def rows(self):
