@@ -21,6 +21,7 @@ from survey.models import Contact, Project
 from survey.operations import create_campaign, enrol_project, get_or_create_caf, issue_link
 from survey.questionnaires import DEFINITIONS_DIR, forget_campaign_definitions
 from survey.reports.comparison import forget_counted
+from survey.reports.dashboard import forget_counts
 from tests.smtp import free_port
 
 # The email tests' SMTP server and campaign fixtures.
@@ -40,10 +41,12 @@ def fresh_definitions():
     """Every test compiles its own definitions and counts its own figures: ids start again in each database."""
     forget_campaign_definitions()
     forget_counted()
+    forget_counts()
     forget_receipt_pdfs()
     yield
     forget_campaign_definitions()
     forget_counted()
+    forget_counts()
     forget_receipt_pdfs()
 
 

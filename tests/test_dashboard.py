@@ -206,3 +206,34 @@ def test_the_figures_computed_in_the_database_are_the_straightforward_ones(app, 
                 assert dashboard._counts_in_sql(db, closed, campaign.id, caf_id) == decoded
             assert dashboard.counts_in_python(db, closed, scope, Response.short_answers) == decoded  # elsewhere
             assert sum(decoded[1].values()) > 100 and any(decoded[0].values())
+
+
+def test_the_figures_are_counted_again_after_every_change_to_a_transmitted_bilan_and_only_then(
+        app, factory, partner_for, clock, caf_user):
+    from sqlalchemy import event
+
+    campaign = factory.campaign()
+    first_id, (first,) = factory.project(campaign, reference="SAV-1")
+    _, (second,) = factory.project(campaign, reference="SAV-2")
+    transmit(partner_for(first), clock, datetime(2024, 7, 1, 8, tzinfo=UTC))
+    clock.set(datetime(2024, 7, 2, 8, tzinfo=UTC))
+    reviewer = caf_user("reviewer", "731")
+    statements = []
+    event.listen(app.extensions["db_engine"], "before_cursor_execute", lambda *args: statements.append(args[2]))
+
+    def qpv():
+        statements.clear()
+        page = body(reviewer.get(f"/caf/campagnes/{campaign}/tableau-de-bord"))
+        part = page[page.index("Votre action se déroule dans un QPV ?"):]
+        counted = any("json_each" in sql or "short_answers" in sql for sql in statements)
+        return row(part, "Oui").split()[0], row(part, "Non").split()[0], counted
+
+    assert qpv() == ("1", "0", True)
+    assert qpv() == ("1", "0", False)  # nothing changed: the counts this process made are kept
+    correction = f"/caf/reponses/{first_id}/pages/3"
+    corrected = reviewer.post(correction, {"qpv": "non", "tranches_age": ["primaire"]}, from_page=correction)
+    assert corrected.status_code == 302
+    assert qpv() == ("0", "1", True)  # a reviewer's correction
+    transmit(partner_for(second), clock, datetime(2024, 7, 3, 8, tzinfo=UTC))
+    assert qpv() == ("1", "1", True)  # another bilan transmitted
+    assert qpv() == ("1", "1", False)

@@ -77,8 +77,12 @@ def campaign_figures(db: Session, campaign: Campaign, caf_id: int | None, today:
     definition = campaign_definition(campaign)
     base = _scoped(select(Response).join(Project).where(Response.campaign_id == campaign.id), caf_id)
     by_state = {state: 0 for state in ResponseState}
-    for state, count in db.execute(base.with_only_columns(Response.state, func.count()).group_by(Response.state)):
+    fingerprint = (0, 0)
+    for state, count, ids, versions in db.execute(base.with_only_columns(
+            Response.state, func.count(), func.sum(Response.id), func.sum(Response.version)).group_by(Response.state)):
         by_state[state] = count
+        if state in TRANSMITTED:
+            fingerprint = (fingerprint[0] + int(ids), fingerprint[1] + int(versions))
     total = sum(by_state.values())
     transmitted = sum(by_state[s] for s in TRANSMITTED)
     first_sent = _scoped(
@@ -90,8 +94,8 @@ def campaign_figures(db: Session, campaign: Campaign, caf_id: int | None, today:
     closed = [q for q in definition.questions.values() if q.chart]
     before = last_year(db, campaign, caf_id, count_answers)
     by_caf = caf_rows(db, campaign, before and before.campaign, sort) if caf_id is None else []
-    return Figures(total, by_state, transmitted, timeline, count_answers(db, closed, campaign.id, caf_id), by_caf,
-                   calendar, before)
+    distributions = count_answers(db, closed, campaign.id, caf_id, (transmitted, *fingerprint))
+    return Figures(total, by_state, transmitted, timeline, distributions, by_caf, calendar, before)
 
 
 def _timeline(days: Counter, first: date, last: date) -> list[tuple[date, int]]:
@@ -104,19 +108,45 @@ def _timeline(days: Counter, first: date, last: date) -> list[tuple[date, int]]:
     return points
 
 
-def count_answers(db, closed, campaign_id, caf_id) -> list[Distribution]:
-    """The distribution of each of the ``closed`` questions among a campaign's transmitted bilans (one statement)."""
+# The counts this process made last, by scope and by the fingerprint of the bilans counted: between two
+# views of a dashboard, most of the time, no bilan was transmitted, changed or reopened.
+_counts: dict[tuple, tuple[dict[str, Counter], Counter]] = {}
+COUNTS_KEPT = 128
+
+
+def forget_counts():
+    _counts.clear()
+
+
+def count_answers(db, closed, campaign_id, caf_id, fingerprint: tuple | None = None) -> list[Distribution]:
+    """The distribution of each of the ``closed`` questions among a campaign's transmitted bilans (one statement).
+
+    Given the ``fingerprint`` of those bilans (how many, the sums of their ids and of their versions), the
+    counts are kept in this process until it changes: a bilan transmitted, reopened or moved to another Caf
+    changes the sum of the ids, and any change to a bilan moves its version.
+    """
     if not closed:
         return []
-    if db.get_bind().dialect.name == "postgresql":
-        counts, answered = _counts_in_sql(db, closed, campaign_id, caf_id)
-    else:
-        counts, answered = counts_in_python(db, closed, transmitted_responses(campaign_id, caf_id), Response.short_answers)
+    key = (campaign_id, caf_id, tuple(q.code for q in closed), fingerprint) if fingerprint else None
+    found = _counts.get(key) if key else None
+    if found is None:
+        found = _count(db, closed, campaign_id, caf_id)
+        if key:
+            if len(_counts) >= COUNTS_KEPT:
+                _counts.pop(next(iter(_counts)), None)
+            _counts[key] = found
+    counts, answered = found
     result = []
     for question in closed:
         found = counts[question.code]
         result.append(Distribution(question, question.distribution(found), answered[question.code]))
     return result
+
+
+def _count(db, closed, campaign_id, caf_id) -> tuple[dict[str, Counter], Counter]:
+    if db.get_bind().dialect.name == "postgresql":
+        return _counts_in_sql(db, closed, campaign_id, caf_id)
+    return counts_in_python(db, closed, transmitted_responses(campaign_id, caf_id), Response.short_answers)
 
 
 def transmitted_responses(campaign_id: int, caf_id: int | None):
