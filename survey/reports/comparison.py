@@ -3,6 +3,7 @@
 Every figure here is read in a fixed number of grouped statements, whatever the
 number of projects or of Cafs.
 """
+import threading
 from dataclasses import dataclass, field
 
 from sqlalchemy import exists, func, select
@@ -102,10 +103,19 @@ def last_year(db: Session, campaign: Campaign, caf_id: int | None, count_answers
     distributions = _counted.get(key)
     if distributions is None:
         distributions = {d.question.code: d for d in count_answers(db, questions, previous.id, caf_id)}
-        if len(_counted) >= COUNTED_KEPT:
-            _counted.pop(next(iter(_counted)))
-        _counted[key] = distributions
+        keep(_counted, key, distributions, COUNTED_KEPT)
     return LastYear(previous, total, transmitted, distributions)
+
+
+_keeping = threading.Lock()
+
+
+def keep(cache: dict, key, value, most: int):
+    """``cache[key] = value``, dropping the oldest entries beyond ``most``; threads of a worker share the cache."""
+    with _keeping:
+        while len(cache) >= most:
+            cache.pop(next(iter(cache)))
+        cache[key] = value
 
 
 def forget_counted():

@@ -11,7 +11,7 @@ from ..deadline import CAMPAIGN_TIMEZONE, caf_windows, campaign_window_of_caf
 from ..engine.timefmt import local
 from ..models import Caf, Campaign, EventKind, Project, Response, ResponseEvent, ResponseState
 from ..questionnaires import campaign_definition
-from .comparison import TRANSMITTED, CafRow, LastYear, caf_rows, last_year
+from .comparison import TRANSMITTED, CafRow, LastYear, caf_rows, keep, last_year
 
 
 @dataclass
@@ -132,9 +132,7 @@ def count_answers(db, closed, campaign_id, caf_id, fingerprint: tuple | None = N
     if found is None:
         found = _count(db, closed, campaign_id, caf_id)
         if key:
-            if len(_counts) >= COUNTS_KEPT:
-                _counts.pop(next(iter(_counts)), None)
-            _counts[key] = found
+            keep(_counts, key, found, COUNTS_KEPT)
     counts, answered = found
     result = []
     for question in closed:
