@@ -167,7 +167,7 @@ def test_a_transmitted_bilan_pdf_carries_its_date_and_reference(factory, partner
 
 
 def test_characters_the_standard_fonts_lack_are_drawn_without_their_accent():
-    assert drawable("Łódź\u202fà Gdańsk, 30\u202f000 €") == "Łódz à Gdansk, 30 000 €"
+    assert drawable("Łódź\u202fà Gdańsk, 30\u202f000 €") == "Łódz\u00a0à Gdansk, 30\u00a0000 €"
     assert drawable(ACCENTS) == ACCENTS
 
 
@@ -288,3 +288,35 @@ def test_markup_typed_in_an_answer_is_printed_as_text(notebook, partner_for, db)
     db.commit()
     text = flat("\n".join(pdf_pages(partner_for(token).client.get("/bilan/bilan.pdf").data)))
     assert "<b>Atelier</b> & <font size=40>co</font> <br/>" in text
+
+
+# -- the PDF layer's plain lines ----------------------------------------------
+def test_lines_break_at_spaces_only_and_cut_a_word_wider_than_the_page():
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from survey.documents.pdf import wrapped
+    address = "https://www.example.org/" + "un-tres-long-chemin-" * 12
+    text = "Rendez-vous à 12\u00a0h\u00a030, le bilan\u00a0: 30\u00a0000 € " * 6 + address + " fin\tdu\ttexte"
+    lines = wrapped(text, "Helvetica", 10, 200)
+    assert all(stringWidth(line, "Helvetica", 10) <= 200 for line in lines)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "").replace("\t", "")  # nothing lost, in order
+    words = [word for line in lines for word in line.split(" ")]
+    assert words.count("12\u00a0h\u00a030,") == 6 and words.count("bilan\u00a0:") == 6 and words.count("30\u00a0000") == 6
+    start = next(n for n, line in enumerate(lines) if line.startswith("https:"))
+    assert "".join(lines[start:]).startswith(address) and len(lines) - start >= 3  # the address, cut over lines
+    # The first line leaves room for a bold label; a text's own line breaks stay; nothing but spaces draws nothing.
+    assert stringWidth(wrapped(text, "Helvetica", 10, 200, indent=120)[0], "Helvetica", 10) <= 80
+    assert wrapped("un\ndeux\n\n", "Helvetica", 10, 200) == ["un", "deux"]
+    assert wrapped(" \n ", "Helvetica", 10, 200) == []
+
+
+def test_lines_split_between_two_lines_and_never_leave_one_alone_at_the_foot_of_a_page():
+    from survey.documents.pdf import STYLES, Lines
+    block = Lines("mot " * 400, STYLES["answer"])
+    _width, height = block.wrap(300, 10_000)
+    leading = STYLES["answer"].leading
+    assert height == len(block.lines) * leading and len(block.lines) > 10
+    first, rest = block.split(300, 5 * leading + 1)
+    assert len(first.lines) == 5 and first.lines + rest.lines == block.lines
+    assert first.getSpaceAfter() == 0 and rest.getSpaceBefore() == 0
+    assert block.split(300, 1.5 * leading) == []  # one line would stand alone: the whole block moves on

@@ -1,28 +1,32 @@
-"""The PDF layer (reportlab's platypus): styles, free texts as paragraphs, grids as tables.
+"""The PDF layer (reportlab's platypus): styles, texts as plain lines, grids as tables of plain strings.
 
 The standard PDF fonts (Helvetica) need no embedding and keep documents
 small and fast to build; their WinAnsi encoding covers French (é, œ, « », ’,
 €...). A character outside it is first written without its accent
-(ą -> a, a narrow no-break space -> a space); reportlab draws arrows and a few
+(ą -> a, a narrow no-break space -> a no-break space); reportlab draws arrows and a few
 symbols from its Symbol font and a square for anything else. The stored
 answers are never touched: this is only how they are drawn.
 """
 import io
 import re
 import unicodedata
-from html import escape
 
+from reportlab import rl_config
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer, Table, TableStyle
 
 FONT, BOLD, OBLIQUE = "Helvetica", "Helvetica-Bold", "Helvetica-Oblique"
 GREY = colors.HexColor("#4a4a4a")
 RULE = colors.HexColor("#9a9a9a")
 WIDTH = A4[0] - 4 * cm  # the frame between the 2 cm margins
+PADDING = 3  # points between a table cell's text and its rules
+# Page streams stay binary, compressed: ASCII85 on top would make them a quarter larger for nothing, and its
+# pure-Python encoder cost 2 ms of each bilan's PDF. reportlab's settings are the process's: this is its only user.
+rl_config.useA85 = 0
 
 STYLES = {
     "title": ParagraphStyle("title", fontName=BOLD, fontSize=16, leading=20, spaceAfter=10),
@@ -31,17 +35,15 @@ STYLES = {
     "question": ParagraphStyle("question", fontName=BOLD, fontSize=10, leading=13, spaceBefore=8, spaceAfter=3,
                                keepWithNext=1),
     "fact": ParagraphStyle("fact", fontName=FONT, fontSize=10, leading=13, spaceAfter=2),
-    "line": ParagraphStyle("line", fontName=FONT, fontSize=10, leading=13.5),
     "answer": ParagraphStyle("answer", fontName=FONT, fontSize=10, leading=13.5, spaceAfter=5),
     "hint": ParagraphStyle("hint", fontName=OBLIQUE, fontSize=9, leading=12, textColor=GREY, spaceAfter=4,
                            keepWithNext=1),
     "none": ParagraphStyle("none", fontName=OBLIQUE, fontSize=10, leading=13, textColor=GREY, spaceAfter=4),
-    "cell": ParagraphStyle("cell", fontName=FONT, fontSize=8.5, leading=10.5),
-    "head": ParagraphStyle("head", fontName=BOLD, fontSize=8, leading=10, alignment=TA_CENTER),
-    "mark": ParagraphStyle("mark", fontName=BOLD, fontSize=8.5, leading=10.5, alignment=TA_CENTER),
 }
 
 _BLANK_LINES = re.compile(r"\n[ \t]*\n\s*")
+# Where a line may break: not at a no-break space (« 12 h 30 », « bilan : »), which stays inside its word.
+_SPACES = re.compile(r"[ \t\f\v]+")
 _WINANSI = "cp1252"
 
 
@@ -60,6 +62,8 @@ def _drawable_char(char: str) -> str:
         return char
     except UnicodeEncodeError:
         pass
+    if unicodedata.decomposition(char) == "<noBreak> 0020":  # a narrow no-break space, in « 30 000 » or « : »
+        return "\u00a0"
     plain = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
     try:
         plain.encode(_WINANSI)
@@ -68,35 +72,110 @@ def _drawable_char(char: str) -> str:
         return char
 
 
-def markup(text: str) -> str:
-    """Plain text as paragraph markup: escaped, line breaks kept."""
-    return escape(drawable(text), quote=False).replace("\t", " ").replace("\n", "<br/>")
+class Lines(Flowable):
+    """Plain text in one style, broken into lines at its spaces and at its own line breaks.
 
-
-def text_blocks(text: str, style: str = "answer") -> list[Paragraph]:
-    """A free text as its paragraphs (blank lines between them); a single line break starts a new line.
-
-    Each line is a flowable of its own, so that splitting a long text over
-    pages stays linear (one paragraph with thousands of ``<br/>`` is
-    re-broken at every page: 2.2 s of CPU for 100,000 characters in lines of
-    80, against 0.15 s).
+    What a Paragraph draws for a text without markup, for a fraction of its cost
+    (no markup to parse: an answer's ``<b>`` is drawn as typed), and split over
+    pages between any two lines. ``lead``, drawn in bold at the start of the
+    first line, makes a ``Label : value`` fact.
     """
+
+    def __init__(self, text: str, style: ParagraphStyle, lead: str = "", lines: list[str] | None = None):
+        super().__init__()
+        self.text, self.style, self.lead, self.lines = text, style, lead, lines  # given lines: a piece, as split
+        self.broken_at = None
+
+    def wrap(self, availWidth, availHeight):
+        if self.lines is None or (self.broken_at is not None and availWidth != self.broken_at):
+            indent = stringWidth(self.lead, BOLD, self.style.fontSize) if self.lead else 0
+            self.lines = wrapped(drawable(self.text), self.style.fontName, self.style.fontSize, availWidth, indent)
+            self.broken_at = availWidth
+        self.width, self.height = availWidth, len(self.lines) * self.style.leading
+        return self.width, self.height
+
+    def split(self, availWidth, availHeight):
+        self.wrap(availWidth, availHeight)
+        fits = int((availHeight + 1e-6) // self.style.leading)
+        if fits < 2 or fits >= len(self.lines):  # never one line alone at the foot of a page
+            return []
+        first = Lines("", self.style, self.lead, self.lines[:fits])
+        rest = Lines("", self.style, "", self.lines[fits:])
+        first.spaceAfter, rest.spaceBefore = 0, 0
+        return [first, rest]
+
+    def draw(self):
+        style = self.style
+        text = self.canv.beginText(0, self.height - style.fontSize)
+        text.setFillColor(style.textColor)
+        for number, line in enumerate(self.lines):
+            if number == 0 and self.lead:
+                text.setFont(BOLD, style.fontSize, style.leading)
+                text.textOut(self.lead)
+            text.setFont(style.fontName, style.fontSize, style.leading)
+            text.textLine(line)
+        self.canv.drawText(text)
+
+
+def wrapped(text: str, font: str, size: float, width: float, indent: float = 0) -> list[str]:
+    """``text`` in lines at most ``width`` points wide (the first ``indent`` narrower), broken at spaces and at
+    its own line breaks; a word wider than a whole line (an address, a long number) is cut at the margin."""
+    space, lines = stringWidth(" ", font, size), []
+    for source in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        words, used = [], 0.0
+        for word in filter(None, _SPACES.split(source)):
+            span = stringWidth(word, font, size)
+            room = width - (indent if not lines else 0)
+            if words and used + space + span > room:
+                lines.append(" ".join(words))
+                words, used, room = [], 0.0, width
+            if span > room:
+                *full, word = _cut(word, font, size, room, width)
+                lines += full
+                span = stringWidth(word, font, size)
+            used = used + space + span if words else span
+            words.append(word)
+        lines.append(" ".join(words))
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _cut(word: str, font: str, size: float, room: float, width: float) -> list[str]:
+    """A word in pieces: the first at most ``room`` wide, the others ``width``, the last what is left."""
+    pieces, start, used = [], 0, 0.0
+    for index, char in enumerate(word):
+        span = stringWidth(char, font, size)
+        if used + span > room and index > start:
+            pieces.append(word[start:index])
+            start, used, room = index, 0.0, width
+        used += span
+    return pieces + [word[start:]]
+
+
+def text_blocks(text: str, style: str = "answer") -> list[Lines]:
+    """A free text as its paragraphs (blank lines between them), each with its line breaks."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
     blocks = []
     for block in _BLANK_LINES.split(text):
         lines = [line for line in block.split("\n") if line.strip()]
-        blocks += [Paragraph(markup(line), STYLES["line"]) for line in lines[:-1]]
-        blocks += [Paragraph(markup(line), STYLES[style]) for line in lines[-1:]]
+        if lines:
+            blocks.append(Lines("\n".join(lines), STYLES[style]))
     return blocks
 
 
-def para(text: str, style: str) -> Paragraph:
-    return Paragraph(markup(text), STYLES[style])
+def para(text: str, style: str) -> Lines:
+    return Lines(text, STYLES[style])
 
 
-def fact(label: str, value: str) -> Paragraph:
+def fact(label: str, value: str) -> Lines:
     """``Label : value``, the label in bold."""
-    return Paragraph(f"<b>{markup(label)}</b> : {markup(value)}", STYLES["fact"])
+    return Lines(f": {value}", STYLES["fact"], lead=f"{drawable(label)} ")
+
+
+def _cell(text: str, font: str, size: float, width: float) -> str:
+    """A table cell's text, broken into lines (the table draws a plain string's lines)."""
+    return "\n".join(wrapped(drawable(text), font, size, width - 2 * PADDING))
 
 
 def grid(columns: list[str], rows: list[tuple[str, list[str]]], first_width: float = 0.34) -> Table:
@@ -107,20 +186,22 @@ def grid(columns: list[str], rows: list[tuple[str, list[str]]], first_width: flo
     """
     label_width = WIDTH * first_width
     cell_width = (WIDTH - label_width) / max(1, len(columns))
-    data = [[""] + [Paragraph(markup(c), STYLES["head"]) for c in columns]]
-    # An empty cell stays a plain string: a paragraph each would double the grid's cost.
-    data += [[Paragraph(markup(label), STYLES["cell"])] + [Paragraph(markup(cell), STYLES["mark"]) if cell else ""
-                                                           for cell in cells]
+    data = [[""] + [_cell(c, BOLD, 8, cell_width) for c in columns]]
+    data += [[_cell(label, FONT, 8.5, label_width)] + [_cell(cell, BOLD, 8.5, cell_width) for cell in cells]
              for label, cells in rows]
     table = Table(data, colWidths=[label_width] + [cell_width] * len(columns), repeatRows=1, hAlign="LEFT")
     table.setStyle(TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.5, RULE),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+        ("FONT", (0, 1), (0, -1), FONT, 8.5, 10.5),
+        ("FONT", (1, 1), (-1, -1), BOLD, 8.5, 10.5),
+        ("FONT", (1, 0), (-1, 0), BOLD, 8, 10),
+        ("ALIGN", (1, 0), (-1, -1), "CENTER"),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("TOPPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), PADDING),
+        ("RIGHTPADDING", (0, 0), (-1, -1), PADDING),
     ]))
     return table
 
