@@ -108,11 +108,11 @@ class Lines(Flowable):
         style = self.style
         text = self.canv.beginText(0, self.height - style.fontSize)
         text.setFillColor(style.textColor)
-        for number, line in enumerate(self.lines):
-            if number == 0 and self.lead:
-                text.setFont(BOLD, style.fontSize, style.leading)
-                text.textOut(self.lead)
-            text.setFont(style.fontName, style.fontSize, style.leading)
+        if self.lead and self.lines:
+            text.setFont(BOLD, style.fontSize, style.leading)
+            text.textOut(self.lead)
+        text.setFont(style.fontName, style.fontSize, style.leading)
+        for line in self.lines:
             text.textLine(line)
         self.canv.drawText(text)
 

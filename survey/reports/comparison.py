@@ -3,7 +3,6 @@
 Every figure here is read in a fixed number of grouped statements, whatever the
 number of projects or of Cafs.
 """
-import threading
 from dataclasses import dataclass, field
 
 from sqlalchemy import exists, func, select
@@ -11,6 +10,7 @@ from sqlalchemy.orm import Session, aliased
 
 from ..models import Caf, Campaign, Project, Response, ResponseState
 from ..questionnaires import campaign_definition
+from .kept import keep
 
 TRANSMITTED = (ResponseState.SUBMITTED, ResponseState.CORRECTION_REQUESTED, ResponseState.VALIDATED)
 # The partner has the next move: not started, being answered, or sent back for a correction.
@@ -105,17 +105,6 @@ def last_year(db: Session, campaign: Campaign, caf_id: int | None, count_answers
         distributions = {d.question.code: d for d in count_answers(db, questions, previous.id, caf_id)}
         keep(_counted, key, distributions, COUNTED_KEPT)
     return LastYear(previous, total, transmitted, distributions)
-
-
-_keeping = threading.Lock()
-
-
-def keep(cache: dict, key, value, most: int):
-    """``cache[key] = value``, dropping the oldest entries beyond ``most``; threads of a worker share the cache."""
-    with _keeping:
-        while len(cache) >= most:
-            cache.pop(next(iter(cache)))
-        cache[key] = value
 
 
 def forget_counted():

@@ -11,7 +11,8 @@ from ..deadline import CAMPAIGN_TIMEZONE, caf_windows, campaign_window_of_caf
 from ..engine.timefmt import local
 from ..models import Caf, Campaign, EventKind, Project, Response, ResponseEvent, ResponseState
 from ..questionnaires import campaign_definition
-from .comparison import TRANSMITTED, CafRow, LastYear, caf_rows, keep, last_year
+from .comparison import TRANSMITTED, CafRow, LastYear, caf_rows, last_year
+from .kept import keep
 
 
 @dataclass
@@ -128,17 +129,14 @@ def count_answers(db, closed, campaign_id, caf_id, fingerprint: tuple | None = N
     if not closed:
         return []
     key = (campaign_id, caf_id, tuple(q.code for q in closed), fingerprint) if fingerprint else None
-    found = _counts.get(key) if key else None
-    if found is None:
-        found = _count(db, closed, campaign_id, caf_id)
+    kept = _counts.get(key) if key else None
+    if kept is None:
+        kept = _count(db, closed, campaign_id, caf_id)
         if key:
-            keep(_counts, key, found, COUNTS_KEPT)
-    counts, answered = found
-    result = []
-    for question in closed:
-        found = counts[question.code]
-        result.append(Distribution(question, question.distribution(found), answered[question.code]))
-    return result
+            keep(_counts, key, kept, COUNTS_KEPT)
+    counts, answered = kept
+    return [Distribution(question, question.distribution(counts[question.code]), answered[question.code])
+            for question in closed]
 
 
 def _count(db, closed, campaign_id, caf_id) -> tuple[dict[str, Counter], Counter]:
