@@ -320,3 +320,26 @@ def test_lines_split_between_two_lines_and_never_leave_one_alone_at_the_foot_of_
     assert len(first.lines) == 5 and first.lines + rest.lines == block.lines
     assert first.getSpaceAfter() == 0 and rest.getSpaceBefore() == 0
     assert block.split(300, 1.5 * leading) == []  # one line would stand alone: the whole block moves on
+
+
+def test_a_grid_splits_between_rows_and_repeats_its_header_on_the_next_page():
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from survey.documents.pdf import PADDING, WIDTH, Grid, grid, render
+    columns = ["Souvent", "Parfois", "Jamais"]
+    rows = [(f"Ligne {n} : " + "une activité au long intitulé " * (n % 3), ["", "Parfois" if n % 2 else "", ""]) for n in range(100)]
+    table = grid(columns, rows)
+    assert table.wrap(WIDTH, 10_000) == (WIDTH, table.height) and table.width == WIDTH
+    for row in table.rows:  # every cell's lines fit between its rules
+        for (font, size), lines, width in zip([("Helvetica", 8.5)] + [("Helvetica-Bold", 8.5)] * 3, row, table.widths, strict=True):
+            assert all(stringWidth(line, font, size) <= width - 2 * PADDING for line in lines)
+    first, rest = table.split(WIDTH, table.header_height + sum(table.row_heights[:7]) + 1)
+    assert isinstance(first, Grid) and len(first.rows) == 7 and first.rows + rest.rows == table.rows
+    assert first.header == rest.header == table.header
+    assert table.split(WIDTH, table.header_height + table.row_heights[0] - 1) == []  # not one row fits: it moves on
+    # Drawn over pages: each page starts with the header, every row is there once, in order.
+    pages = pdf_pages(render([table], "Grille", "Grille"))
+    assert len(pages) >= 3 and all("Souvent Parfois Jamais Ligne" in flat(page) for page in pages)
+    text = flat(" ".join(pages))
+    assert [int(n) for n in re.findall(r"Ligne (\d+) :", text)] == list(range(100))
+    assert text.count("Parfois") == 50 + len(pages)
