@@ -17,11 +17,12 @@ from survey.logmask import mask_tokens
 # Only the reverse proxy may reach the application (see docs/deployment.md):
 # with SURVEY_PROXIES=1, whoever reaches a node directly could forge their address.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-# One worker per core, each with 3 threads: half the memory of 4 sync workers for the same throughput, and
-# 3 threads did at least as well as 4 on two cores (bench/RESULTS-caf.md, bench.caf and bench.rush); the
-# proxy buffers slow bodies so they never hold one.
+# One sync worker per core: half the memory of 4 sync workers, and more bilans per second than either 4 sync
+# workers or one worker per core with 3 threads, whose threads wait on each other for the interpreter's lock
+# (bench/RESULTS.md, deadline rush, thirteenth session). The proxy buffers slow bodies and downloads, so a slow
+# client never holds a worker; GUNICORN_THREADS above 1 serves with threaded workers instead.
 workers = int(os.environ.get("GUNICORN_WORKERS", os.cpu_count() or 2))
-threads = int(os.environ.get("GUNICORN_THREADS", 3))
+threads = int(os.environ.get("GUNICORN_THREADS", 1))
 timeout = 60
 # The application is imported once, by the master, before the workers are forked: they share its pages
 # for as long as nothing writes to them, and gc.freeze() keeps the collector from writing to them.
@@ -61,7 +62,7 @@ TRIM_EVERY_SECONDS = 10
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
 _malloc_trim = getattr(_libc, "malloc_trim", None)  # glibc only
 # Two allocation arenas per process rather than one per thread (glibc's default allows 8 per core):
-# less memory kept aside by each of the threads; set in the master, inherited by the workers.
+# less memory kept aside by each thread (the sender's, threaded workers'); set in the master, inherited by the workers.
 M_ARENA_MAX = -8
 if hasattr(_libc, "mallopt"):
     _libc.mallopt(M_ARENA_MAX, int(os.environ.get("CLAS_MALLOC_ARENAS", 2)))
