@@ -1,7 +1,7 @@
 """The Caf's side at national scale: every Caf page, its latency and its SQL statements, at growing sizes.
 
     .venv/bin/python -m bench.caf [--sizes 1000,5000,15000] [--campaigns 3] [--requests 12] [--levels 1,4]
-                                  [--workers 4] [--database postgresql|sqlite]
+                                  [--workers N] [--database postgresql|sqlite]
 
 For each size (responses over all campaigns), bulk-loads a national data set
 (``bench.caf_data``: 101 Cafs of uneven sizes, long bilans, long histories,
@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy import event
 
 from .caf_data import ADMIN, PASSWORD, REVIEWER, Data, load
-from .common import Client, gunicorn, machine, new_secret, percentile
+from .common import DEPLOYED_WORKERS, Client, gunicorn, machine, new_secret, percentile
 from .prepare import ensure_pg_database, fresh_schema
 
 # -- the pages ----------------------------------------------------------------------------------------------------
@@ -218,7 +218,7 @@ def main(argv=None):
     parser.add_argument("--campaigns", type=int, default=3)
     parser.add_argument("--requests", type=int, default=12, help="requests per page, level and client thread")
     parser.add_argument("--levels", default="1,4")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=DEPLOYED_WORKERS, help="gunicorn workers (default: one per core, as deployed)")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread above 1)")
     parser.add_argument("--config", help="a gunicorn configuration file to serve with, e.g. deploy/gunicorn.conf.py "
                                          "(its hooks apply; --workers and --threads still decide)")

@@ -17,6 +17,8 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 CLAS = json.loads((ROOT / "survey/definitions/clas-2023-2024.json").read_text(encoding="utf-8"))
 PDF = b"%PDF-1.4\n" + b"0" * 20_000 + b"\n%%EOF\n"
+# The benchmarks serve as deployed unless told otherwise: one sync worker per core (deploy/gunicorn.conf.py).
+DEPLOYED_WORKERS = os.cpu_count() or 2
 
 
 def free_port() -> int:

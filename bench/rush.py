@@ -1,6 +1,6 @@
 """The deadline rush: simulated partners completing the whole bilan at once.
 
-    .venv/bin/python -m bench.rush [--partners 200] [--levels 1,4,16] [--workers 4] [--slices 5] [--max-seconds 600]
+    .venv/bin/python -m bench.rush [--partners 200] [--levels 1,4,16] [--workers N] [--slices 5] [--max-seconds 600]
 
 Each partner opens its personal link, answers every page (the file on the
 last one), reads the summary and transmits, against gunicorn and PostgreSQL
@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 from survey.db import build_engine
 from survey.models import EmailKind, EmailLog, EmailStatus, Response, ResponseState
 
-from .common import clas_answers, cpu_seconds, free_port, gunicorn, machine, new_secret, percentile
+from .common import DEPLOYED_WORKERS, clas_answers, cpu_seconds, free_port, gunicorn, machine, new_secret, percentile
 from .journeys import Timings, complete_journey, request_kind
 from .prepare import campaign_with_projects, empty_database
 
@@ -210,7 +210,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--partners", type=int, default=200, help="journeys per concurrency level and app")
     parser.add_argument("--levels", default="1,4,16")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=DEPLOYED_WORKERS, help="gunicorn workers (default: one per core, as deployed)")
     parser.add_argument("--slices", type=int, default=5, help="alternations between the apps per level")
     parser.add_argument("--max-seconds", type=float, default=600, help="time bound per slice")
     parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
