@@ -6,7 +6,7 @@ import time
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from survey.db import get_session
 from survey.mail.delivery import deliver_due
@@ -253,3 +253,16 @@ def test_the_safety_net_sends_what_is_pending_in_every_campaign_or_in_one(app, s
     assert [m["To"] for m in smtp.messages] == ["seconde@two.example"]
     assert cli(app, "send-pending-emails").exit_code == 0
     assert [m["To"] for m in smtp.messages] == ["seconde@two.example", "premiere@one.example"]
+
+
+def test_a_pass_with_nothing_left_to_send_runs_one_statement_not_one_per_group(app, smtp, campaign, factory, clock):
+    # Most passes find nothing (after a receipt, at each idle poll): one look at the statuses, not seven searches.
+    contacts_of(factory, campaign, 2)
+    plan_invitations(app, campaign, clock)
+    statements = []
+    event.listen(app.extensions["db_engine"], "before_cursor_execute",
+                 lambda conn, cursor, sql, *rest: statements.append(sql))
+    assert in_app(app, lambda db: deliver_due(db, clock.now).sent) == 2 and len(smtp.messages) == 2
+    statements.clear()
+    assert in_app(app, lambda db: deliver_due(db, clock.now).sent) == 0
+    assert len(statements) == 1 and "email_log" in statements[0]

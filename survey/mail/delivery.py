@@ -107,6 +107,11 @@ def stale(cutoff: datetime):
     return and_(EmailLog.status == EmailStatus.SENDING, EmailLog.attempted_at < cutoff)
 
 
+def _due_statuses(retry_failed: bool) -> tuple[EmailStatus, ...]:
+    """The statuses of the rows :func:`_due_groups` may take."""
+    return (EmailStatus.PENDING, EmailStatus.SENDING) + ((EmailStatus.FAILED,) if retry_failed else ())
+
+
 def _due_groups(retry_failed: bool, cutoff: datetime, started: datetime) -> list:
     """The rows a run may claim, as where-clauses in the order they go: rows a dead sender left
     ``sending``; pending rows, one kind after the other (:data:`SENDING_ORDER`); with
@@ -123,14 +128,21 @@ def _due_groups(retry_failed: bool, cutoff: datetime, started: datetime) -> list
     return groups
 
 
-def _next_due(db: Session, groups, scope, after: dict[int, int]) -> tuple[int, EmailStatus] | None:
+def _next_due(db: Session, groups, scope, after: dict[int, int], statuses) -> tuple[int, EmailStatus] | None:
     """The next row to send, locked for this transaction (rows other senders hold are skipped).
 
     ``after`` holds, for each group, the last id this run took there: the next
     search starts past it. PostgreSQL walks the primary key for ``ORDER BY id
     LIMIT 1``; from the start, that is past every row ever sent (25 ms behind
     60,000 of them), from the last id taken, a few rows.
+
+    Most searches find nothing (the one after a run's last row, each idle poll
+    of a sender): a first look, on the index's first column, at whether any row
+    at all is in one of the ``statuses`` the groups take answers them in one
+    statement instead of one per group (a receipt's pass: 4 statements, was 9).
     """
+    if db.scalar(select(EmailLog.id).where(EmailLog.status.in_(statuses), *scope).limit(1)) is None:
+        return None
     for number, group in enumerate(groups):
         row = db.execute(select(EmailLog.id, EmailLog.status).where(group, EmailLog.id > after.get(number, 0), *scope)
                          .order_by(EmailLog.id).limit(1).with_for_update(skip_locked=True)).first()
@@ -194,7 +206,7 @@ def deliver_due(db: Session, now: datetime, scope=(), report: SendReport | None 
             # Afresh for each row: a round can take an hour, and a sender may die meanwhile.
             groups = _due_groups(retry_failed, resend_cutoff(), started)
             due = or_(*groups)
-            found = _next_due(db, groups, scope, after)
+            found = _next_due(db, groups, scope, after, _due_statuses(retry_failed))
             if found is None:
                 db.commit()  # ends the transaction without expiring the rows the report holds
                 break
