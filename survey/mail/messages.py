@@ -127,7 +127,7 @@ def compose(kind: EmailKind, response: Response, recipient: str, link: str | Non
 
 
 # The last few receipts' PDFs, by (response id, version): the receipts of one transmission leave one after
-# the other, each claimed on its own by this process's sender, and share one PDF (about 25 ms of CPU each).
+# the other, each claimed on its own by this process's sender, and share one PDF (about 9 ms of CPU each).
 _receipt_pdfs: dict[tuple[int, int], bytes] = {}
 RECEIPT_PDFS_KEPT = 8
 

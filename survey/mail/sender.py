@@ -1,7 +1,7 @@
 """The node's sender: one process, forked by gunicorn's master, sends every email; the workers only serve pages.
 
-A receipt carries the bilan's PDF, about 15 ms of CPU to build (35 before its
-texts were drawn as plain lines). Built in a worker's thread, it slowed every
+A receipt carries the bilan's PDF, about 9 ms of CPU to build (35 before its
+texts were drawn as plain lines), and costs the sender about 30 ms in all. Built in a worker's thread, it slowed every
 page that worker served during the deadline rush (the rush's throughput fell to 0.6 to 0.8 of the hand-written
 baseline's, bench/RESULTS.md). In a process of its own, scheduled only on
 idle cores (Linux's ``SCHED_IDLE``; a lower nice value elsewhere), and
