@@ -257,8 +257,8 @@ def main(argv=None):
         measured_from = cpu_seconds()
         receipts_due = sum(len(done_seeds[app]) for app in sends_receipts)
         for index, level in enumerate(levels):
-            measured = {app: {"timings": Timings(), "completed": [], "elapsed": 0.0, "cpu": 0.0, "pg": 0.0, "driver": 0.0}
-                        for app in apps}
+            measured = {app: {"timings": Timings(), "completed": [], "elapsed": 0.0, "cpu": 0.0, "pg": 0.0, "driver": 0.0,
+                              "sender": 0.0} for app in apps}
             bounds = [round(args.partners * k / args.slices) for k in range(args.slices + 1)]
             for slice_number, (low, high) in enumerate(zip(bounds, bounds[1:], strict=False)):
                 # Alternate which app goes first, so that neither always follows the other.
@@ -278,16 +278,19 @@ def main(argv=None):
                     result["timings"].merge(timings)
                     result["completed"] += completed
                     result["elapsed"] += elapsed
-                    for key, group in (("cpu", servers[app].group), ("pg", "postgres"), ("driver", DRIVER)):
+                    for key, group in (("cpu", servers[app].group), ("pg", "postgres"), ("driver", DRIVER),
+                                       ("sender", f"{servers[app].group} sender")):
                         result[key] += used.get(group, 0) - before.get(group, 0)
             time.sleep(0.2)
             for app, result in measured.items():
                 timings, completed, served = result["timings"], result["completed"], logs[app].read()
                 done_seeds[app].extend(completed)
                 rate = len(completed) / result["elapsed"] if result["elapsed"] else 0.0
-                server_ms, pg_ms, driver_ms = (1000 * result[key] / max(1, len(completed)) for key in ("cpu", "pg", "driver"))
+                server_ms, pg_ms, driver_ms, sender_ms = (1000 * max(0.0, result[key]) / max(1, len(completed))
+                                                          for key in ("cpu", "pg", "driver", "sender"))
+                of_which = f" (the email sender {sender_ms:.0f})" if sender_ms else ""
                 print(f"\n{app}, concurrency {level}: {len(completed)} bilans in {result['elapsed']:.1f} s = {rate:.2f} "
-                      f"completed/s, errors {len(timings.errors)}; CPU per bilan: server {server_ms:.0f} ms, "
+                      f"completed/s, errors {len(timings.errors)}; CPU per bilan: server {server_ms:.0f} ms{of_which}, "
                       f"PostgreSQL {pg_ms:.0f} ms, driver and SMTP sink {driver_ms:.0f} ms "
                       f"(all {os.cpu_count()} cores busy: at most {_ceiling(server_ms + pg_ms + driver_ms):.1f} bilans/s)")
                 for kind, values in sorted(timings.latencies.items()):
