@@ -37,7 +37,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from survey import create_app
     from survey.db import get_session
-    from survey.mail.delivery import _due_groups, _next_due, resend_cutoff
+    from survey.mail.delivery import _due_groups, _due_statuses, _next_due, resend_cutoff
     from survey.mail.rounds import invitation_round, plan
     from survey.models import Campaign, Contact, EmailKind, EmailLog, EmailStatus, Response
     from survey.models.types import utcnow
@@ -70,7 +70,7 @@ def main(argv=None):
             after, took = {}, []
             for _ in range(50):
                 started = time.perf_counter()
-                _next_due(db, groups, (), after if keep_place else {})
+                _next_due(db, groups, (), after if keep_place else {}, _due_statuses(False))
                 took.append(time.perf_counter() - started)
                 db.rollback()
             print(f"next row behind {args.sent:,} sent and {args.pending:,} pending, {label}: "

@@ -137,11 +137,15 @@ def _next_due(db: Session, groups, scope, after: dict[int, int], statuses) -> tu
     60,000 of them), from the last id taken, a few rows.
 
     Most searches find nothing (the one after a run's last row, each idle poll
-    of a sender): a first look, on the index's first column, at whether any row
-    at all is in one of the ``statuses`` the groups take answers them in one
-    statement instead of one per group (a receipt's pass: 4 statements, was 9).
+    of a sender): a first look at whether any row at all is in one of the
+    ``statuses`` the groups take answers them in one statement instead of one
+    per group (a receipt's pass: 4 statements, was 9). Asked in the index's
+    order (status, kind, id), it reads the index: unordered, PostgreSQL chose
+    to scan the table from its start, past every sent row (6 ms behind 60,000).
     """
-    if db.scalar(select(EmailLog.id).where(EmailLog.status.in_(statuses), *scope).limit(1)) is None:
+    first = (select(EmailLog.id).where(EmailLog.status.in_(statuses), *scope)
+             .order_by(EmailLog.status, EmailLog.kind, EmailLog.id).limit(1))
+    if db.scalar(first) is None:
         return None
     for number, group in enumerate(groups):
         row = db.execute(select(EmailLog.id, EmailLog.status).where(group, EmailLog.id > after.get(number, 0), *scope)
