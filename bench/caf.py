@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy import event
 
 from .caf_data import ADMIN, PASSWORD, REVIEWER, Data, load
-from .common import DEPLOYED_WORKERS, Client, gunicorn, machine, new_secret, percentile
+from .common import DEPLOYED_WORKERS, SENDER_NAME, Client, gunicorn, machine, new_secret, percentile
 from .prepare import ensure_pg_database, fresh_schema
 
 # -- the pages ----------------------------------------------------------------------------------------------------
@@ -206,7 +206,7 @@ def memory(group: str) -> tuple[int, float, str]:
             name = (entry / "comm").read_text().strip()
         except (OSError, ValueError, IndexError):
             continue
-        role = "master" if entry.name == group else "sender" if name == "clas-sender" else "worker"
+        role = "master" if entry.name == group else "sender" if name == SENDER_NAME else "worker"
         shares.append((role, next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")) / 1024))
     shares.sort()
     return len(shares), sum(mib for _, mib in shares), ", ".join(f"{role} {mib:.0f}" for role, mib in shares)

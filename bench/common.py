@@ -14,9 +14,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
+from survey.mail.sender import PROCESS_NAME
+
 ROOT = Path(__file__).resolve().parent.parent
 CLAS = json.loads((ROOT / "survey/definitions/clas-2023-2024.json").read_text(encoding="utf-8"))
 PDF = b"%PDF-1.4\n" + b"0" * 20_000 + b"\n%%EOF\n"
+SENDER_NAME = PROCESS_NAME.decode()  # the node's email sender, as /proc names it
 # The benchmarks serve as deployed unless told otherwise: one sync worker per core (deploy/gunicorn.conf.py).
 DEPLOYED_WORKERS = os.cpu_count() or 2
 
@@ -50,7 +53,7 @@ def cpu_seconds() -> dict[str, float]:
         seconds = sum(int(value) for value in fields[11:15]) / ticks  # utime, stime, cutime, cstime
         key = "postgres" if name == "postgres" else fields[2]  # the process group
         used[key] = used.get(key, 0.0) + seconds
-        if name == "clas-sender":  # the node's email sender, also counted apart: "<group> sender"
+        if name == SENDER_NAME:  # also counted apart: "<group> sender"
             used[f"{key} sender"] = used.get(f"{key} sender", 0.0) + seconds
     return used
 

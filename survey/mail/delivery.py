@@ -199,7 +199,7 @@ def deliver_due(db: Session, now: datetime, scope=(), report: SendReport | None 
     process that exits); ``progress(total)`` may return a click progress bar.
     """
     report = report if report is not None else SendReport()
-    started, after = utcnow(), {}
+    started, after, statuses = utcnow(), {}, _due_statuses(retry_failed)
     total = 0
     if progress is not None:
         due = or_(*_due_groups(retry_failed, resend_cutoff(), started))
@@ -210,7 +210,7 @@ def deliver_due(db: Session, now: datetime, scope=(), report: SendReport | None 
             # Afresh for each row: a round can take an hour, and a sender may die meanwhile.
             groups = _due_groups(retry_failed, resend_cutoff(), started)
             due = or_(*groups)
-            found = _next_due(db, groups, scope, after, _due_statuses(retry_failed))
+            found = _next_due(db, groups, scope, after, statuses)
             if found is None:
                 db.commit()  # ends the transaction without expiring the rows the report holds
                 break
