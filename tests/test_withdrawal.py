@@ -79,6 +79,9 @@ def test_a_contact_the_new_import_no_longer_lists_loses_its_links_and_its_emails
     partner = partner_for(new_token)
     for number, data in complete_clas_answers().items():
         partner.save_page(number, data)
+    summary = body(partner.get("/bilan/recapitulatif"))  # it says so before transmitting
+    assert "sera envoyé à l’adresse électronique :" in summary and "<li>nouveau@lire.example</li>" in summary
+    assert "ancien@lire.example" not in summary
     assert partner.transmit().status_code == 302
     receipts = db.scalars(select(EmailLog).where(EmailLog.kind == "receipt")).all()
     assert [log.contact.email for log in receipts] == ["nouveau@lire.example"]
