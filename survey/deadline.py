@@ -100,7 +100,16 @@ def _caf_own_window(response: Response):
     db = object_session(response)
     if db is None:
         return None
-    return caf_windows(db, response.campaign_id).get(response.project.caf_id)
+    key = (response.campaign_id, response.project.caf_id)
+    known = db.info.get(_OWN_WINDOW, {})
+    if key in known:
+        return known[key]
+    return caf_windows(db, response.campaign_id).get(key[1])
+
+
+def remember_own_window(db: Session, campaign_id: int, caf_id: int, window: tuple[datetime, datetime] | None):
+    """Keep for this transaction one Caf's own window (or None), read with something else (a partner's link)."""
+    db.info.setdefault(_OWN_WINDOW, {})[(campaign_id, caf_id)] = window
 
 
 def caf_windows(db: Session, campaign_id: int) -> dict:
@@ -118,6 +127,7 @@ def caf_windows(db: Session, campaign_id: int) -> dict:
 
 
 _WINDOWS = "caf_windows"
+_OWN_WINDOW = "caf_window_of"
 _ZONES = "caf_zones"
 
 
@@ -131,6 +141,7 @@ def caf_zones(db: Session) -> list[str]:
 def forget_caf_windows(db: Session):
     """Read the Caf windows (and zones) again at the next deadline (after one was set or removed)."""
     db.info.pop(_WINDOWS, None)
+    db.info.pop(_OWN_WINDOW, None)
     db.info.pop(_ZONES, None)
 
 

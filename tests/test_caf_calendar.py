@@ -3,7 +3,7 @@ import html
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from survey.db import get_session
 from survey.models import Caf, Contact, EmailKind, Project, Response
@@ -126,3 +126,29 @@ def test_a_reviewer_reads_their_own_cafs_closing(app, campaign, factory, caf_use
     reviewer = caf_user("reviewer", "974")
     page = body(reviewer.get("/caf/"))
     assert "vendredi 12 juillet 2024 à 23 h 59, heure de La Réunion (date propre à votre Caf)" in page
+
+
+def test_a_partners_page_reads_the_link_and_its_cafs_own_window_in_one_statement(app, campaign, factory, partner_for, clock):
+    # Every partner request applies the deadline: the Caf's window comes with the link, not in a query of its own.
+    _, (savoie,) = factory.project(campaign, caf_number="731", caf_name="Caf de la Savoie")
+    _, (other,) = factory.project(campaign, caf_number="741", caf_name="Caf de la Haute-Savoie")
+    assert cli(app, "set-caf-window", CODE, "731", "--closes", "2024-07-08 23:59:59").exit_code == 0
+    first, second = partner_for(savoie), partner_for(other)
+    statements = []
+    event.listen(app.extensions["db_engine"], "before_cursor_execute",
+                 lambda conn, cursor, sql, *rest: statements.append(sql))
+    for partner, closing in ((first, "lundi 8 juillet 2024 à 23 h 59"), (second, "lundi 15 juillet 2024 à 23 h 59")):
+        statements.clear()
+        page = body(partner.get("/bilan"))
+        reading_windows = [sql for sql in statements if "caf_windows" in sql]
+        assert closing in " ".join(page.split())
+        assert len(reading_windows) == 1 and "access_links" in reading_windows[0]
+        # Nor does it read the answers' copies kept for SQL (the dashboard's, the reading view's).
+        assert "short_answers" not in reading_windows[0] and "free_text" not in reading_windows[0]
+    first.get("/bilan/page/2")
+    clock.set(datetime(2024, 7, 9, 8, 0, tzinfo=UTC))
+    statements.clear()
+    closed = first.save_page(2, {"lieu_action": "Le 9 juillet"}, reload=False)
+    assert closed.status_code == 409 and "fermé depuis le lundi 8 juillet 2024 à 23 h 59" in body(closed)
+    assert len(statements) == 1 and "caf_windows" in statements[0]  # nothing written, nothing read again
+    assert second.save_page(2, {"lieu_action": "Le 9 juillet"}).status_code == 302

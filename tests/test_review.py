@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from survey.models import CorrectionRequest, EventKind, Response, ResponseEvent, ResponseState
+from survey.models import CorrectionRequest, EmailKind, EmailLog, EventKind, Response, ResponseEvent, ResponseState
 from tests.conftest import CLAS_CLOSES, complete_clas_answers
 
 UTC = UTC
@@ -165,6 +165,8 @@ def test_a_correction_round(factory, partner_for, caf_user, clock, db):
     assert response.state is ResponseState.SUBMITTED
     assert response.receipt == first_reference  # one reference for the bilan, across transmissions
     assert response.receipt_round == f"{first_reference}/2"  # its second receipt is an occasion of its own
+    rounds = db.scalars(select(EmailLog.round).where(EmailLog.kind == EmailKind.RECEIPT, EmailLog.response_id == response_id))
+    assert set(rounds) == {first_reference, f"{first_reference}/2"}
     db.expire_all()
     assert db.get(CorrectionRequest, request.id).closed_at is not None
     # Once transmitted again, the partner can no longer edit.

@@ -165,14 +165,15 @@ def _due_round(db, campaign, schedule, now, caf_number, other_cafs, options) -> 
 
 
 # -- after a partner's or a Caf's action ----------------------------------------
-def plan_receipt(db: Session, response: Response, now: datetime):
+def plan_receipt(db: Session, response: Response, now: datetime, first_transmission: bool = False):
     """Inside the transmission's transaction: a pending receipt for every contact of the project.
 
     One statement, committed with the transmission itself: a receipt can be
     late (any process's outbox, or ``send-pending-emails``, sends what is
-    left) but never forgotten.
+    left) but never forgotten. A ``first_transmission``'s round is its
+    reference, known without counting the correction requests.
     """
-    plan_notice(db, response, EmailKind.RECEIPT, response.receipt_round, now)
+    plan_notice(db, response, EmailKind.RECEIPT, response.receipt if first_transmission else response.receipt_round, now)
 
 
 # Notices planned inside the transaction of what they tell, sent by the outbox after the commit.

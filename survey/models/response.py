@@ -99,11 +99,13 @@ class Response(Base):
     # ``answers`` without the long free texts (:func:`without_long_texts`), kept in
     # step whenever ``answers`` is set: the dashboard counts choices over
     # thousands of bilans from this, never reading a long bilan.
-    short_answers: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    short_answers: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}", deferred=True)
     # The free texts of ``answers`` (:func:`joined_free_texts`), set with them by :meth:`record_edit`: what the
     # reading view searches. On PostgreSQL, a generated ``search_vector`` column (migration 0010, not mapped
     # here) holds their French text search vector once the bilan is transmitted, under a GIN index.
-    free_text: Mapped[str | None] = mapped_column(Text)
+    # Both are written with the answers and read only by SQL (dashboard, reading view): loading a response
+    # leaves them out (``deferred``), so that a partner's page does not decode its answers twice.
+    free_text: Mapped[str | None] = mapped_column(Text, deferred=True)
 
     campaign: Mapped[Campaign] = relationship(lazy="joined")
     project: Mapped[Project] = relationship(lazy="joined")

@@ -238,10 +238,13 @@ def submit_response(db: Session, response: Response, expected_version: int | Non
     problems = find_problems(response_definition(response), response.answers, response.invalid)
     if problems:
         raise IncompleteResponse("Le bilan ne peut pas encore être transmis : des réponses manquent ou sont à corriger.", problems)
+    # Never transmitted before, it cannot have been sent back: its receipts are the reference's first round
+    # (no need to read its correction requests to count them).
+    first_transmission = response.receipt is None
     response.mark_submitted(now, new_receipt())
     try:
         flush_then_commit(db, actor.event(response, EventKind.SUBMITTED, now, new_value=response.receipt),
-                          also=lambda db: plan_receipt(db, response, now))
+                          also=lambda db: plan_receipt(db, response, now, first_transmission))
     except StaleDataError:
         db.rollback()
         db.refresh(response)
