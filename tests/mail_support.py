@@ -12,7 +12,7 @@ from tests.smtp import SmtpServer
 
 UTC = UTC
 CODE = "clas-2023-2024"
-DEADLINE = "lundi 15 juillet 2024 à 23 h 59, heure de Paris"
+DEADLINE = "lundi 15 juillet 2024 à 23 h 59, heure de Paris"
 LINK = re.compile(r"http://bilan\.test/r/([A-Za-z0-9_-]+)")
 
 
@@ -36,12 +36,17 @@ def cli(app, *args):
 
 
 def text_of(message) -> str:
-    """The plain-text part, its lines joined (wrapping is no concern of the tests)."""
-    return " ".join(message.get_body(("plain",)).get_content().split())
+    """The plain-text part, its lines joined (wrapping is no concern of the tests; no-break spaces are kept)."""
+    return joined_lines(message.get_body(("plain",)).get_content())
 
 
 def html_of(message) -> str:
-    return " ".join(message.get_body(("html",)).get_content().split())
+    return joined_lines(message.get_body(("html",)).get_content())
+
+
+def joined_lines(text: str) -> str:
+    """``text`` with each run of spaces and line breaks made one space (a no-break space stays one)."""
+    return " ".join(re.split(r"[ \t\r\n]+", text)).strip()
 
 
 def logs(db, **where):

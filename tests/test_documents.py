@@ -49,7 +49,9 @@ def pdf_pages(data: bytes) -> list[str]:
 
 
 def flat(text: str) -> str:
-    """Words joined by single spaces: where a line wraps is no concern of the tests."""
+    """Words joined by single spaces: where a line wraps is no concern of the tests.
+
+    No-break spaces too: pypdf reads one back followed by a space (« 10\u00a0 h\u00a0 00 »)."""
     return " ".join(text.split())
 
 

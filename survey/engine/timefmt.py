@@ -16,6 +16,12 @@ ZONE_NAMES = {
 }
 
 
+# French keeps some spaces from breaking a line: inside a time (23 h 59), between groups of digits (10 000).
+NO_BREAK = "\u00a0"
+# Numbers are grouped by three with a no-break space (10 000), as French writes them.
+NUMBER_GROUP_SEPARATOR = NO_BREAK
+
+
 def zone_name(tz_name: str) -> str:
     return ZONE_NAMES.get(tz_name, f"fuseau {tz_name}")
 
@@ -32,9 +38,10 @@ def format_date(moment: datetime, tz_name: str) -> str:
 
 
 def format_datetime(moment: datetime, tz_name: str) -> str:
-    """``lundi 15 juillet 2024 à 23 h 59, heure de Paris``"""
+    """``lundi 15 juillet 2024 à 23 h 59, heure de Paris`` (no-break spaces in ``23 h 59``: a line never splits it)."""
     when = local(moment, tz_name)
-    return f"{format_date(moment, tz_name)} à {when.hour} h {when.minute:02d}, {zone_name(tz_name)}"
+    hour = NO_BREAK.join((str(when.hour), "h", f"{when.minute:02d}"))
+    return f"{format_date(moment, tz_name)} à {hour}, {zone_name(tz_name)}"
 
 
 def parse_local(text: str, tz_name: str) -> datetime:
@@ -45,8 +52,6 @@ def parse_local(text: str, tz_name: str) -> datetime:
     return naive.replace(tzinfo=ZoneInfo(tz_name))
 
 
-# Numbers are grouped by three with a no-break space (10 000), as French writes them.
-NUMBER_GROUP_SEPARATOR = "\u00a0"
 
 
 def format_number(number: int) -> str:
