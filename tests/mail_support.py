@@ -12,7 +12,7 @@ from tests.smtp import SmtpServer
 
 UTC = UTC
 CODE = "clas-2023-2024"
-DEADLINE = "lundi 15 juillet 2024 à 23 h 59, heure de Paris"
+DEADLINE = "lundi 15 juillet 2024 à 23\u00a0h\u00a059, heure de Paris"
 LINK = re.compile(r"http://bilan\.test/r/([A-Za-z0-9_-]+)")
 
 

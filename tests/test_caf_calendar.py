@@ -54,7 +54,7 @@ def test_an_overseas_partner_imported_from_csv_sees_and_is_held_to_2359_in_their
     clock.set(REUNION_CLOSES + timedelta(seconds=1))
     late = reunion.save_page(2, {"lieu_action": "Trop tard"}, reload=False)
     assert late.status_code == 409
-    assert "fermé depuis le lundi 15 juillet 2024 à 23 h 59, heure de La Réunion" in body(late)
+    assert "fermé depuis le lundi 15 juillet 2024 à 23\u00a0h\u00a059, heure de La Réunion" in body(late)
     # The same instant, 22:00 in Paris: the Caf de la Savoie's partner still answers.
     assert paris.save_page(2, {"lieu_action": "À 22 h à Chambéry"}).status_code == 302
     paris.get("/bilan/page/2")
@@ -70,7 +70,7 @@ def test_the_emails_of_an_overseas_caf_give_its_own_closing(app, campaign, facto
         response = get_session().get(Response, response_id)
         message = compose(EmailKind.REMINDER, response, "a@asso.re", link="http://bilan.test/r/x")
     text = next(part for part in message.walk() if part.get_content_type() == "text/plain").get_payload(decode=True).decode()
-    assert "lundi 15 juillet 2024 à 23 h 59, heure de La Réunion" in text
+    assert "lundi 15 juillet 2024 à 23\u00a0h\u00a059, heure de La Réunion" in text
 
 
 def test_a_caf_with_its_own_closing_closes_on_it_while_another_caf_stays_open(
@@ -84,12 +84,12 @@ def test_a_caf_with_its_own_closing_closes_on_it_while_another_caf_stays_open(
                             from_page=f"/admin/cafs/{savoie}")
     assert set_window.status_code == 302
     first, second = partner_for(early), partner_for(on_time)
-    assert "lundi 8 juillet 2024 à 23 h 59" in body(first.get("/bilan"))
-    assert "lundi 15 juillet 2024 à 23 h 59" in body(second.get("/bilan"))
+    assert "lundi 8 juillet 2024 à 23\u00a0h\u00a059" in body(first.get("/bilan"))
+    assert "lundi 15 juillet 2024 à 23\u00a0h\u00a059" in body(second.get("/bilan"))
     first.get("/bilan/page/2")
     clock.set(datetime(2024, 7, 9, 8, 0, tzinfo=UTC))
     closed = first.save_page(2, {"lieu_action": "Le 9 juillet"}, reload=False)
-    assert closed.status_code == 409 and "fermé depuis le lundi 8 juillet 2024 à 23 h 59" in body(closed)
+    assert closed.status_code == 409 and "fermé depuis le lundi 8 juillet 2024 à 23\u00a0h\u00a059" in body(closed)
     assert second.save_page(2, {"lieu_action": "Le 9 juillet"}).status_code == 302
     # A later closing of its own keeps a Caf open past the campaign's.
     admin.post(f"/admin/cafs/{savoie}/campagnes/{campaign}",
@@ -117,7 +117,7 @@ def test_reminders_follow_each_cafs_own_days(app, smtp, campaign, factory, clock
     assert sorted(log.round for log in logs(db)) == ["J-7", "J-7/731"]
     clock.set(datetime(2024, 7, 9, 6, 0, tzinfo=UTC))  # the Savoie has closed: its own invitations no longer leave
     refused = cli(app, "send-invitations", CODE, "--caf", "731")
-    assert refused.exit_code == 1 and "close depuis le lundi 8 juillet 2024 à 23 h 59" in refused.output
+    assert refused.exit_code == 1 and "close depuis le lundi 8 juillet 2024 à 23\u00a0h\u00a059" in refused.output
 
 
 def test_a_reviewer_reads_their_own_cafs_closing(app, campaign, factory, caf_user):
@@ -125,7 +125,7 @@ def test_a_reviewer_reads_their_own_cafs_closing(app, campaign, factory, caf_use
     assert cli(app, "set-caf-window", CODE, "974", "--closes", "2024-07-12 23:59:59").exit_code == 0
     reviewer = caf_user("reviewer", "974")
     page = body(reviewer.get("/caf/"))
-    assert "vendredi 12 juillet 2024 à 23 h 59, heure de La Réunion (date propre à votre Caf)" in page
+    assert "vendredi 12 juillet 2024 à 23\u00a0h\u00a059, heure de La Réunion (date propre à votre Caf)" in page
 
 
 def test_a_partners_page_reads_the_link_and_its_cafs_own_window_in_one_statement(app, campaign, factory, partner_for, clock):
@@ -137,7 +137,7 @@ def test_a_partners_page_reads_the_link_and_its_cafs_own_window_in_one_statement
     statements = []
     event.listen(app.extensions["db_engine"], "before_cursor_execute",
                  lambda conn, cursor, sql, *rest: statements.append(sql))
-    for partner, closing in ((first, "lundi 8 juillet 2024 à 23 h 59"), (second, "lundi 15 juillet 2024 à 23 h 59")):
+    for partner, closing in ((first, "lundi 8 juillet 2024 à 23\u00a0h\u00a059"), (second, "lundi 15 juillet 2024 à 23\u00a0h\u00a059")):
         statements.clear()
         page = body(partner.get("/bilan"))
         reading_windows = [sql for sql in statements if "caf_windows" in sql]
@@ -149,6 +149,6 @@ def test_a_partners_page_reads_the_link_and_its_cafs_own_window_in_one_statement
     clock.set(datetime(2024, 7, 9, 8, 0, tzinfo=UTC))
     statements.clear()
     closed = first.save_page(2, {"lieu_action": "Le 9 juillet"}, reload=False)
-    assert closed.status_code == 409 and "fermé depuis le lundi 8 juillet 2024 à 23 h 59" in body(closed)
+    assert closed.status_code == 409 and "fermé depuis le lundi 8 juillet 2024 à 23\u00a0h\u00a059" in body(closed)
     assert len(statements) == 1 and "caf_windows" in statements[0]  # nothing written, nothing read again
     assert second.save_page(2, {"lieu_action": "Le 9 juillet"}).status_code == 302

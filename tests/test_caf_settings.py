@@ -106,7 +106,7 @@ def test_an_administrator_gives_a_caf_its_own_window_and_takes_it_back(app, fact
     assert good.status_code == 302
     window = db.scalar(select(CafWindow))
     assert window.closes_at == datetime(2024, 7, 8, 21, 59, 59, tzinfo=UTC)  # Paris, summer time
-    assert "lundi 8 juillet 2024 à 23 h 59, heure de Paris" in body(admin.get(f"/admin/cafs/{number}"))
+    assert "lundi 8 juillet 2024 à 23\u00a0h\u00a059, heure de Paris" in body(admin.get(f"/admin/cafs/{number}"))
     admin.post(url, {"action": "remove"}, from_page=f"/admin/cafs/{number}")
     db.expire_all()
     assert db.scalar(select(CafWindow)) is None
@@ -132,7 +132,7 @@ def test_the_commands_set_a_cafs_zone_contact_and_window(app, factory, db):
     code = campaign_code(db, campaign)
     window = cli.invoke(args=["set-caf-window", code, "974", "--closes", "2024-07-08 23:59:59"])
     assert window.exit_code == 0, window.output
-    assert "au lundi 8 juillet 2024 à 23 h 59, heure de La Réunion" in window.output
+    assert "au lundi 8 juillet 2024 à 23\u00a0h\u00a059, heure de La Réunion" in window.output
     caf = db.scalar(select(Caf).where(Caf.number == "974"))
     assert caf.contact_address == "4 rue Élie Hoarau\n97400 Saint-Denis"
     assert db.scalar(select(CafWindow)).closes_at == datetime(2024, 7, 8, 19, 59, 59, tzinfo=UTC)  # UTC+4

@@ -98,8 +98,8 @@ def test_a_caf_with_its_own_window_has_its_own_timeline(campaign, caf_user, db, 
     assert row(reviewer, "02/07/2024").split()[:2] == ["1", "33"]
     assert row(reviewer, "08/07/2024").split()[:2] == ["2", "67"]
     assert "du 02/07/2024 (1) au 08/07/2024 (2, soit 67 %)" in reviewer
-    assert ("Calendrier propre à la Caf : ouverture le mardi 2 juillet 2024 à 8 h 00, heure de Paris, "
-            "fermeture le lundi 8 juillet 2024 à 23 h 59, heure de Paris.") in reviewer
+    assert ("Calendrier propre à la Caf : ouverture le mardi 2 juillet 2024 à 8\u00a0h\u00a000, heure de Paris, "
+            "fermeture le lundi 8 juillet 2024 à 23\u00a0h\u00a059, heure de Paris.") in reviewer
     admin = caf_user("admin", None)
     scoped = body(admin.get(f"/caf/campagnes/{campaign}/tableau-de-bord?caf=731"))
     assert days_shown(scoped) == days_shown(reviewer)
@@ -121,7 +121,7 @@ def test_a_caf_timeline_is_counted_in_its_own_zone(campaign, caf_user, db, clock
     page = body(caf_user("admin", None).get(f"/caf/campagnes/{campaign}/tableau-de-bord?caf=974"))
     assert row(page, "03/07/2024").split()[:1] == ["0"] and row(page, "04/07/2024").split()[:1] == ["1"]
     assert days_shown(page)[-1] == "10/07/2024"
-    assert "fermeture le mercredi 10 juillet 2024 à 23 h 59, heure de La Réunion" in page
+    assert "fermeture le mercredi 10 juillet 2024 à 23\u00a0h\u00a059, heure de La Réunion" in page
 
 
 def test_an_administrator_sees_every_caf_and_each_one(campaign, caf_user):

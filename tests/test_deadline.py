@@ -35,7 +35,7 @@ def test_one_second_after_the_deadline_nothing_is_saved(factory, partner_for, cl
     assert refused.status_code == 409
     page = body(refused)
     assert "Questionnaire fermé." in page
-    assert "fermé depuis le lundi 15 juillet 2024 à 23 h 59, heure de Paris" in page
+    assert "fermé depuis le lundi 15 juillet 2024 à 23\u00a0h\u00a059, heure de Paris" in page
     assert "Trop tard" in page  # shown back so that it can be copied, not stored
     assert answers_of(db, response_id).answers["lieu_action"] == "Avant"
 
@@ -101,7 +101,7 @@ def test_a_deadline_across_the_autumn_clock_change(factory, partner_for, clock, 
     response_id, (token,) = factory.project(factory.campaign(opens=opens, closes=closes))
     partner = partner_for(token)
     clock.set(closes)
-    assert "dimanche 27 octobre 2024 à 23 h 59, heure de Paris" in body(partner.get("/bilan"))
+    assert "dimanche 27 octobre 2024 à 23\u00a0h\u00a059, heure de Paris" in body(partner.get("/bilan"))
     assert partner.save_page(2, {"lieu_action": "Dernière seconde"}).status_code == 302
     partner.get("/bilan/page/2")
     clock.set(closes + timedelta(seconds=1))
@@ -113,7 +113,7 @@ def test_an_overseas_caf_sees_the_deadline_in_its_own_time(factory, partner_for)
     _, (token,) = factory.project(factory.campaign(), caf_number="974", caf_name="Caf de La Réunion",
                                   timezone="Indian/Reunion")
     start = body(partner_for(token).get("/bilan"))
-    assert "lundi 15 juillet 2024 à 23 h 59, heure de La Réunion" in start  # 23:59 in its own zone
+    assert "lundi 15 juillet 2024 à 23\u00a0h\u00a059, heure de La Réunion" in start  # 23:59 in its own zone
 
 
 def test_the_whole_last_second_counts(factory, partner_for, clock, db):
@@ -140,7 +140,7 @@ def test_the_summary_shows_the_partners_own_deadline_with_an_extension(app, fact
         partner.save_page(number, data)
     clock.set(CLAS_CLOSES + timedelta(days=1))  # past the campaign's closing, within the extension
     summary = body(partner.get("/bilan/recapitulatif"))
-    assert "Date limite : lundi 22 juillet 2024 à 23 h 59, heure de Paris" in summary
+    assert "Date limite : lundi 22 juillet 2024 à 23\u00a0h\u00a059, heure de Paris" in summary
     assert "15 juillet" not in summary
     assert partner.transmit().status_code == 302
 

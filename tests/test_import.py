@@ -138,7 +138,7 @@ def test_creating_a_campaign_from_the_command_and_the_page(app, caf_user, db):
         "create-campaign", "clas-2023-2024", "survey/definitions/clas-2023-2024.json",
         "--opens", "2024-06-14 08:00", "--closes", "2024-07-15 23:59:59"])
     assert result.exit_code == 0, result.output
-    assert "au lundi 15 juillet 2024 à 23 h 59, heure de Paris" in result.output
+    assert "au lundi 15 juillet 2024 à 23\u00a0h\u00a059, heure de Paris" in result.output
     campaign = db.scalar(select(Campaign).where(Campaign.code == "clas-2023-2024"))
     assert campaign.definition_content["code"] == "clas-2023-2024" and campaign.definition_version == 1
     twice = app.test_cli_runner().invoke(args=[

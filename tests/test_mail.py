@@ -83,7 +83,7 @@ def test_the_deadline_shown_includes_the_projects_extension(app, smtp, campaign,
     db.get(Response, response_id).extended_until = datetime(2024, 7, 31, 21, 59, tzinfo=UTC)
     db.commit()
     assert cli(app, "send-invitations", CODE).exit_code == 0
-    assert "mercredi 31 juillet 2024 à 23 h 59, heure de Paris" in text_of(smtp.messages[0])
+    assert "mercredi 31 juillet 2024 à 23\u00a0h\u00a059, heure de Paris" in text_of(smtp.messages[0])
 
 
 def test_a_sender_name_and_a_subject_in_french_arrive_encoded_and_intact(app, smtp, campaign, factory):
@@ -151,7 +151,7 @@ def test_invitations_are_refused_once_the_campaign_has_closed(app, smtp, campaig
     clock.now = datetime(2024, 7, 15, 22, 0, 0, tzinfo=UTC)
     refused = cli(app, "send-invitations", CODE)
     assert refused.exit_code == 1
-    assert "est close depuis le lundi 15 juillet 2024 à 23 h 59, heure de Paris" in refused.output
+    assert "est close depuis le lundi 15 juillet 2024 à 23\u00a0h\u00a059, heure de Paris" in refused.output
     assert smtp.messages == [] and logs(db) == []
 
 

@@ -52,7 +52,7 @@ def test_the_receipt_goes_to_every_contact_with_the_reference_and_the_answers(ap
     assert message["Subject"] == f"Clas 2023-2024 : bilan qualitatif – accusé de réception {response.receipt}"
     text, page = text_of(message), html_of(message)
     assert f"Référence : {response.receipt}" in text
-    assert "Transmis le : lundi 1er juillet 2024 à 10 h 00, heure de Paris" in text
+    assert "Transmis le : lundi 1er juillet 2024 à 10\u00a0h\u00a000, heure de Paris" in text
     for expected in ("1. Identification de la structure", "* Nom de la structure", "Association Les Petits Savants",
                      "Fondation", "2. Localisation de l’action", "Maison de quartier", "Sans réponse",
                      "les enfants ont progressé en lecture"):
@@ -158,7 +158,7 @@ def test_the_correction_notice_carries_the_cafs_messages_the_delay_and_a_link(ap
     text, page = text_of(message), html_of(message)
     assert "* Lieu de votre action (étape 2 : Localisation de l’action)" in text
     assert "Message de la Caf : Précisez <l'adresse> & le quartier." in text
-    assert "samedi 20 juillet 2024 à 23 h 59, heure de Paris" in text
+    assert "samedi 20 juillet 2024 à 23\u00a0h\u00a059, heure de Paris" in text
     assert "Précisez &lt;l&#39;adresse&gt; &amp; le quartier." in page
     partner = partner_for(LINK.search(text).group(1))
     assert partner.get("/bilan/page/2").status_code == 200
@@ -167,7 +167,7 @@ def test_the_correction_notice_carries_the_cafs_messages_the_delay_and_a_link(ap
     # While the correction is awaited, reminders go out with the correction's delay.
     assert cli(app, "send-reminders", CODE, "--days-before", "2").exit_code == 0
     reminder = text_of(smtp.messages[-1])
-    assert "vous a demandé de corriger" in reminder and "samedi 20 juillet 2024 à 23 h 59" in reminder
+    assert "vous a demandé de corriger" in reminder and "samedi 20 juillet 2024 à 23\u00a0h\u00a059" in reminder
 
 
 def test_pending_emails_of_any_kind_can_be_sent_later(app, smtp, campaign, factory, partner_for, db):

@@ -42,7 +42,7 @@ def test_every_contact_gets_a_fresh_link_that_opens_the_bilan_and_the_old_ones_s
     assert sorted(m["To"] for m in smtp.messages) == ["a@asso.example", "b@asso.example"]
     message = smtp.to("a@asso.example")[0]
     assert message["Subject"] == "Clas 2023-2024 : bilan qualitatif – votre lien personnel"
-    assert "lundi 15 juillet 2024 à 23 h 59, heure de Paris" in text_of(message)
+    assert "lundi 15 juillet 2024 à 23\u00a0h\u00a059, heure de Paris" in text_of(message)
     new_token = LINK.search(text_of(message)).group(1)
     assert new_token != old_token
     for token in (new_token, old_token):
@@ -93,7 +93,7 @@ def test_no_link_for_a_transmitted_bilan_nor_after_the_partners_deadline_until_a
     clock.now = datetime(2024, 7, 16, 8, 0, tzinfo=UTC)  # the day after the deadline
     closed = send_link(reviewer, late)
     assert closed.status_code == 409
-    assert ("Le délai du partenaire a pris fin le lundi 15 juillet 2024 à 23 h 59, heure de Paris : "
+    assert ("Le délai du partenaire a pris fin le lundi 15 juillet 2024 à 23\u00a0h\u00a059, heure de Paris : "
             "accordez-lui d'abord un délai supplémentaire") in page_text(closed)
     assert smtp.messages == [] and logs(db) == []
 
@@ -102,7 +102,7 @@ def test_no_link_for_a_transmitted_bilan_nor_after_the_partners_deadline_until_a
     assert extended.status_code == 302
     assert send_link(reviewer, late).status_code == 302
     (message,) = smtp.messages
-    assert message["To"] == "l@asso.example" and "mercredi 31 juillet 2024 à 23 h 59" in text_of(message)
+    assert message["To"] == "l@asso.example" and "mercredi 31 juillet 2024 à 23\u00a0h\u00a059" in text_of(message)
 
 
 def test_a_project_without_contact_is_told_so(smtp, factory, caf_user):
@@ -224,7 +224,7 @@ def test_after_a_correction_delay_an_extension_reopens_it_and_the_new_link_says_
 
     late = send_link(reviewer, response_id)
     assert late.status_code == 409
-    assert "Le délai de correction accordé au partenaire a pris fin le samedi 20 juillet 2024 à 23 h 59" in page_text(late)
+    assert "Le délai de correction accordé au partenaire a pris fin le samedi 20 juillet 2024 à 23\u00a0h\u00a059" in page_text(late)
     assert "Prolonger le délai de correction du partenaire" in page_text(late)
     extended = reviewer.post(f"/caf/reponses/{response_id}/delai", {"until": "2024-07-31", "reason": "Congés"},
                              from_page=f"/caf/reponses/{response_id}")
@@ -233,4 +233,4 @@ def test_after_a_correction_delay_an_extension_reopens_it_and_the_new_link_says_
     assert send_link(reviewer, response_id).status_code == 302
     text = text_of(smtp.to("a@asso.example")[0])
     assert "vous a demandé de corriger le bilan" in text
-    assert "Corrections à transmettre avant le mercredi 31 juillet 2024 à 23 h 59, heure de Paris" in text
+    assert "Corrections à transmettre avant le mercredi 31 juillet 2024 à 23\u00a0h\u00a059, heure de Paris" in text

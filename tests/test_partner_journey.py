@@ -37,7 +37,7 @@ def test_personal_link_binds_the_session_and_hides_the_token(factory, partner_fo
     assert token not in opened.location
     start = body(client.get("/bilan"))
     assert "Structure " in start and "Caf de la Savoie" in start
-    assert "lundi 15 juillet 2024 à 23 h 59, heure de Paris" in start
+    assert "lundi 15 juillet 2024 à 23\u00a0h\u00a059, heure de Paris" in start
     assert "Non commencé" in start
     assert opened.headers["Referrer-Policy"] == "no-referrer"
 
@@ -200,7 +200,7 @@ def test_the_whole_journey_to_the_receipt(factory, partner_for, db):
     assert response.submitted_at == datetime(2024, 7, 1, 8, 0, tzinfo=UTC)
     receipt = body(partner.get("/bilan/accuse-de-reception"))
     assert response.receipt in receipt
-    assert "lundi 1er juillet 2024 à 10 h 00, heure de Paris" in receipt
+    assert "lundi 1er juillet 2024 à 10\u00a0h\u00a000, heure de Paris" in receipt
     # Read-only for the partner afterwards, still readable and printable.
     page = body(partner.get("/bilan/page/1"))
     assert "<form" not in page and "Association Les Petits Savants" in page
@@ -355,7 +355,7 @@ def test_after_transmission_the_start_page_says_when_and_which_reference(factory
     db.expire_all()
     receipt = db.get(Response, response_id).receipt
     start = body(partner.get("/bilan"))
-    assert f"Transmis le lundi 1er juillet 2024 à 10 h 00, heure de Paris, référence <span class=\"nowrap\">{receipt}</span>." in start
+    assert f"Transmis le lundi 1er juillet 2024 à 10\u00a0h\u00a000, heure de Paris, référence <span class=\"nowrap\">{receipt}</span>." in start
     assert "Transmis, transmis" not in start and "Commencer" not in start and "Reprendre" not in start
     assert "Le questionnaire compte" not in start  # no filling-in instructions any more
     assert "Consulter et imprimer le bilan transmis" in start

@@ -292,7 +292,7 @@ def test_an_extension_gives_one_project_more_time(factory, partner_for, caf_user
     assert late.save_page(2, {"lieu_action": "Avec délai"}).status_code == 302
     other.get("/bilan/page/2")
     assert "Questionnaire fermé" in body(other.get("/bilan/page/2"))
-    assert "lundi 22 juillet 2024 à 23 h 59" in body(late.get("/bilan"))
+    assert "lundi 22 juillet 2024 à 23\u00a0h\u00a059" in body(late.get("/bilan"))
     event = history(db, late_id)[0]
     assert event.kind is EventKind.EXTENDED and event.reason == "Coordinateur malade"
     no_reason = reviewer.post(f"/caf/reponses/{late_id}/delai", {"until": "2024-07-25", "reason": ""},

@@ -99,7 +99,7 @@ def test_a_private_note_is_dated_signed_and_seen_by_the_caf_only(factory, partne
     assert db.scalars(select(ReviewNote)).all() == []
     assert reviewer.post(f"{page}/notes", {"note": NOTE}, from_page=page).status_code == 302
     shown = body(reviewer.get(page))
-    assert NOTE in shown and "lundi 1er juillet 2024 à 10 h 00" in shown and "reviewer-731@caf.example" in shown
+    assert NOTE in shown and "lundi 1er juillet 2024 à 10\u00a0h\u00a000" in shown and "reviewer-731@caf.example" in shown
     assert NOTE in body(caf_user("admin", None).get(page))
     assert caf_user("reviewer", "741").get(page).status_code == 404
 

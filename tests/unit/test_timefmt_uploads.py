@@ -19,25 +19,25 @@ MEGABYTE = 1024 * 1024
 def test_clas_deadline_reads_as_french_paris_time():
     deadline = datetime(2024, 7, 15, 21, 59, tzinfo=UTC)
 
-    assert format_datetime(deadline, "Europe/Paris") == "lundi 15 juillet 2024 à 23 h 59, heure de Paris"
+    assert format_datetime(deadline, "Europe/Paris") == "lundi 15 juillet 2024 à 23\u00a0h\u00a059, heure de Paris"
 
 
 def test_first_of_the_month_is_written_1er():
     assert format_datetime(datetime(2024, 8, 1, 7, 5, tzinfo=UTC), "Europe/Paris") == (
-        "jeudi 1er août 2024 à 9 h 05, heure de Paris")
+        "jeudi 1er août 2024 à 9\u00a0h\u00a005, heure de Paris")
     assert format_date(datetime(2024, 8, 2, 7, 5, tzinfo=UTC), "Europe/Paris") == "vendredi 2 août 2024"
 
 
 def test_reunion_time_is_four_hours_ahead_of_utc():
     assert format_datetime(datetime(2024, 7, 15, 19, 59, tzinfo=UTC), "Indian/Reunion") == (
-        "lundi 15 juillet 2024 à 23 h 59, heure de La Réunion")
+        "lundi 15 juillet 2024 à 23\u00a0h\u00a059, heure de La Réunion")
 
 
 def test_date_is_the_local_one_when_the_zone_has_passed_midnight():
     moment = datetime(2024, 7, 15, 21, 0, tzinfo=UTC)
 
     assert format_date(moment, "Europe/Paris") == "lundi 15 juillet 2024"
-    assert format_datetime(moment, "Indian/Reunion") == "mardi 16 juillet 2024 à 1 h 00, heure de La Réunion"
+    assert format_datetime(moment, "Indian/Reunion") == "mardi 16 juillet 2024 à 1\u00a0h\u00a000, heure de La Réunion"
 
 
 @pytest.mark.parametrize("local_text, utc", [
