@@ -10,7 +10,7 @@ from . import db
 from .config import build_config
 from .deadline import partner_window
 from .engine.questions.file import human_size
-from .engine.timefmt import count_of, format_date, format_datetime, format_decimal, format_input, format_number
+from .engine.timefmt import count_of, format_date, format_datetime, format_decimal, format_input, format_number, unbroken_times
 from .logmask import MaskTokens
 from .mail.outbox import Outbox
 from .markup import paragraphs
@@ -69,6 +69,7 @@ def create_app(overrides=None) -> Flask:
     login_manager.init_app(app)
     app.jinja_env.filters["datetime_fr"] = format_datetime
     app.jinja_env.filters["date_fr"] = format_date
+    app.jinja_env.filters["unbroken_times"] = unbroken_times
     app.jinja_env.filters["local_input"] = format_input
     app.jinja_env.filters["human_size"] = human_size
     app.jinja_env.filters["number_fr"] = format_number

@@ -50,7 +50,7 @@ def test_the_demo_caf_has_a_contact_its_partners_are_shown(app, clock, db):
         assert shown in start, shown
     footer = text(client.get("/bilan/page/1"))
     assert ("Contacter votre Caf :</strong> Caf de la Savoie, <a href=\"mailto:clas@caf73.example\">"
-            "clas@caf73.example</a>, <a href=\"tel:0465712024\">04 65 71 20 24</a> (du lundi au vendredi") in footer
+            "clas@caf73.example</a>, <a href=\"tel:0465712024\" class=\"nowrap\">04 65 71 20 24</a> (du lundi au vendredi") in footer
     # An invalid link's page leads to the Cafs' contacts, where the demo Caf's is.
     invalid = text(app.test_client().get("/r/" + "x" * 43))
     assert "/contact" in invalid

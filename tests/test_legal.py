@@ -127,7 +127,7 @@ def test_the_partners_pages_show_their_cafs_contact(app, world):
     partner = world["partner"]
     start = text(partner.client.get("/bilan"))
     assert "Besoin d’aide ?" in start and 'href="mailto:clas@caf73.example"' in start
-    assert "du lundi au vendredi, de 9 h à 12 h" in start
+    assert "du lundi au vendredi, de 9\u00a0h à 12\u00a0h" in start  # as typed, its times kept whole
     page = text(partner.client.get("/bilan/page/2"))
     footer = page[page.index("<footer"):]
     assert "clas@caf73.example" in footer and "04 79 00 00 00" in footer

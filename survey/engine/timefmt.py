@@ -1,4 +1,5 @@
 """Dates, times and numbers as French people read them, in a Caf's time zone."""
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -42,6 +43,15 @@ def format_datetime(moment: datetime, tz_name: str) -> str:
     when = local(moment, tz_name)
     hour = NO_BREAK.join((str(when.hour), "h", f"{when.minute:02d}"))
     return f"{format_date(moment, tz_name)} à {hour}, {zone_name(tz_name)}"
+
+
+# A time as people type it: "9 h", "13 h 30" (not "9h30", which no line splits anyway).
+_TYPED_TIME = re.compile(r"\b(\d{1,2}) h(?: (\d{2}))?\b")
+
+
+def unbroken_times(text: str) -> str:
+    """``text`` (a Caf's opening hours, as typed) with each time's spaces made no-break: « 13 h 30 » stays whole."""
+    return _TYPED_TIME.sub(lambda time: NO_BREAK.join(part for part in (time[1], "h", time[2]) if part), text)
 
 
 def parse_local(text: str, tz_name: str) -> datetime:

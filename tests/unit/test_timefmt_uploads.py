@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from werkzeug.datastructures import FileStorage
 
-from survey.engine.timefmt import format_date, format_datetime, parse_local
+from survey.engine.timefmt import format_date, format_datetime, parse_local, unbroken_times
 from survey.uploads import UploadRefused, safe_name, store_upload, stored_path
 
 UTC = UTC
@@ -20,6 +20,13 @@ def test_clas_deadline_reads_as_french_paris_time():
     deadline = datetime(2024, 7, 15, 21, 59, tzinfo=UTC)
 
     assert format_datetime(deadline, "Europe/Paris") == "lundi 15 juillet 2024 à 23\u00a0h\u00a059, heure de Paris"
+
+
+def test_the_times_a_caf_types_in_its_hours_are_kept_whole():
+    typed = "du lundi au vendredi, de 9 h à 12 h et de 13 h 30 à 16 h 30 ; 2 heures le samedi, bureau 12 h"
+    assert unbroken_times(typed) == ("du lundi au vendredi, de 9\u00a0h à 12\u00a0h et de 13\u00a0h\u00a030 à "
+                                     "16\u00a0h\u00a030 ; 2 heures le samedi, bureau 12\u00a0h")
+    assert unbroken_times("9h30 - 12h, salle 2 h bis") == "9h30 - 12h, salle 2\u00a0h bis"  # what has no space stays
 
 
 def test_first_of_the_month_is_written_1er():
