@@ -17,9 +17,8 @@ ZONE_NAMES = {
 }
 
 
-# French keeps some spaces from breaking a line: inside a time (23 h 59), between groups of digits (10 000).
+# French keeps some spaces from breaking a line: inside a time (23 h 59), between a number's groups of three (10 000).
 NO_BREAK = "\u00a0"
-# Numbers are grouped by three with a no-break space (10 000), as French writes them.
 NUMBER_GROUP_SEPARATOR = NO_BREAK
 
 
